@@ -1,0 +1,30 @@
+# harmonise: two commands on a fresh machine.
+#   make demo   creates .venv if needed, ingests the synthetic demo exports, writes the warehouse
+#   make test   runs the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench exports docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/harmonise run --demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+exports: $(STAMP)  ## regenerate demo/exports from the seeded generator
+	$(BIN)/python -m demo.exports
+
+docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the schemas
+	$(BIN)/python -m schemas.dictionary > docs/data-dictionary.md
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,133 @@
+"""The ``harmonise`` command line. Each command is a thin shell over the flows and steps.
+
+Examples::
+
+    harmonise run --demo                 # ingest the bundled synthetic exports
+    harmonise run                        # ingest var/inbox/<center>/ for every mapped center
+    harmonise ingest site_b              # one center only
+    harmonise status                     # last attempt per center
+    harmonise serve --cron "0 2 * * *"   # schedule the nightly flow (needs a Prefect server)
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+
+from flows.progress import console, summary_table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Pool hospital exports into one DuckDB warehouse and analyse them.")
+
+CUTOFF_HELP = "Data cut-off, YYYY-MM-DD (default 2024-05-25). Dates after it are rejected."
+DEMO_HELP = "Use the bundled synthetic exports (demo/exports) and the public demo key."
+
+
+def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str | None,
+         warehouse: str | None) -> None:
+    from flows.nightly import nightly
+    from mappings.pseudonym import PseudonymKeyError
+
+    if demo:
+        console.print("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
+                      "(never use it for real patients).[/]")
+    try:
+        results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+    except PseudonymKeyError as err:
+        console.print(f"[bold red]Cannot start:[/] {err}")
+        raise typer.Exit(2)
+    console.print(summary_table(results))
+    from flows.nightly import run_settings
+    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+    console.print(f"Warehouse: {settings.warehouse}  (quarantine: table `quarantine`)")
+    if any(r.status != "loaded" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    cutoff: Optional[str] = typer.Option(None, help=CUTOFF_HELP),
+    demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
+    inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders."),
+    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+) -> None:
+    """Ingest every center that has a mapping file, then refresh the analysis views.
+
+    Example: harmonise run --demo
+    Exit status 0 when every center loaded, 1 when any failed (the others still load).
+    """
+    _run(None, cutoff, demo, inbox, warehouse)
+
+
+@app.command()
+def ingest(
+    center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
+    cutoff: Optional[str] = typer.Option(None, help=CUTOFF_HELP),
+    demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
+    inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders."),
+    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+) -> None:
+    """Ingest one center only (its previous rows are replaced, other centers untouched).
+
+    Example: harmonise ingest site_b --demo
+    """
+    _run([center], cutoff, demo, inbox, warehouse)
+
+
+@app.command()
+def serve(
+    cron: str = typer.Option("0 2 * * *", help="When to run, as a cron expression (default 02:00 daily)."),
+    demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
+) -> None:
+    """Schedule the nightly flow on a cron and wait for runs (needs a Prefect server).
+
+    Example: prefect server start &  export PREFECT_API_URL=http://127.0.0.1:4200/api
+             harmonise serve --cron "0 2 * * *"
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        console.print("[bold red]harmonise serve needs a Prefect server to keep the schedule.[/]\n"
+                      "Start one with `prefect server start` and set "
+                      "PREFECT_API_URL=http://127.0.0.1:4200/api, or schedule `harmonise run` "
+                      "with the system's cron instead (see README).")
+        raise typer.Exit(2)
+    from prefect import serve as prefect_serve
+
+    from flows.nightly import build_deployment
+    deployment = build_deployment(cron=cron, **({"demo": True} if demo else {}))
+    console.print(f"Serving flow 'nightly' on cron '{cron}'. Stop with Ctrl+C.")
+    prefect_serve(deployment)
+
+
+@app.command()
+def status(
+    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+) -> None:
+    """Show the last load attempt of each center: when, which files, rows, outcome.
+
+    Example: harmonise status
+    """
+    from rich.table import Table
+
+    from flows.settings import Settings
+    from warehouse import store
+    settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
+    if not settings.warehouse.exists():
+        console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
+        raise typer.Exit(1)
+    with store.connect(settings.warehouse, read_only=True) as con:
+        rows = con.execute(store.LAST_ATTEMPTS_SQL).fetchall()
+    table = Table(title=f"Last load per center ({settings.warehouse})")
+    for name in ("center", "finished", "status", "files", "rows read", "loaded", "quarantined", "message"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

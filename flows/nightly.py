@@ -1,0 +1,94 @@
+"""The ``nightly`` Prefect flow: prepare the warehouse, ingest each center, refresh the views.
+
+Each center is its own task, so one center's failure never stops the others; only
+transient I/O errors (a file still being copied, a locked warehouse) are retried.
+The flow runs without a Prefect server (Prefect starts a temporary local one).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from flows import prefect_env
+from flows.settings import Settings
+
+prefect_env.configure(Settings().prefect_home)
+
+from prefect import flow, task  # noqa: E402  (after the environment is set)
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from flows import steps  # noqa: E402
+from flows.progress import show_result  # noqa: E402
+
+DEFAULT_CRON = "0 2 * * *"
+TRANSIENT_ERRORS = (OSError, duckdb.IOException)
+
+
+def is_transient(task_, task_run, state) -> bool:
+    """Retry only I/O hiccups; a wrong export or mapping will not fix itself by waiting."""
+    try:
+        state.result()
+    except TRANSIENT_ERRORS:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient, cache_policy=NO_CACHE,
+      task_run_name="ingest-{center}")
+def ingest(center: str, settings: Settings, run_id: str) -> steps.CenterResult:
+    return steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings))
+
+
+@task(cache_policy=NO_CACHE)
+def prepare(settings: Settings) -> None:
+    steps.prepare_warehouse(settings)
+
+
+@task(cache_policy=NO_CACHE)
+def refresh_views(settings: Settings) -> None:
+    steps.refresh_views(settings)
+
+
+@flow(name="nightly")
+def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
+            inbox: str | None = None, warehouse: str | None = None) -> list[steps.CenterResult]:
+    """Ingest every center (or ``centers``) into the warehouse, then refresh the views.
+
+    Parameters are plain values so that a deployment can set them: ``cutoff`` as
+    YYYY-MM-DD, ``demo`` to read the bundled synthetic exports with the demo key.
+    """
+    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+    steps.pseudonym_key(settings)  # fail the whole run at once if there is no key
+    run_id = steps.new_run_id()
+    prepare(settings)
+    results = []
+    for center in steps.centers_to_run(settings, centers):
+        started = dt.datetime.now()
+        state = ingest(center, settings, run_id, return_state=True)
+        result = state.result() if state.is_completed() else steps.failed_after_retries(
+            center, settings, run_id, started, state.message)
+        show_result(result)
+        results.append(result)
+    refresh_views(settings)
+    return results
+
+
+def run_settings(cutoff: str | None = None, demo: bool = False, inbox: str | None = None,
+                 warehouse: str | None = None) -> Settings:
+    """Settings from the flow's plain parameters."""
+    options = {}
+    if cutoff:
+        options["cutoff"] = dt.date.fromisoformat(cutoff)
+    if inbox:
+        options["inbox"] = inbox
+    if warehouse:
+        options["warehouse"] = warehouse
+    return Settings.demo(**options) if demo else Settings(**options)
+
+
+def build_deployment(cron: str = DEFAULT_CRON, name: str = "nightly", **parameters):
+    """The scheduled deployment of ``nightly`` (built without a server; ``serve`` runs it)."""
+    return nightly.to_deployment(name=name, cron=cron, parameters=parameters)

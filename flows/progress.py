@@ -1,0 +1,32 @@
+"""What a person sees while a run goes: one line per center, then a summary table."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=False, highlight=False)
+
+STATUS_STYLE = {"loaded": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+def show_result(result) -> None:
+    """One progress line for a finished center."""
+    style = STATUS_STYLE.get(result.status, "")
+    if result.status == "loaded":
+        console.print(f"[{style}]✓[/] {result.center}: {result.patients_loaded} patients loaded, "
+                      f"{result.rows_quarantined} rows quarantined ({result.rows_read} rows read)")
+    else:
+        console.print(f"[{style}]✗ {result.center} failed[/]: {result.message}", markup=True)
+
+
+def summary_table(results) -> Table:
+    """center | rows read | loaded | quarantined | patients | status."""
+    table = Table(title="harmonise run summary")
+    for name, justify in (("center", "left"), ("rows read", "right"), ("loaded", "right"),
+                          ("quarantined", "right"), ("patients", "right"), ("status", "left")):
+        table.add_column(name, justify=justify)
+    for r in results:
+        style = STATUS_STYLE.get(r.status, "")
+        table.add_row(r.center, str(r.rows_read), str(r.rows_loaded), str(r.rows_quarantined),
+                      str(r.patients_loaded), f"[{style}]{r.status}[/]")
+    return table

@@ -1,0 +1,55 @@
+"""Where things are and which conventions apply to a run, in one place.
+
+Defaults keep everything inside the project: the warehouse, the quarantine, logs and
+Prefect's own state live under ``var/`` (override with ``HARMONISE_HOME``), exports are
+read from ``<inbox>/<center>/`` (``HARMONISE_INBOX``; the demo reads ``demo/exports``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warehouse.store import DEFAULT_CUTOFF
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_INBOX = PROJECT_ROOT / "demo" / "exports"
+
+
+def _home() -> Path:
+    return Path(os.environ.get("HARMONISE_HOME", PROJECT_ROOT / "var"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and study conventions of one run."""
+
+    home: Path = field(default_factory=_home)
+    inbox: Path | None = None
+    warehouse: Path | None = None
+    mappings_dir: Path = PROJECT_ROOT / "mappings"
+    cutoff: dt.date = DEFAULT_CUTOFF
+    demo_key: bool = False
+
+    def __post_init__(self):
+        home = Path(self.home)
+        object.__setattr__(self, "home", home)
+        if self.inbox is None:
+            object.__setattr__(self, "inbox", Path(os.environ.get("HARMONISE_INBOX", home / "inbox")))
+        if self.warehouse is None:
+            object.__setattr__(self, "warehouse", Path(os.environ.get(
+                "HARMONISE_WAREHOUSE", home / "warehouse.duckdb")))
+
+    @property
+    def report_dir(self) -> Path:
+        return self.home / "report"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+    @classmethod
+    def demo(cls, **overrides) -> "Settings":
+        """The bundled synthetic demo: demo exports and the public demo key."""
+        return cls(inbox=DEMO_INBOX, demo_key=True, **overrides)

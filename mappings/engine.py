@@ -1,0 +1,270 @@
+"""Apply a center's mapping to its export: text files in, canonical frames out.
+
+``map_center`` reads each declared file, refuses it when its columns differ from the
+mapping (a structural problem: the center fails alone), pseudonymises the patient
+identifier, drops every other identifier unread, runs each column's transforms and
+assembles one frame per canonical table. Cells that cannot be converted are returned
+as ``issues`` (quarantine records) and the cell is left empty; validation decides
+what happens to the row.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from itertools import count
+from pathlib import Path
+
+import pandas as pd
+
+from mappings import transforms
+from mappings.errors import CenterError
+from mappings.pseudonym import pseudonymise
+from mappings.readers import SOURCE_ROW, read_export, sha256_of
+from mappings.spec import CenterMapping, ColumnSpec, FileSpec
+from schemas.canonical import TABLES, columns_of
+from schemas.quarantine import issue_frame
+
+
+@dataclass
+class SourceFile:
+    """One export file as read: for lineage and the load log."""
+
+    name: str
+    path: Path
+    sha256: str
+    rows_read: int
+
+
+@dataclass
+class MappedCenter:
+    """A center's export in canonical shape, before validation."""
+
+    center: str
+    mapping: CenterMapping
+    frames: dict[str, pd.DataFrame]
+    issues: pd.DataFrame
+    files: list[SourceFile] = field(default_factory=list)
+    #: ``{(table, column): source column}``: to tell a data manager which export column a
+    #: canonical column came from.
+    source_columns: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def center_inbox(inbox: Path, center: str) -> Path:
+    """Where a center's export files are expected: ``<inbox>/<center>/``."""
+    return Path(inbox) / center
+
+
+def map_center(mapping: CenterMapping, inbox: Path, key: bytes) -> MappedCenter:
+    """Read and map every file of one center; raise ``CenterError`` on structural problems."""
+    folder = center_inbox(inbox, mapping.center)
+    row_ids = count(1)
+    pieces: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    issues, files, sources, deferred = [], [], {}, {}
+    for spec in mapping.files:
+        path = folder / spec.name
+        raw = read_export(mapping.center, path, spec)
+        files.append(SourceFile(spec.name, path, sha256_of(path), len(raw)))
+        _check_columns(mapping, spec, raw, path)
+        mapped = _map_file(mapping, spec, raw, key, row_ids)
+        for table, frame in mapped.frames.items():
+            pieces[table].append(frame)
+        issues.append(mapped.issues)
+        sources.update(mapped.sources)
+        deferred.update(mapped.deferred)
+    frames = {t: _concat(t, parts) for t, parts in pieces.items()}
+    for (table, column), (base, unit) in deferred.items():
+        frames[table][column] = _offset_from_other_table(frames[table], column, frames[base[0]],
+                                                         base[1], unit)
+    all_issues = pd.concat([i for i in issues if len(i)], ignore_index=True) \
+        if any(len(i) for i in issues) else issue_frame([])
+    return MappedCenter(mapping.center, mapping, frames, all_issues, files, sources)
+
+
+def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, path: Path) -> None:
+    """The export's columns must be exactly those declared (optional ones may be absent)."""
+    present = [c for c in raw.columns if c != SOURCE_ROW]
+    declared = set(spec.columns) | set(spec.wide_adverse_events)
+    where = f"{mapping.path.name}, the files entry for {spec.name}"
+    for column in present:
+        if column not in declared:
+            raise CenterError(
+                mapping.center, "the export has a column the mapping does not declare",
+                file=str(path), column=column,
+                hint=f"Declare '{column}' in {where}: map it (`to: table.column`), mark it "
+                     "`{identifier: drop}` if it names or identifies a patient, or `drop`. "
+                     "Nothing is loaded until every column is declared, so that a new identifier "
+                     "column can never slip through.")
+    missing = [c for c in declared if c not in present
+               and not (c in spec.columns and spec.columns[c].optional)]
+    if missing:
+        column = missing[0]
+        close = difflib.get_close_matches(column, present, n=1)
+        maybe = f"The export has '{close[0]}': was the column renamed? " if close else ""
+        raise CenterError(
+            mapping.center, f"the export lacks column(s) the mapping expects: {', '.join(missing)}",
+            file=str(path), column=column,
+            hint=f"{maybe}Fix the export, or update {where} (mark a column `optional: true` "
+                 "if the hospital may leave it out).")
+
+
+@dataclass
+class _MappedFile:
+    frames: dict[str, pd.DataFrame]
+    issues: pd.DataFrame
+    sources: dict[tuple[str, str], str]
+    #: ``{(table, column): ((base table, base column), unit)}``: offsets whose base date
+    #: lives in another file of the center.
+    deferred: dict = field(default_factory=dict)
+
+
+def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: bytes,
+              row_ids) -> _MappedFile:
+    tables = ["patient", "treatment", "outcome"] if spec.role == "patients" else ["adverse_event"]
+    base = pd.DataFrame({"_source_file": spec.name, "_source_row": raw[SOURCE_ROW]})
+    id_column = next(c for c in spec.columns.values() if c.action == "pseudonymise")
+    base["patient_key"] = pseudonymise(mapping.center, raw[id_column.source], key)
+    base["center_id"] = mapping.center
+    values: dict[tuple[str, str], pd.Series] = {}
+    problems: list[tuple[ColumnSpec, str, str, transforms.Problem, pd.Series]] = []
+    sources, deferred = {}, {}
+    mapping_file = f"mappings/{mapping.path.name}"
+
+    missing_key = base["patient_key"].isna()
+    problems.append((id_column, tables[0], "patient_key",
+                     transforms.Problem(missing_key, "not_nullable",
+                                        "has no patient identifier, so the row cannot be linked. "
+                                        "Fill in the identifier in the export."), None))
+
+    # First pass: everything except offsets, which need their base date.
+    ordered = sorted(spec.columns.values(), key=lambda c: c.days_after is not None)
+    for col in ordered:
+        if col.action in ("drop", "identifier", "pseudonymise") or col.source not in raw:
+            continue
+        text = transforms.clean_text(raw[col.source])
+        if col.action == "split_regimen":
+            result, found = transforms.split_regimen(text, col, mapping_file)
+            for target, series in result.items():
+                values[("treatment", target)] = series
+                sources[("treatment", target)] = col.source
+            problems += [(col, "treatment", "pd1_agent", p, text) for p in found]
+            continue
+        found = []
+        if col.extract:
+            text, more = transforms.extract(text, col.extract, col)
+            found += more
+        if col.vocab or col.values:
+            text, more = transforms.to_codes(text, col, mapping_file)
+            found += more
+        if col.days_after:
+            number, more = transforms.to_type(text, _as_number(col))
+            found += more
+            if col.days_after in values:
+                out = transforms.offset_dates(number, values[col.days_after], col.unit)
+            else:  # the base date is in another file of the center: resolve after all files
+                out = number
+                deferred[(col.table, col.field)] = (col.days_after, col.unit)
+        else:
+            out, more = transforms.to_type(text, col)
+            found += more
+        values[(col.table, col.field)] = out
+        sources[(col.table, col.field)] = col.source
+        raw_text = transforms.clean_text(raw[col.source])
+        problems += [(col, col.table, col.field, p, raw_text) for p in found]
+
+    for (table, column), constant in spec.constants.items():
+        values[(table, column)] = pd.Series([constant] * len(raw), index=raw.index)
+
+    frames, ids = {}, {}
+    for table in tables:
+        ids[table] = pd.Series([next(row_ids) for _ in range(len(raw))], index=raw.index)
+        frame = base.assign(_row_id=ids[table])
+        for column in columns_of(table):
+            if column in ("center_id", "patient_key"):
+                continue
+            frame[column] = values.get((table, column), pd.Series(None, index=raw.index, dtype=object))
+        frames[table] = frame
+
+    records = []
+    for col, table, column, problem, text in problems:
+        table = table if table in ids else tables[0]
+        for idx in problem.mask[problem.mask.fillna(False).astype(bool)].index:
+            value = None if text is None or col.action in ("pseudonymise", "identifier") \
+                else _value(text.loc[idx])
+            records.append({
+                "table_name": table, "_row_id": ids[table].loc[idx], "column_name": column,
+                "source_column": col.source, "check_name": problem.check, "failed_value": value,
+                "reason": f"Column '{col.source}'" + (f" value '{value}'" if value is not None else "")
+                          + f" {problem.reason}",
+            })
+    if spec.wide_adverse_events:
+        frames["adverse_event"], wide_records = _melt_wide(spec, raw, base, row_ids)
+        records += wide_records
+        for source in spec.wide_adverse_events:
+            sources.setdefault(("adverse_event", "grade"), source)
+    return _MappedFile(frames, issue_frame(records), sources, deferred)
+
+
+def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
+               ) -> tuple[pd.DataFrame, list[dict]]:
+    """One grade column per adverse event -> one adverse-event row per non-empty cell.
+
+    An empty cell, ``0`` or ``-`` means the patient did not have that event.
+    """
+    rows, records = [], []
+    for source, term in spec.wide_adverse_events.items():
+        text = transforms.clean_text(raw[source])
+        if spec.wide_extract:
+            text = text.str.extract(spec.wide_extract, expand=False).fillna(text)
+        text = text.mask(text.isin(["0", "-", "无", "none", "None"]))
+        present = text.notna()
+        if not present.any():
+            continue
+        grade = pd.to_numeric(text[present], errors="coerce")
+        part = base[present].copy()
+        part["_row_id"] = [next(row_ids) for _ in range(int(present.sum()))]
+        part["term"] = term
+        part["grade"] = grade.round().astype("Int64")
+        part["onset_date"] = pd.NaT
+        bad = grade.isna() | (grade != grade.round())
+        for idx in bad[bad].index:
+            records.append({
+                "table_name": "adverse_event", "_row_id": part.loc[idx, "_row_id"],
+                "column_name": "grade", "source_column": source, "check_name": "type:integer",
+                "failed_value": _value(text.loc[idx]),
+                "reason": f"Column '{source}' value '{_value(text.loc[idx])}' is not a CTCAE grade "
+                          "(a whole number 1-5). Leave the cell empty if there was no such event.",
+            })
+        rows.append(part)
+    columns = ["_source_file", "_source_row", "patient_key", "center_id", "_row_id",
+               *[c for c in columns_of("adverse_event") if c not in ("center_id", "patient_key")]]
+    frame = pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
+    return frame, records
+
+
+def _as_number(col: ColumnSpec) -> ColumnSpec:
+    return replace(col, type="number")
+
+
+def _offset_from_other_table(frame: pd.DataFrame, column: str, base_frame: pd.DataFrame,
+                             base_column: str, unit: str) -> pd.Series:
+    """Offsets in ``frame[column]`` -> dates, from the patient's ``base_column`` in another file.
+
+    The base is the patient's earliest value (e.g. the first course's start date); a
+    patient missing from the other file gets no date (validation reports the orphan).
+    """
+    base = base_frame.groupby("patient_key")[base_column].min()
+    return transforms.offset_dates(frame[column], frame["patient_key"].map(base), unit)
+
+
+def _value(cell) -> str | None:
+    return None if cell is None or cell is pd.NA or (isinstance(cell, float) and pd.isna(cell)) \
+        else str(cell)
+
+
+def _concat(table: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["_source_file", "_source_row", "patient_key", "center_id",
+                                     "_row_id", *[c for c in columns_of(table)
+                                                  if c not in ("center_id", "patient_key")]])
+    return pd.concat(parts, ignore_index=True)

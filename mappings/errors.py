@@ -1,0 +1,30 @@
+"""Errors that stop one center's load, worded for the data manager who must fix them."""
+from __future__ import annotations
+
+
+class CenterError(Exception):
+    """A structural problem with one center's export or mapping; the other centers still load.
+
+    Every message names the center, and where known the file, line, column and a hint:
+    what to do next, in the words of someone who edits exports and YAML, not Python.
+    """
+
+    def __init__(self, center: str, problem: str, *, file: str | None = None,
+                 column: str | None = None, line: int | None = None, hint: str | None = None):
+        self.center, self.problem, self.file = center, problem, file
+        self.column, self.line, self.hint = column, line, hint
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = [f"center {self.center}"]
+        if self.file:
+            where.append(f"file {self.file}" + (f", line {self.line}" if self.line else ""))
+        if self.column:
+            where.append(f"column '{self.column}'")
+        text = f"[{'; '.join(where)}] {self.problem}"
+        return f"{text}\n  Hint: {self.hint}" if self.hint else text
+
+
+class MappingError(CenterError):
+    """The center's mapping YAML itself is wrong (unknown key, bad value, unsafe YAML)."""

@@ -1,0 +1,77 @@
+"""Keyed pseudonyms for patients: HMAC-SHA256 of the center and the source identifier.
+
+The key never lives in the repository. It is read, in order, from
+
+1. ``HARMONISE_PSEUDONYM_KEY`` (the key itself, at least 32 characters), or
+2. ``HARMONISE_PSEUDONYM_KEY_FILE`` (a path to a file holding it, kept outside the repo).
+
+``make demo`` passes ``demo=True``, which uses the public ``DEMO_KEY`` and says so loudly:
+pseudonyms made with it protect nothing and must never be used for real data.
+The same key and source identifier always give the same pseudonym, so re-runs and
+files of one center (patients, adverse events) link without ever storing the MRN.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+KEY_ENV = "HARMONISE_PSEUDONYM_KEY"
+KEY_FILE_ENV = "HARMONISE_PSEUDONYM_KEY_FILE"
+DEMO_KEY = "DEMO-KEY-NOT-SECRET--harmonise-synthetic-data-only"
+MIN_KEY_LENGTH = 32
+PSEUDONYM_HEX_CHARS = 24  # 96 bits: no collision in practice even at millions of patients
+
+
+class PseudonymKeyError(Exception):
+    """No usable pseudonymisation key (message says how to provide one)."""
+
+
+def load_key(demo: bool = False) -> bytes:
+    """The pseudonymisation key, from the environment, a key file, or the demo key."""
+    if value := os.environ.get(KEY_ENV):
+        key = value
+    elif path := os.environ.get(KEY_FILE_ENV):
+        try:
+            key = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise PseudonymKeyError(f"Cannot read the pseudonymisation key file {path} ({exc.strerror}). "
+                            f"Check {KEY_FILE_ENV}.") from exc
+    elif demo:
+        return DEMO_KEY.encode()
+    else:
+        raise PseudonymKeyError(
+            "No pseudonymisation key. Set HARMONISE_PSEUDONYM_KEY to a secret of at least "
+            f"{MIN_KEY_LENGTH} characters, or HARMONISE_PSEUDONYM_KEY_FILE to a file outside the "
+            "repository holding it (e.g. `openssl rand -hex 32 > /etc/harmonise/key`). For the "
+            "synthetic demo only, use --demo-key.")
+    if len(key) < MIN_KEY_LENGTH:
+        raise PseudonymKeyError(f"The pseudonymisation key is {len(key)} characters long; use at least "
+                        f"{MIN_KEY_LENGTH} (e.g. `openssl rand -hex 32`).")
+    return key.encode()
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short, non-reversible tag of the key, logged so a key change is visible in load_log."""
+    return hashlib.sha256(b"fingerprint:" + key).hexdigest()[:12]
+
+
+def pseudonymise(center_id: str, identifiers: pd.Series, key: bytes) -> pd.Series:
+    """Pseudonyms of ``identifiers`` (e.g. MRNs) for one center; empty stays empty.
+
+    Identifiers are NFKC-normalised and stripped first, so ``'HN0001 '`` and the
+    full-width ``'ＨＮ０００１'`` give the same pseudonym.
+    """
+    def one(value):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        if not text:
+            return None
+        message = f"{center_id}\x1f{text}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
+    return identifiers.map(one)

@@ -1,0 +1,81 @@
+"""Read one export file into a frame of text cells, exactly as the hospital wrote them.
+
+Every cell is read as text (no type guessing); empty cells become missing. Each row
+keeps ``_source_row``: the line a data manager sees in a spreadsheet program
+(the header is row 1, so the first patient is row 2).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from mappings.errors import CenterError
+from mappings.spec import FileSpec
+
+SOURCE_ROW = "_source_row"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (memory stays flat for big exports)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_export(center: str, path: Path, spec: FileSpec) -> pd.DataFrame:
+    """The file's rows as text, plus ``_source_row``; raise ``CenterError`` if unreadable."""
+    if not path.is_file():
+        present = sorted(p.name for p in path.parent.glob("*")) if path.parent.is_dir() else []
+        raise CenterError(center, "the export file is missing", file=str(path),
+                          hint=f"Put the export at {path} (files there now: "
+                               f"{', '.join(present) or 'none'}), or fix `name:` in the mapping.")
+    try:
+        frame = _read_excel(path, spec) if spec.format == "excel" else _read_csv(path, spec)
+    except UnicodeDecodeError as exc:
+        raise CenterError(center, f"the file is not readable as {spec.encoding} "
+                                  f"(byte {exc.start} is invalid)", file=str(path),
+                          hint="Export the file again in the declared encoding, or set "
+                               "`encoding:` in the mapping (e.g. gbk, gb18030, utf-8).") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError,
+            OSError, KeyError) as exc:
+        raise CenterError(center, f"the file cannot be read: {_first_line(exc)}", file=str(path),
+                          hint="Open it in a spreadsheet program to check it is complete, and that "
+                               "`format:`, `delimiter:` and `sheet:` in the mapping match it.") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame[SOURCE_ROW] = range(2, len(frame) + 2)
+    return frame
+
+
+def _read_csv(path: Path, spec: FileSpec) -> pd.DataFrame:
+    encoding = "utf-8-sig" if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8") \
+        else spec.encoding
+    return pd.read_csv(path, sep=spec.delimiter, encoding=encoding, dtype=str,
+                       keep_default_na=False, na_values=[""], engine="c", on_bad_lines="error")
+
+
+def _read_excel(path: Path, spec: FileSpec) -> pd.DataFrame:
+    frame = pd.read_excel(path, sheet_name=spec.sheet if spec.sheet is not None else 0,
+                          dtype=object, engine="openpyxl")
+    return frame.map(_excel_cell).astype(object)
+
+
+def _excel_cell(value):
+    """Excel cells as text; real date cells stay dates (ISO text) so no format is guessed."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

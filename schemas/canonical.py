@@ -1,0 +1,247 @@
+"""pandera models of the canonical (harmonised) tables.
+
+Grain of each table:
+
+- ``Patient``: one row per patient per center.
+- ``Treatment``: one row per course of immunotherapy-based therapy (``course_no`` 1, 2, ...).
+- ``Outcome``: one row per patient: best response and the dates that define PFS and OS.
+- ``AdverseEvent``: one row per recorded adverse event (a patient may have several).
+- ``Timeline``: not stored; the join of a patient's treatment and outcome dates, used to
+  check that the dates are in clinical order.
+
+Conventions: dates are calendar dates (pandas ``datetime64`` at midnight, stored as
+DATE in the warehouse); ages in whole years at the start of therapy; categorical
+columns hold codes of ``codes.yaml``; multi-valued agent columns hold codes joined by
+``+`` in alphabetical order (``anlotinib+apatinib``), empty meaning none.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas.codes import codes
+
+#: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
+#: PD-1 inhibitors were first approved in 2014; 2000 leaves ample room for history.
+EARLIEST_PLAUSIBLE_DATE = pd.Timestamp("2000-01-01")
+
+AGENT_SEPARATOR = "+"
+PSEUDONYM_PATTERN = r"^[0-9a-f]{24}$"
+CENTER_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becoming a float
+
+
+def _agents_in(agent_class: str):
+    """Check that every ``+``-joined agent is a known agent of ``agent_class``."""
+    allowed = set(codes("agent", **{"class": agent_class}))
+
+    def check(series: pd.Series) -> pd.Series:
+        def ok(value) -> bool:
+            if value is None or value is pd.NA or value == "":
+                return True
+            return all(part in allowed for part in str(value).split(AGENT_SEPARATOR))
+        return series.map(ok).astype(bool)
+
+    return check
+
+
+def _center_field():
+    return pa.Field(str_matches=CENTER_PATTERN,
+                    description="Center identifier, as in the mapping file name (e.g. site_a).")
+
+
+def _key_field():
+    return pa.Field(str_matches=PSEUDONYM_PATTERN,
+                    description="Keyed pseudonym of the patient (HMAC-SHA256 of center and "
+                                "source identifier, 24 hex characters). Never the MRN itself.")
+
+
+def _date_field(description: str, nullable: bool = True):
+    return pa.Field(nullable=nullable, ge=EARLIEST_PLAUSIBLE_DATE, description=description)
+
+
+class _Canonical(pa.DataFrameModel):
+    class Config:
+        strict = True   # a column not in the contract is an error, not silently loaded
+        coerce = True
+
+
+class Patient(_Canonical):
+    """One row per patient per center: characteristics at the start of therapy (Table 1)."""
+
+    center_id: Series[str] = _center_field()
+    patient_key: Series[str] = _key_field()
+    sex: Series[str] = pa.Field(isin=codes("sex"), description="Sex: female or male.")
+    age_years: Series[Int] = pa.Field(
+        ge=18, le=120, description="Age in whole years at the start of immunotherapy-based "
+                                   "therapy. The study enrolled adults only (>= 18).")
+    histology: Series[str] = pa.Field(
+        isin=codes("histology"), description="Histological subtype (ASPS, UPS, DDLPS, MFS "
+                                             "[FBS in the paper], AS, SS, LMS, CCS, MPNST, ES).")
+    primary_site: Series[str] = pa.Field(
+        isin=codes("primary_site"), description="Primary tumour site: extremity, trunk, "
+                                                "retroperitoneum or other.")
+    lung_metastasis: Series[bool] = pa.Field(description="Lung metastases at baseline.")
+    other_metastasis: Series[bool] = pa.Field(
+        description="Metastases at sites other than the lung (bone, liver, ...) at baseline.")
+    ecog: Series[Int] = pa.Field(ge=0, le=4, description="ECOG performance status at baseline, 0-4.")
+    prior_lines: Series[Int] = pa.Field(
+        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).")
+
+    class Config:
+        unique = ["center_id", "patient_key"]
+
+
+class Treatment(_Canonical):
+    """One row per course of immunotherapy-based therapy."""
+
+    center_id: Series[str] = _center_field()
+    patient_key: Series[str] = _key_field()
+    course_no: Series[Int] = pa.Field(ge=1, description="Course number for the patient, from 1.")
+    start_date: Series[pd.Timestamp] = _date_field(
+        "Start of the PD-1-inhibitor-based therapy: time zero of PFS and OS.", nullable=False)
+    line_of_therapy: Series[Int] = pa.Field(
+        ge=1, le=21, description="Line of systemic therapy of this course (1 = first line).")
+    pd1_agent: Series[str] = pa.Field(isin=codes("agent", **{"class": "pd1"}),
+                                      description="PD-1 inhibitor given.")
+    antiangiogenic_agents: Series[str] = pa.Field(
+        nullable=True, description="Anti-angiogenic agent(s) given with it, '+'-joined; empty if none.")
+    cytotoxic_agents: Series[str] = pa.Field(
+        nullable=True, description="Cytotoxic agent(s) given with it, '+'-joined; empty if none.")
+    local_treatment: Series[str] = pa.Field(
+        nullable=True, isin=codes("local_treatment"),
+        description="Local treatment of metastases during the course (radiotherapy, "
+                    "radiofrequency_ablation, surgery); empty if none.")
+    end_date: Series[pd.Timestamp] = _date_field(
+        "Date the course ended; empty while the patient is still on treatment.")
+    discontinuation_reason: Series[str] = pa.Field(
+        isin=codes("discontinuation_reason"),
+        description="Why the course ended: progression, adverse_event, other, or ongoing.")
+
+    class Config:
+        unique = ["center_id", "patient_key", "course_no"]
+
+    @pa.check("antiangiogenic_agents", name="antiangiogenic_agents_known",
+              error="every anti-angiogenic agent must be a known anti-angiogenic agent")
+    def _antiangiogenic_known(cls, series: Series[str]) -> Series[bool]:
+        return _agents_in("antiangiogenic")(series)
+
+    @pa.check("cytotoxic_agents", name="cytotoxic_agents_known",
+              error="every cytotoxic agent must be a known cytotoxic agent")
+    def _cytotoxic_known(cls, series: Series[str]) -> Series[bool]:
+        return _agents_in("cytotoxic")(series)
+
+    @pa.dataframe_check(name="end_date_matches_reason",
+                        error="end date must be empty when ongoing and given otherwise")
+    def _end_date_matches_reason(cls, df: pd.DataFrame) -> Series[bool]:
+        ongoing = df["discontinuation_reason"] == "ongoing"
+        return ongoing == df["end_date"].isna()
+
+
+class Outcome(_Canonical):
+    """One row per patient: best overall response and the dates that define PFS and OS."""
+
+    center_id: Series[str] = _center_field()
+    patient_key: Series[str] = _key_field()
+    best_response: Series[str] = pa.Field(
+        isin=codes("best_response"),
+        description="Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).")
+    progression_date: Series[pd.Timestamp] = _date_field(
+        "Date of disease progression; empty if the patient has not progressed.")
+    death_date: Series[pd.Timestamp] = _date_field("Date of death from any cause; empty if alive.")
+    last_followup_date: Series[pd.Timestamp] = _date_field(
+        "Date the patient was last known alive (or date of death).", nullable=False)
+
+    class Config:
+        unique = ["center_id", "patient_key"]
+
+
+class AdverseEvent(_Canonical):
+    """One row per adverse event, graded by CTCAE 5.0."""
+
+    center_id: Series[str] = _center_field()
+    patient_key: Series[str] = _key_field()
+    term: Series[str] = pa.Field(
+        isin=codes("ae_term"), description="Adverse event category (the 10 categories of the "
+                                           "reference study's Table 2; see codes.yaml).")
+    grade: Series[Int] = pa.Field(ge=1, le=5, description="CTCAE 5.0 grade, 1-5.")
+    onset_date: Series[pd.Timestamp] = _date_field("Date of onset, when known.")
+
+
+class Timeline(pa.DataFrameModel):
+    """A patient's dates side by side (treatment joined with outcome), checked for clinical order.
+
+    ``cutoff_date`` is the data cut-off of the run: no recorded date may lie after it.
+    """
+
+    center_id: Series[str]
+    patient_key: Series[str]
+    start_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    end_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    progression_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    death_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    last_followup_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    cutoff_date: Series[pd.Timestamp]
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check(name="progression_not_before_start",
+                        error="progression date is before the start of therapy")
+    def _progression_after_start(cls, df):
+        return _not_before(df["progression_date"], df["start_date"])
+
+    @pa.dataframe_check(name="death_not_before_progression",
+                        error="death date is before the progression date")
+    def _death_after_progression(cls, df):
+        return _not_before(df["death_date"], df["progression_date"])
+
+    @pa.dataframe_check(name="death_not_before_start",
+                        error="death date is before the start of therapy")
+    def _death_after_start(cls, df):
+        return _not_before(df["death_date"], df["start_date"])
+
+    @pa.dataframe_check(name="end_not_before_start",
+                        error="end of treatment is before the start of therapy")
+    def _end_after_start(cls, df):
+        return _not_before(df["end_date"], df["start_date"])
+
+    @pa.dataframe_check(name="followup_not_before_start",
+                        error="last follow-up is before the start of therapy")
+    def _followup_after_start(cls, df):
+        return _not_before(df["last_followup_date"], df["start_date"])
+
+    @pa.dataframe_check(name="followup_not_before_progression",
+                        error="last follow-up is before the progression date")
+    def _followup_after_progression(cls, df):
+        return _not_before(df["last_followup_date"], df["progression_date"])
+
+    @pa.dataframe_check(name="no_date_after_cutoff",
+                        error="a date lies after the data cut-off")
+    def _nothing_after_cutoff(cls, df):
+        dates = df[TIMELINE_DATES]
+        return dates.le(df["cutoff_date"], axis=0).where(dates.notna(), True).all(axis=1)
+
+
+TIMELINE_DATES = ["start_date", "end_date", "progression_date", "death_date", "last_followup_date"]
+
+
+def _not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    """True where ``later >= earlier`` or either is missing."""
+    return later.isna() | earlier.isna() | (later >= earlier)
+
+
+#: The stored canonical tables, in load order (parents before children).
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "patient": Patient,
+    "treatment": Treatment,
+    "outcome": Outcome,
+    "adverse_event": AdverseEvent,
+}
+
+
+def columns_of(table: str) -> list[str]:
+    """The canonical column names of ``table``, in contract order."""
+    return list(TABLES[table].to_schema().columns)

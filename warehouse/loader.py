@@ -1,0 +1,134 @@
+"""Load one center's validated rows into the warehouse, replacing that center's previous rows.
+
+A center loads in ONE transaction: its old rows (canonical tables and quarantine) are
+deleted and the new ones inserted, or, if anything fails, nothing changes. So a re-run
+with the same inputs gives the same warehouse, and a failed load leaves the previous
+state of that center intact. Other centers' rows are never touched.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from schemas.canonical import columns_of
+from warehouse.store import DATA_TABLES
+
+QUARANTINE_COLUMNS = ["center_id", "patient_key", "table_name", "source_file", "source_row",
+                      "column_name", "source_column", "check_name", "failed_value", "reason"]
+
+
+@dataclass
+class LoadBatch:
+    """Everything to store for one center: validated rows, quarantine, and their lineage."""
+
+    center_id: str
+    clean: dict[str, pd.DataFrame]           # canonical columns + _source_file, _source_row
+    quarantine: pd.DataFrame                  # QUARANTINE_COLUMNS
+    file_hashes: dict[str, str]               # export file name -> sha256
+    rows_read: dict[str, int]                 # export file name -> data rows read
+    mapping_version: str
+    mapping_sha256: str
+    key_fingerprint: str
+    cutoff: dt.date
+    load_id: str = field(default="")
+
+    def __post_init__(self):
+        if not self.load_id:
+            self.load_id = content_load_id(self)
+
+
+def content_load_id(batch: LoadBatch) -> str:
+    """Same files, mapping, key and cut-off give the same id: a load is named by its inputs."""
+    parts = [batch.center_id, batch.mapping_sha256, batch.key_fingerprint, batch.cutoff.isoformat(),
+             *sorted(f"{name}:{sha}" for name, sha in batch.file_hashes.items())]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[str, int]:
+    """Replace the center's rows by ``batch`` in one transaction; return rows loaded per table."""
+    frames = {t: _stored_frame(t, batch) for t in DATA_TABLES}
+    quarantine = _stored_quarantine(batch)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in reversed(DATA_TABLES):
+            con.execute(f"DELETE FROM {table} WHERE center_id = ?", [batch.center_id])
+        con.execute("DELETE FROM quarantine WHERE center_id = ?", [batch.center_id])
+        for table, frame in frames.items():
+            if len(frame):
+                con.register("incoming", frame)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+                con.unregister("incoming")
+        if len(quarantine):
+            con.register("incoming", quarantine)
+            con.execute("INSERT INTO quarantine BY NAME SELECT * FROM incoming")
+            con.unregister("incoming")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return {table: len(frame) for table, frame in frames.items()}
+
+
+def _stored_frame(table: str, batch: LoadBatch) -> pd.DataFrame:
+    """Canonical columns + lineage, in a stable row order (so re-runs are identical)."""
+    frame = batch.clean.get(table)
+    columns = columns_of(table)
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=columns)
+    out = frame[columns].copy()
+    out["source_file"] = frame["_source_file"].astype(str)
+    out["source_sha256"] = frame["_source_file"].map(batch.file_hashes)
+    out["source_row"] = frame["_source_row"].astype("int64")
+    out["mapping_version"] = batch.mapping_version
+    out["load_id"] = batch.load_id
+    for column in out.columns:
+        if str(out[column].dtype).startswith("datetime64"):
+            out[column] = out[column].dt.date
+    return out.sort_values(["source_file", "source_row", *columns]).reset_index(drop=True)
+
+
+def _stored_quarantine(batch: LoadBatch) -> pd.DataFrame:
+    frame = batch.quarantine
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS + ["load_id"])
+    out = frame[QUARANTINE_COLUMNS].copy()
+    out["center_id"] = batch.center_id
+    out["load_id"] = batch.load_id
+    out["source_row"] = out["source_row"].astype("Int64")
+    return out.sort_values(["source_file", "source_row", "table_name", "column_name",
+                            "check_name"], na_position="last").reset_index(drop=True)
+
+
+def log_attempt(con: duckdb.DuckDBPyConnection, *, run_id: str, center_id: str, status: str,
+                started_at: dt.datetime, finished_at: dt.datetime, batch: LoadBatch | None = None,
+                message: str | None = None, file_name: str | None = None,
+                file_sha256: str | None = None, mapping_version: str | None = None,
+                cutoff: dt.date | None = None) -> None:
+    """Append the audit record of one attempt: one row per file, or one row if none was read."""
+    duration = (finished_at - started_at).total_seconds()
+    rows = []
+    if batch is not None:
+        quarantined = _quarantined_rows_per_file(batch.quarantine)
+        for name, sha in batch.file_hashes.items():
+            read = batch.rows_read.get(name, 0)
+            bad = quarantined.get(name, 0)
+            rows.append((run_id, batch.load_id, center_id, name, sha, read, read - bad, bad, status,
+                         message, batch.mapping_version, batch.mapping_sha256,
+                         batch.key_fingerprint, batch.cutoff, started_at, finished_at, duration))
+    else:
+        rows.append((run_id, None, center_id, file_name, file_sha256, None, None, None, status,
+                     message, mapping_version, None, None, cutoff, started_at, finished_at, duration))
+    con.executemany("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows)
+
+
+def _quarantined_rows_per_file(quarantine: pd.DataFrame) -> dict[str, int]:
+    """Distinct source rows with at least one quarantine record, per file."""
+    if quarantine is None or quarantine.empty:
+        return {}
+    rows = quarantine.dropna(subset=["source_file", "source_row"])
+    return rows.groupby("source_file")["source_row"].nunique().to_dict()

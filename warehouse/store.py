@@ -1,0 +1,95 @@
+"""The DuckDB warehouse file: open it, create its tables, refresh its views.
+
+Tables and views are defined in ``warehouse/sql/*.sql`` (one per object, grain in the
+header), applied in file-name order: ``1x`` canonical tables, ``2x`` bookkeeping
+tables, ``3x`` analysis views.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from schemas.codes import all_vocabularies
+
+SQL_DIR = Path(__file__).with_name("sql")
+DEFAULT_CUTOFF = dt.date(2024, 5, 25)
+#: Canonical and bookkeeping tables, in dependency order.
+DATA_TABLES = ("patient", "treatment", "outcome", "adverse_event")
+VIEWS = ("v_patient", "v_adverse_event", "v_adverse_event_worst", "v_response")
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (created with its folder if missing, unless read-only)."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def _sql_files(prefixes: tuple[str, ...]) -> list[Path]:
+    return sorted(p for p in SQL_DIR.glob("*.sql") if p.name.startswith(prefixes))
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create any missing table (existing tables and rows are left alone)."""
+    for path in _sql_files(("1", "2")):
+        con.execute(path.read_text(encoding="utf-8"))
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the analysis views from their SQL files."""
+    for path in _sql_files(("3",)):
+        con.execute(path.read_text(encoding="utf-8"))
+
+
+def write_study_config(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
+    """Store the study settings the views read (today: the data cut-off)."""
+    con.execute("INSERT OR REPLACE INTO study_config VALUES ('cutoff_date', ?)", [cutoff.isoformat()])
+
+
+def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite ``ref_code`` from ``schemas/codes.yaml`` (labels and groups for SQL users)."""
+    rows = []
+    for vocabulary, entries in all_vocabularies().items():
+        for order, (code, attrs) in enumerate(entries.items(), start=1):
+            group = attrs.get("group") or attrs.get("class")
+            rows.append((vocabulary, str(code), attrs.get("label", str(code)), group, order))
+    con.execute("BEGIN")
+    con.execute("DELETE FROM ref_code")
+    con.executemany("INSERT INTO ref_code VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute("COMMIT")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date = DEFAULT_CUTOFF) -> None:
+    """Everything a run needs before loading centers: tables, codes, settings, views."""
+    ensure_tables(con)
+    write_reference_codes(con)
+    write_study_config(con, cutoff)
+    refresh_views(con)
+
+
+def table_checksum(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """sha256 over every row of ``table`` in a stable order: equal checksums = equal contents."""
+    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    order = ", ".join(f'"{c}"' for c in columns)
+    digest = hashlib.sha256()
+    for row in con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall():
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+#: The last attempt of each center, from ``load_log`` (used by ``harmonise status``).
+LAST_ATTEMPTS_SQL = """
+WITH last AS (
+    SELECT center_id, max(run_id) AS run_id FROM load_log GROUP BY center_id
+)
+SELECT l.center_id, max(l.finished_at)::VARCHAR AS finished, any_value(l.status) AS status,
+       string_agg(l.file_name, ', ' ORDER BY l.file_name) AS files,
+       sum(l.rows_read) AS rows_read, sum(l.rows_loaded) AS rows_loaded,
+       sum(l.rows_quarantined) AS rows_quarantined, any_value(l.message) AS message
+FROM load_log l JOIN last USING (center_id, run_id)
+GROUP BY l.center_id ORDER BY l.center_id
+"""

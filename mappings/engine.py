@@ -83,17 +83,8 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes) -> MappedCenter:
 def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, path: Path) -> None:
     """The export's columns must be exactly those declared (optional ones may be absent)."""
     present = [c for c in raw.columns if c != SOURCE_ROW]
-    declared = set(spec.columns) | set(spec.wide_adverse_events)
+    declared = [*spec.columns, *spec.wide_adverse_events]
     where = f"{mapping.path.name}, the files entry for {spec.name}"
-    for column in present:
-        if column not in declared:
-            raise CenterError(
-                mapping.center, "the export has a column the mapping does not declare",
-                file=str(path), column=column,
-                hint=f"Declare '{column}' in {where}: map it (`to: table.column`), mark it "
-                     "`{identifier: drop}` if it names or identifies a patient, or `drop`. "
-                     "Nothing is loaded until every column is declared, so that a new identifier "
-                     "column can never slip through.")
     missing = [c for c in declared if c not in present
                and not (c in spec.columns and spec.columns[c].optional)]
     if missing:
@@ -105,6 +96,15 @@ def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, pa
             file=str(path), column=column,
             hint=f"{maybe}Fix the export, or update {where} (mark a column `optional: true` "
                  "if the hospital may leave it out).")
+    for column in present:
+        if column not in declared:
+            raise CenterError(
+                mapping.center, "the export has a column the mapping does not declare",
+                file=str(path), column=column,
+                hint=f"Declare '{column}' in {where}: map it (`to: table.column`), mark it "
+                     "`{identifier: drop}` if it names or identifies a patient, or `drop`. "
+                     "Nothing is loaded until every column is declared, so that a new identifier "
+                     "column can never slip through.")
 
 
 @dataclass

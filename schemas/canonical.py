@@ -233,6 +233,9 @@ def _not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
     return later.isna() | earlier.isna() | (later >= earlier)
 
 
+#: The column each dataframe-level check of the stored tables is about (for quarantine records).
+DATAFRAME_CHECK_COLUMN = {"end_date_matches_reason": "end_date"}
+
 #: The stored canonical tables, in load order (parents before children).
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "patient": Patient,

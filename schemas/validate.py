@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.canonical import TABLES, Timeline, columns_of
+from schemas.canonical import DATAFRAME_CHECK_COLUMN, TABLES, Timeline, columns_of
 from schemas.quarantine import ISSUE_COLUMNS, describe_check, issue_frame
 
 #: Lineage columns every canonical frame carries from the mapping engine.
@@ -93,6 +93,17 @@ def _schema_failures(table: str, frame: pd.DataFrame, model) -> pd.DataFrame:
 def _issues_from_failure_cases(table: str, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     records = []
     row_ids = frame["_row_id"]
+    # A dataframe-level check reports its message once per column: keep one record per row,
+    # under the check's name and the column it is about.
+    named = {check.error: check.name for check in TABLES[table].to_schema().checks}
+    is_frame_check = cases["check"].astype(str).isin(named)
+    frame_cases = cases[is_frame_check].drop_duplicates(subset=["check", "index"]).copy()
+    frame_cases["column"] = [DATAFRAME_CHECK_COLUMN.get(named[c]) for c in frame_cases["check"]]
+    frame_cases["failure_case"] = [frame.loc[i, col] if col else None
+                                   for i, col in zip(frame_cases["index"], frame_cases["column"])]
+    frame_cases["check"] = frame_cases["check"].map(named)
+    if len(frame_cases):
+        cases = pd.concat([cases[~is_frame_check], frame_cases], ignore_index=True)
     for case in cases.itertuples(index=False):
         index = case.index
         if index is None or (isinstance(index, float) and pd.isna(index)):

@@ -1,0 +1,64 @@
+"""Shared fixtures: real files, a real DuckDB warehouse built from the demo exports."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from flows import steps
+from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+
+PUBLISHED = PROJECT_ROOT / "analysis" / "data" / "published_study.yaml"
+
+
+def ingest_all(settings: Settings) -> dict[str, steps.CenterResult]:
+    """Run the whole pipeline (without Prefect) for every mapped center."""
+    steps.prepare_warehouse(settings)
+    run_id, key = steps.new_run_id(), steps.pseudonym_key(settings)
+    results = {c: steps.ingest_center(c, settings, run_id, key)
+               for c in steps.centers_to_run(settings)}
+    steps.refresh_views(settings)
+    return results
+
+
+@pytest.fixture(scope="session")
+def published() -> dict:
+    """The reference study's published numbers (after demo/ERRATA.md), as project data."""
+    return yaml.safe_load(PUBLISHED.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Path:
+    """A warehouse file holding the three demo centers (built once per test session)."""
+    home = tmp_path_factory.mktemp("demo_home")
+    settings = Settings.demo(home=home)
+    results = ingest_all(settings)
+    assert all(r.status == "loaded" for r in results.values()), results
+    return settings.warehouse
+
+
+@pytest.fixture
+def demo_con(demo_warehouse):
+    """A read-only connection to the session's demo warehouse."""
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def inbox_copy(tmp_path) -> Path:
+    """A private copy of the demo exports that a test may damage."""
+    target = tmp_path / "inbox"
+    shutil.copytree(DEMO_INBOX, target)
+    return target
+
+
+@pytest.fixture
+def settings_for(tmp_path):
+    """Settings for a private demo-key run reading ``inbox`` into a fresh warehouse."""
+    def make(inbox: Path, **overrides) -> Settings:
+        return Settings(home=tmp_path / "home", inbox=inbox, demo_key=True, **overrides)
+    return make

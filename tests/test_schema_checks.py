@@ -1,0 +1,138 @@
+"""Each clinical-sense check of the canonical contract, proved with one bad row in a real export."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from flows import steps
+
+PATIENTS = "site_a_patients.csv"
+EVENTS = "site_a_adverse_events.csv"
+
+
+def _edit(inbox, name, row, changes):
+    path = inbox / "site_a" / name
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column, value in changes.items():
+        frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _batch(settings):
+    return steps.build_batch("site_a", settings, steps.pseudonym_key(settings))
+
+
+def _first_row(inbox, **where):
+    frame = pd.read_csv(inbox / "site_a" / PATIENTS, dtype=str, keep_default_na=False)
+    for column, value in where.items():
+        frame = frame[frame[column] == value]
+    return frame.index[0]
+
+
+BAD_PATIENT_CELLS = [
+    ({"Age": "15"}, "age_years", "greater_than_or_equal_to(18)"),
+    ({"Age": "121"}, "age_years", "less_than_or_equal_to(120)"),
+    ({"ECOG": "5"}, "ecog", "less_than_or_equal_to(4)"),
+    ({"Histology": "Osteosarcoma"}, "histology", "vocabulary:histology"),
+    ({"PD-1 inhibitor": "Aspirin"}, "pd1_agent", "vocabulary:agent"),
+    ({"Sex": ""}, "sex", "not_nullable"),
+    ({"Start date": "1900-01-01"}, "start_date", "greater_than_or_equal_to(2000-01-01 00:00:00)"),
+    ({"Start date": "15/03/2021"}, "start_date", "date_format"),
+    ({"Best response": "Great"}, "best_response", "vocabulary:best_response"),
+]
+
+
+@pytest.mark.parametrize("changes, column, check", BAD_PATIENT_CELLS,
+                         ids=[c for _, c, _ in BAD_PATIENT_CELLS])
+def test_bad_patient_cell_is_quarantined_with_reason_and_its_rows_held(
+        inbox_copy, settings_for, changes, column, check):
+    frame = _edit(inbox_copy, PATIENTS, 0, changes)
+    batch = _batch(settings_for(inbox_copy))
+    q = batch.quarantine
+    failed = q[q.check_name != "held_with_patient"]
+    assert list(zip(failed.column_name, failed.check_name)) == [(column, check)]
+    record = failed.iloc[0]
+    assert (record.source_file, record.source_row) == (PATIENTS, 2)   # header is row 1
+    assert record.source_column in changes
+    assert record.reason and record.center_id == "site_a"
+    key = record.patient_key
+    assert key not in set(batch.clean["patient"].patient_key)
+    held = q[q.check_name == "held_with_patient"]
+    assert set(held.table_name) | set(failed.table_name) >= {"patient", "treatment", "outcome"}
+    assert len(batch.clean["patient"]) == len(frame) - 1                # every other patient loads
+    mrn = frame.loc[0, "MRN"]
+    n_events = (pd.read_csv(inbox_copy / "site_a" / EVENTS, dtype=str).MRN == mrn).sum()
+    assert (held.table_name == "adverse_event").sum() == n_events       # no orphan events load
+
+
+DATE_ORDER = [
+    ("progression_not_before_start", lambda r: {"Progression date": _shift(r["Start date"], -10)}),
+    ("death_not_before_progression", lambda r: {"Death date": _shift(r["Progression date"], -1),
+                                                "Last follow-up": _shift(r["Progression date"], -1)}),
+    ("end_not_before_start", lambda r: {"End of treatment": _shift(r["Start date"], -1)}),
+    ("no_date_after_cutoff", lambda r: {"Last follow-up": "2024-06-30"}),
+]
+
+
+def _shift(iso: str, days: int) -> str:
+    return (pd.Timestamp(iso) + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+@pytest.mark.parametrize("check, change", DATE_ORDER, ids=[c for c, _ in DATE_ORDER])
+def test_dates_out_of_clinical_order_are_quarantined(inbox_copy, settings_for, check, change):
+    row = _first_row(inbox_copy, **{"Reason for discontinuation": "Disease progression"})
+    original = pd.read_csv(inbox_copy / "site_a" / PATIENTS, dtype=str, keep_default_na=False).loc[row]
+    _edit(inbox_copy, PATIENTS, row, change(original))
+    batch = _batch(settings_for(inbox_copy))
+    failed = batch.quarantine[batch.quarantine.check_name != "held_with_patient"]
+    assert check in set(failed.check_name)
+    assert set(failed.source_row) == {row + 2}
+
+
+def test_duplicate_patient_quarantines_both_rows(inbox_copy, settings_for):
+    path = inbox_copy / "site_a" / PATIENTS
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[1, "MRN"] = frame.loc[0, "MRN"]
+    frame.to_csv(path, index=False)
+    batch = _batch(settings_for(inbox_copy))
+    dup = batch.quarantine[batch.quarantine.check_name == "multiple_fields_uniqueness"]
+    assert set(dup.source_row) == {2, 3}
+    assert len(batch.clean["patient"]) == len(frame) - 2
+
+
+def test_ongoing_course_with_an_end_date_is_quarantined(inbox_copy, settings_for):
+    row = _first_row(inbox_copy, **{"Reason for discontinuation": "Ongoing"})
+    _edit(inbox_copy, PATIENTS, row, {"End of treatment": "2024-01-01"})
+    batch = _batch(settings_for(inbox_copy))
+    assert "end_date_matches_reason" in set(batch.quarantine.check_name)
+
+
+@pytest.mark.parametrize("grade, check", [("6", "less_than_or_equal_to(5)"),
+                                          ("0", "greater_than_or_equal_to(1)"),
+                                          ("severe", "type:integer")])
+def test_bad_adverse_event_grade_quarantines_that_event_only(inbox_copy, settings_for, grade, check):
+    _edit(inbox_copy, EVENTS, 0, {"CTCAE grade": grade})
+    batch = _batch(settings_for(inbox_copy))
+    q = batch.quarantine
+    assert list(q.check_name) == [check]
+    assert (q.iloc[0].source_file, q.iloc[0].source_row) == (EVENTS, 2)
+    assert q.iloc[0].patient_key in set(batch.clean["patient"].patient_key)   # patient still loads
+    total = len(pd.read_csv(inbox_copy / "site_a" / EVENTS))
+    assert len(batch.clean["adverse_event"]) == total - 1
+
+
+def test_adverse_event_of_unknown_patient_is_quarantined_as_orphan(inbox_copy, settings_for):
+    _edit(inbox_copy, EVENTS, 0, {"MRN": "HN0000000"})
+    batch = _batch(settings_for(inbox_copy))
+    q = batch.quarantine
+    assert list(q.check_name) == ["patient_exists"]
+    assert "not in the patients file" in q.iloc[0].reason
+
+
+def test_identifier_values_never_appear_in_quarantine(inbox_copy, settings_for):
+    frame = _edit(inbox_copy, PATIENTS, 0, {"Age": "15"})
+    batch = _batch(settings_for(inbox_copy))
+    text = batch.quarantine.astype(str).to_csv()
+    for column in ("MRN", "Patient name", "Phone"):
+        assert frame.loc[0, column] not in text

@@ -287,6 +287,8 @@ class _Reader:
             self.choose(vocab, set(available_vocabularies()), here, "vocab")
         elif kind == "boolean":
             vocab = "boolean"
+        elif spec.get("values") and column in available_vocabularies():
+            vocab = column  # `values:` refine the shared vocabulary of the same name
         if "days_after" in spec:
             base = self.target(role, spec["days_after"], here, "days_after")
             kind = "date"

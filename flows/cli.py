@@ -26,21 +26,23 @@ DEMO_HELP = "Use the bundled synthetic exports (demo/exports) and the public dem
 
 def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str | None,
          warehouse: str | None) -> None:
-    from flows.nightly import nightly
+    from flows import steps
+    from flows.nightly import run_settings
     from mappings.pseudonym import PseudonymKeyError
 
-    if demo:
-        console.print("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
-                      "(never use it for real patients).[/]")
+    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
     try:
-        results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+        steps.pseudonym_key(settings)  # before Prefect starts: a missing key fails at once
     except PseudonymKeyError as err:
         console.print(f"[bold red]Cannot start:[/] {err}")
         raise typer.Exit(2)
+    if demo:
+        console.print("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
+                      "(never use it for real patients).[/]")
+    from flows.nightly import nightly
+    results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
     console.print(summary_table(results))
-    from flows.nightly import run_settings
-    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
-    console.print(f"Warehouse: {settings.warehouse}  (quarantine: table `quarantine`)")
+    console.print(f"Warehouse: {settings.warehouse}  (quarantined rows: table `quarantine`)")
     if any(r.status != "loaded" for r in results):
         raise typer.Exit(1)
 

@@ -21,6 +21,7 @@ def configure(prefect_home: Path) -> None:
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_SERVER_LEVEL": "WARNING",
         "PREFECT_UI_ENABLED": "false",
     }
     for name, value in defaults.items():

@@ -34,12 +34,11 @@ class Settings:
 
     def __post_init__(self):
         home = Path(self.home)
+        inbox = self.inbox or os.environ.get("HARMONISE_INBOX", home / "inbox")
+        warehouse = self.warehouse or os.environ.get("HARMONISE_WAREHOUSE", home / "warehouse.duckdb")
         object.__setattr__(self, "home", home)
-        if self.inbox is None:
-            object.__setattr__(self, "inbox", Path(os.environ.get("HARMONISE_INBOX", home / "inbox")))
-        if self.warehouse is None:
-            object.__setattr__(self, "warehouse", Path(os.environ.get(
-                "HARMONISE_WAREHOUSE", home / "warehouse.duckdb")))
+        object.__setattr__(self, "inbox", Path(inbox))
+        object.__setattr__(self, "warehouse", Path(warehouse))
 
     @property
     def report_dir(self) -> Path:
@@ -52,4 +51,4 @@ class Settings:
     @classmethod
     def demo(cls, **overrides) -> "Settings":
         """The bundled synthetic demo: demo exports and the public demo key."""
-        return cls(inbox=DEMO_INBOX, demo_key=True, **overrides)
+        return cls(**{"inbox": DEMO_INBOX, "demo_key": True, **overrides})

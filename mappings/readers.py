@@ -6,7 +6,6 @@ keeps ``_source_row``: the line a data manager sees in a spreadsheet program
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -42,8 +41,9 @@ def read_export(center: str, path: Path, spec: FileSpec) -> pd.DataFrame:
                                   f"(byte {exc.start} is invalid)", file=str(path),
                           hint="Export the file again in the declared encoding, or set "
                                "`encoding:` in the mapping (e.g. gbk, gb18030, utf-8).") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError,
-            OSError, KeyError) as exc:
+    except OSError:
+        raise  # possibly transient (file still being copied, network share): the flow retries
+    except Exception as exc:  # any parser's complaint means: this file cannot be read as declared
         raise CenterError(center, f"the file cannot be read: {_first_line(exc)}", file=str(path),
                           hint="Open it in a spreadsheet program to check it is complete, and that "
                                "`format:`, `delimiter:` and `sheet:` in the mapping match it.") from exc

@@ -83,8 +83,8 @@ class Patient(_Canonical):
     primary_site: Series[str] = pa.Field(
         isin=codes("primary_site"), description="Primary tumour site: extremity, trunk, "
                                                 "retroperitoneum or other.")
-    lung_metastasis: Series[bool] = pa.Field(description="Lung metastases at baseline.")
-    other_metastasis: Series[bool] = pa.Field(
+    lung_metastasis: Series[pd.BooleanDtype] = pa.Field(description="Lung metastases at baseline.")
+    other_metastasis: Series[pd.BooleanDtype] = pa.Field(
         description="Metastases at sites other than the lung (bone, liver, ...) at baseline.")
     ecog: Series[Int] = pa.Field(ge=0, le=4, description="ECOG performance status at baseline, 0-4.")
     prior_lines: Series[Int] = pa.Field(

@@ -14,6 +14,21 @@ from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
 PUBLISHED = PROJECT_ROOT / "analysis" / "data" / "published_study.yaml"
 
 
+def pytest_configure(config):
+    """Keep Prefect's state and the default home out of the repository and the user's home."""
+    import os
+    import tempfile
+    home = Path(tempfile.mkdtemp(prefix="harmonise-test-"))
+    os.environ.setdefault("HARMONISE_HOME", str(home))
+    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    for name in ("HARMONISE_PSEUDONYM_KEY", "HARMONISE_PSEUDONYM_KEY_FILE", "PREFECT_API_URL"):
+        os.environ.pop(name, None)
+    # Prefect stops its temporary server at interpreter exit, after pytest has closed the
+    # captured streams; do not print a traceback for that last log line.
+    import logging
+    logging.raiseExceptions = False
+
+
 def ingest_all(settings: Settings) -> dict[str, steps.CenterResult]:
     """Run the whole pipeline (without Prefect) for every mapped center."""
     steps.prepare_warehouse(settings)

@@ -37,6 +37,8 @@ BAD_PATIENT_CELLS = [
     ({"Histology": "Osteosarcoma"}, "histology", "vocabulary:histology"),
     ({"PD-1 inhibitor": "Aspirin"}, "pd1_agent", "vocabulary:agent"),
     ({"Sex": ""}, "sex", "not_nullable"),
+    ({"Lung metastasis": ""}, "lung_metastasis", "not_nullable"),
+    ({"Lung metastasis": "maybe"}, "lung_metastasis", "vocabulary:boolean"),
     ({"Start date": "1900-01-01"}, "start_date", "greater_than_or_equal_to(2000-01-01 00:00:00)"),
     ({"Start date": "15/03/2021"}, "start_date", "date_format"),
     ({"Best response": "Great"}, "best_response", "vocabulary:best_response"),

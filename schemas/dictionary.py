@@ -1,0 +1,76 @@
+"""Generate ``docs/data-dictionary.md`` from the pandera models and the code lists.
+
+Run ``make docs`` (or ``python -m schemas.dictionary > docs/data-dictionary.md``);
+a test fails when the committed file differs from what this prints.
+"""
+from __future__ import annotations
+
+from schemas.canonical import TABLES
+from schemas.codes import all_vocabularies
+
+HEADER = """# Data dictionary
+
+Generated from `schemas/canonical.py` and `schemas/codes.yaml` by `make docs`: do not edit
+by hand. Every stored row also carries its lineage: `source_file`, `source_sha256`,
+`source_row` (row in the export as a spreadsheet shows it, header = 1), `mapping_version`
+and `load_id`. Derived fields (PFS, OS, groups) are computed in the view `v_patient`
+(`warehouse/sql/30_v_patient.sql`).
+"""
+
+
+def _checks(column) -> str:
+    parts = []
+    for check in column.checks:
+        stats = check.statistics or {}
+        if check.name == "isin":
+            continue  # the allowed codes are listed under "Code lists"
+        if stats:
+            values = ", ".join(str(v).replace(" 00:00:00", "") for v in stats.values())
+            parts.append(f"{check.name}({values})")
+        else:
+            parts.append(check.name)
+    return "; ".join(parts)
+
+
+def _codes_of(column) -> str:
+    for check in column.checks:
+        if check.name == "isin":
+            return ", ".join(f"`{v}`" for v in check.statistics["allowed_values"])
+    return ""
+
+
+def render() -> str:
+    """The whole dictionary as Markdown."""
+    lines = [HEADER]
+    for table, model in TABLES.items():
+        schema = model.to_schema()
+        doc = (model.__doc__ or "").strip().splitlines()[0]
+        lines += [f"## `{table}`", "", doc, "",
+                  "| column | type | required | rules | allowed codes | description |",
+                  "|---|---|---|---|---|---|"]
+        for name, column in schema.columns.items():
+            lines.append(f"| `{name}` | {column.dtype} | {'no' if column.nullable else 'yes'} | "
+                         f"{_checks(column)} | {_codes_of(column)} | {column.description or ''} |")
+        table_checks = [c.name for c in schema.checks]
+        unique = schema.unique
+        if unique or table_checks:
+            lines.append("")
+            if unique:
+                lines.append(f"Unique: {', '.join(f'`{u}`' for u in unique)}.")
+            for name in table_checks:
+                lines.append(f"Row rule: `{name}`.")
+        lines.append("")
+    lines += ["## Code lists", ""]
+    for vocabulary, entries in all_vocabularies().items():
+        lines.append(f"### `{vocabulary}`")
+        lines.append("")
+        for code, attrs in entries.items():
+            extra = {k: v for k, v in attrs.items() if k not in ("label",)}
+            more = "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in extra.items())
+            lines.append(f"- `{code}`: {attrs.get('label', code)}" + (f" ({more})" if more else ""))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

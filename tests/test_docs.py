@@ -1,0 +1,18 @@
+"""Documentation generated from code must not go stale."""
+from __future__ import annotations
+
+from flows.settings import PROJECT_ROOT
+from schemas.dictionary import render
+
+
+def test_data_dictionary_is_up_to_date_with_the_schemas():
+    committed = (PROJECT_ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
+    assert committed == render(), "docs/data-dictionary.md is stale: run `make docs`"
+
+
+def test_data_dictionary_documents_every_canonical_column():
+    from schemas.canonical import TABLES, columns_of
+    text = render()
+    for table in TABLES:
+        for column in columns_of(table):
+            assert f"| `{column}` |" in text, f"{table}.{column}"

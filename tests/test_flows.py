@@ -1,0 +1,87 @@
+"""The real Prefect flow (temporary local server, no Prefect server configured) and the CLI."""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+from prefect.states import Completed, Failed
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.nightly import build_deployment, is_transient, nightly
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_nightly_flow_loads_good_centers_when_one_fails_and_logs_the_failure(tmp_path, inbox_copy):
+    path = inbox_copy / "site_b" / "site_b_export.xlsx"
+    path.write_bytes(b"this is not an Excel workbook")
+    warehouse = tmp_path / "wh.duckdb"
+    results = nightly(demo=True, inbox=str(inbox_copy), warehouse=str(warehouse))
+    status = {r.center: r.status for r in results}
+    assert status == {"site_a": "loaded", "site_b": "failed", "site_c": "loaded"}
+    failure = next(r for r in results if r.center == "site_b").message
+    assert "site_b_export.xlsx" in failure and "Hint" in failure
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM v_patient").fetchone()[0] == 52 + 11
+        logged = con.execute("SELECT center_id, status FROM load_log WHERE status = 'failed'").fetchall()
+    assert logged == [("site_b", "failed")]
+
+
+def test_deployment_schedules_nightly_on_the_given_cron():
+    deployment = build_deployment(cron="30 3 * * *")
+    assert deployment.name == "nightly"
+    assert [s.schedule.cron for s in deployment.schedules] == ["30 3 * * *"]
+
+
+def test_default_schedule_is_two_in_the_morning():
+    assert [s.schedule.cron for s in build_deployment().schedules] == ["0 2 * * *"]
+
+
+def test_only_transient_io_errors_are_retried():
+    assert is_transient(None, None, Failed(data=OSError("file busy")))
+    assert not is_transient(None, None, Failed(data=ValueError("bad data")))
+    assert not is_transient(None, None, Completed(data=1))
+
+
+def test_every_command_has_help_with_an_example():
+    for name in ("run", "ingest", "serve", "status"):
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, name
+
+
+def test_run_without_a_pseudonymisation_key_stops_with_what_to_do(tmp_path):
+    result = runner.invoke(app, ["run", "--inbox", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2
+    assert "HARMONISE_PSEUDONYM_KEY" in result.output
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_serve_without_a_prefect_server_explains_how_to_start_one():
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "prefect server start" in result.output
+
+
+def test_status_shows_the_last_attempt_of_each_center(demo_warehouse):
+    result = runner.invoke(app, ["status", "--warehouse", str(demo_warehouse)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for center in ("site_a", "site_b", "site_c"):
+        assert center in result.output
+    assert "loaded" in result.output
+
+
+def test_short_key_is_refused(monkeypatch):
+    from mappings.pseudonym import PseudonymKeyError, load_key
+    monkeypatch.setenv("HARMONISE_PSEUDONYM_KEY", "too-short")
+    with pytest.raises(PseudonymKeyError, match="at least 32"):
+        load_key()
+
+
+def test_key_is_read_from_a_key_file(monkeypatch, tmp_path):
+    from mappings.pseudonym import load_key
+    (tmp_path / "key").write_text("k" * 40 + "\n")
+    monkeypatch.setenv("HARMONISE_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))
+    assert load_key() == b"k" * 40

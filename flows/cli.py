@@ -127,6 +127,39 @@ def status(
     console.print(table)
 
 
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL to run, e.g. \"SELECT * FROM v_patient LIMIT 5\"."),
+    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+) -> None:
+    """Run one read-only SQL query on the warehouse and print the result as a table.
+
+    Example: harmonise sql "SELECT center_id, count(*) AS patients FROM v_patient GROUP BY ALL"
+    """
+    import duckdb
+    from rich.table import Table
+
+    from flows.settings import Settings
+    from warehouse import store
+    settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
+    if not settings.warehouse.exists():
+        console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
+        raise typer.Exit(1)
+    with store.connect(settings.warehouse, read_only=True) as con:
+        try:
+            cursor = con.execute(query)
+            rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
+        except duckdb.Error as err:
+            console.print(f"[bold red]SQL error:[/] {err}")
+            raise typer.Exit(1)
+    table = Table()
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -46,7 +46,7 @@ def test_only_transient_io_errors_are_retried():
 
 
 def test_every_command_has_help_with_an_example():
-    for name in ("run", "ingest", "serve", "status"):
+    for name in ("run", "ingest", "serve", "status", "sql"):
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, name
@@ -85,3 +85,31 @@ def test_key_is_read_from_a_key_file(monkeypatch, tmp_path):
     (tmp_path / "key").write_text("k" * 40 + "\n")
     monkeypatch.setenv("HARMONISE_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))
     assert load_key() == b"k" * 40
+
+
+README_QUERIES = [
+    "SELECT center_id, count(*) AS patients FROM v_patient GROUP BY ALL ORDER BY 1",
+    "SELECT CASE WHEN is_asps THEN 'ASPS' ELSE 'non-ASPS' END AS grp, count(*) AS n, "
+    "sum(objective_response::INT) AS responders, round(100 * avg(objective_response::INT), 1) AS orr_pct "
+    "FROM v_response GROUP BY ALL ORDER BY 1",
+    "SELECT term_label, worst_grade, count(*) AS patients FROM v_adverse_event_worst "
+    "GROUP BY ALL ORDER BY 1, 2",
+]
+
+
+def test_readme_example_queries_run_on_the_demo_warehouse(demo_warehouse):
+    from flows.settings import PROJECT_ROOT
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for query in README_QUERIES:
+        assert query in readme.replace("\n  ", " ").replace("\n", " ")
+        result = runner.invoke(app, ["sql", query, "--warehouse", str(demo_warehouse)],
+                               env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["sql", README_QUERIES[0], "--warehouse", str(demo_warehouse)],
+                           env={"COLUMNS": "200"})
+    assert "site_a" in result.output and "52" in result.output
+
+
+def test_sql_errors_are_reported_not_raised(demo_warehouse):
+    result = runner.invoke(app, ["sql", "SELECT nope FROM v_patient", "--warehouse", str(demo_warehouse)])
+    assert result.exit_code == 1 and "SQL error" in result.output

@@ -102,8 +102,11 @@ def _issues_from_failure_cases(table: str, frame: pd.DataFrame, cases: pd.DataFr
     frame_cases["failure_case"] = [frame.loc[i, col] if col else None
                                    for i, col in zip(frame_cases["index"], frame_cases["column"])]
     frame_cases["check"] = frame_cases["check"].map(named)
-    if len(frame_cases):
-        cases = pd.concat([cases[~is_frame_check], frame_cases], ignore_index=True)
+    parts = [part for part in (cases[~is_frame_check], frame_cases) if len(part)]
+    if len(parts) == 2:
+        cases = pd.concat(parts, ignore_index=True)
+    elif parts:
+        cases = parts[0]
     for case in cases.itertuples(index=False):
         index = case.index
         if index is None or (isinstance(index, float) and pd.isna(index)):

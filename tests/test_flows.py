@@ -113,3 +113,23 @@ def test_readme_example_queries_run_on_the_demo_warehouse(demo_warehouse):
 def test_sql_errors_are_reported_not_raised(demo_warehouse):
     result = runner.invoke(app, ["sql", "SELECT nope FROM v_patient", "--warehouse", str(demo_warehouse)])
     assert result.exit_code == 1 and "SQL error" in result.output
+
+
+def test_prefect_is_kept_local_quiet_and_out_of_the_home_folder(monkeypatch, tmp_path):
+    from flows import prefect_env
+    for name in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    prefect_env.configure(tmp_path / "prefect")
+    import os
+    assert os.environ["DO_NOT_TRACK"] == "1"
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert os.environ["PREFECT_HOME"] == str(tmp_path / "prefect")
+    assert (tmp_path / "prefect").is_dir()
+
+
+def test_a_users_own_prefect_home_is_respected(monkeypatch, tmp_path):
+    from flows import prefect_env
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "mine"))
+    prefect_env.configure(tmp_path / "project")
+    import os
+    assert os.environ["PREFECT_HOME"] == str(tmp_path / "mine")

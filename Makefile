@@ -8,17 +8,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench exports docs clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
-
 demo: $(STAMP)
 	$(BIN)/harmonise run --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## ingest benchmark, e.g. make bench BENCH_ARGS="--centers 100 --patients 10000"
+	$(BIN)/python -m tests.bench_ingest $(BENCH_ARGS)
 
 exports: $(STAMP)  ## regenerate demo/exports from the seeded generator
 	$(BIN)/python -m demo.exports
@@ -28,3 +25,9 @@ docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the schemas
 
 clean:
 	rm -rf var .pytest_cache
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)

@@ -1,0 +1,361 @@
+"""Kaplan-Meier estimation: curve, pointwise confidence band, median, landmarks, at-risk.
+
+Conventions
+-----------
+* Time unit: whatever the caller passes; the study passes **months**
+  (``days / 30.4375``, the views' ``pfs_months`` / ``os_months``).
+* Curve and Greenwood variance: lifelines ``KaplanMeierFitter``. The Greenwood sum
+  ``c(t) = sum_{t_i <= t} d_i / (n_i (n_i - d_i))`` is lifelines' ``_cumulative_sq_``;
+  ``SE[S(t)] = S(t) sqrt(c(t))`` and ``SE[log S(t)] = sqrt(c(t))``.
+* Pointwise 95% band (``alpha = 0.05``), ``z = Phi^-1(1 - alpha/2)``, transform chosen by
+  name and recorded in every output (``transform`` column / attribute):
+
+  ``log``      ``S exp(-/+ z sqrt(c))``, upper clipped to 1 (R ``survfit`` default).
+  ``log-log``  ``exp(-exp(log(-log S) -/+ z sqrt(c) / log S))`` (SAS and lifelines default;
+               taken from lifelines' ``confidence_interval_``).
+  ``plain``    ``S -/+ z S sqrt(c)``, clipped to [0, 1] (R ``conf.type = "plain"``).
+
+  Where ``S(t) = 1`` (before the first event) the band is [1, 1]. Where ``S(t) = 0`` the
+  Greenwood term ``d / (n (n - d))`` has ``n = d`` and is infinite: the standard error
+  and the band are NaN there, as in R (lifelines silently drops that term).
+* Quantiles (median) follow R's ``quantile.survfit``: the median is the first time
+  ``S(t) <= 0.5``; when the curve sits *exactly* at 0.5 (within ``sqrt(machine eps)``)
+  over a horizontal stretch, the median is the midpoint of that stretch, from the time
+  the curve drops to 0.5 to the next drop (or to the last observed time if it never drops
+  again), the usual midpoint rule for medians. Its CI limits are the same rule applied to
+  the lower band (lower limit) and the upper band (upper limit). A quantile that is never
+  reached is ``None`` ("NR"); so is a CI limit whose band never reaches 0.5 or is NaN.
+  (lifelines' ``median_survival_time_`` takes the first time ``S <= 0.5`` without the
+  midpoint rule; statsmodels takes the first time ``S < 0.5``, SAS's strict rule.)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from scipy.stats import norm
+
+TRANSFORMS = ("log", "log-log", "plain")
+"""Band transforms: ``log`` (R default), ``log-log`` (SAS, lifelines), ``plain``."""
+
+ENDPOINTS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
+"""Endpoint name -> (time column in months, event column) of ``v_patient``."""
+
+LANDMARKS = {"pfs": (3.0, 6.0, 12.0), "os": (6.0, 12.0, 18.0)}
+"""The study's landmark months per endpoint."""
+
+QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
+"""Tolerance of the exact-0.5 plateau test (R: ``sqrt(.Machine$double.eps)``)."""
+
+TABLE_COLUMNS = ["time", "at_risk", "events", "censored", "survival", "std_err",
+                 "lower", "upper", "transform"]
+
+
+@dataclass(frozen=True)
+class KaplanMeier:
+    """A fitted Kaplan-Meier curve with its band and median.
+
+    Attributes
+    ----------
+    label : str
+        Name of the curve (group).
+    transform : str
+        Band transform, one of :data:`TRANSFORMS`.
+    conf_level : float
+        Coverage of the pointwise band and the median CI (0.95 by default).
+    n, events : int
+        Number of subjects and of observed events.
+    table : pandas.DataFrame
+        One row per distinct time (0 and every observed time): ``time``, ``at_risk``
+        (subjects with time >= t), ``events``, ``censored`` (at t), ``survival``,
+        ``std_err`` (Greenwood SE of S), ``lower``, ``upper``, ``transform``.
+    median, median_lower, median_upper : float or None
+        Median and its CI limits (R's rule, see module docstring); None = not reached.
+    """
+
+    label: str
+    transform: str
+    conf_level: float
+    n: int
+    events: int
+    table: pd.DataFrame
+    median: float | None
+    median_lower: float | None
+    median_upper: float | None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: label, n, events, median, median_lower, median_upper, transform, conf_level."""
+        return pd.DataFrame([{
+            "label": self.label, "n": self.n, "events": self.events,
+            "median": self.median, "median_lower": self.median_lower,
+            "median_upper": self.median_upper, "transform": self.transform,
+            "conf_level": self.conf_level}])
+
+
+def _check_transform(transform: str) -> None:
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
+
+
+def confidence_band(survival, cumulative_sq, transform: str = "log", alpha: float = 0.05):
+    """Pointwise band of a Kaplan-Meier curve for the ``log`` or ``plain`` transform.
+
+    Parameters
+    ----------
+    survival : array_like
+        Kaplan-Meier estimate S(t).
+    cumulative_sq : array_like
+        Greenwood sum ``c(t) = sum d_i / (n_i (n_i - d_i))`` (variance of log S).
+    transform : {"log", "plain"}
+        ``log``: ``S exp(-/+ z sqrt(c))`` with the upper limit clipped to 1;
+        ``plain``: ``S -/+ z S sqrt(c)`` clipped to [0, 1]. (``log-log`` is lifelines' own
+        band, see :func:`kaplan_meier`.)
+    alpha : float
+        Two-sided level, ``z = Phi^-1(1 - alpha / 2)``.
+
+    Returns
+    -------
+    (lower, upper) : tuple of numpy arrays
+        [1, 1] where S = 1; NaN where S = 0 (undefined Greenwood variance) or where
+        ``cumulative_sq`` is not finite.
+    """
+    if transform not in ("log", "plain"):
+        raise ValueError(f"confidence_band handles 'log' and 'plain', got {transform!r}")
+    s = np.asarray(survival, dtype=float)
+    se_log = np.sqrt(np.asarray(cumulative_sq, dtype=float))
+    z = norm.ppf(1 - alpha / 2)
+    if transform == "log":
+        lower, upper = s * np.exp(-z * se_log), np.minimum(s * np.exp(z * se_log), 1.0)
+    else:
+        lower = np.clip(s - z * s * se_log, 0.0, 1.0)
+        upper = np.clip(s + z * s * se_log, 0.0, 1.0)
+    undefined = (s <= 0) | ~np.isfinite(se_log)
+    lower, upper = np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
+    top = s >= 1
+    return np.where(top, 1.0, lower), np.where(top, 1.0, upper)
+
+
+def survival_quantile(times, values, prob: float = 0.5, *, last_time: float | None = None,
+                      tol: float = QUANTILE_TOL) -> float | None:
+    """Time at which a non-increasing step curve first reaches ``1 - prob`` (R's rule).
+
+    Parameters
+    ----------
+    times : array_like
+        Increasing times at which the curve is given (event and censoring times).
+    values : array_like
+        Curve value on ``[times[i], times[i + 1])`` (survival or a band); NaN points are
+        ignored, as R's ``approx`` does.
+    prob : float
+        Quantile probability of the distribution: 0.5 gives the median, i.e. the level
+        ``S = 0.5``.
+    last_time : float, optional
+        End of the last horizontal stretch (R: the last observed time); defaults to
+        ``times[-1]``.
+    tol : float
+        Values within ``tol`` of the level count as exactly on it.
+
+    Returns
+    -------
+    float or None
+        The first time the curve is ``<= 1 - prob``; if the curve equals ``1 - prob``
+        exactly on a stretch, the midpoint of that stretch (to the next drop, or to
+        ``last_time``). None when the level is never reached (NR).
+    """
+    t = np.asarray(times, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if t.size == 0:
+        return None
+    end = float(t[-1]) if last_time is None else float(last_time)
+    keep = ~np.isnan(v)
+    t, v = t[keep], v[keep]
+    level = 1.0 - prob
+    hit = np.flatnonzero(v <= level + tol)
+    if hit.size == 0:
+        return None
+    first = hit[0]
+    if abs(v[first] - level) >= tol:
+        return float(t[first])
+    below = np.flatnonzero(v < level - tol)
+    stretch_end = float(t[below[0]]) if below.size else end
+    return (float(t[first]) + stretch_end) / 2.0
+
+
+def _empty_table() -> pd.DataFrame:
+    table = pd.DataFrame({c: pd.Series(dtype=float) for c in TABLE_COLUMNS})
+    table["transform"] = pd.Series(dtype=object)
+    return table
+
+
+def kaplan_meier(time, event, *, transform: str = "log", alpha: float = 0.05,
+                 label: str = "all") -> KaplanMeier:
+    """Kaplan-Meier curve with Greenwood SE, pointwise band and median (R's rule).
+
+    Parameters
+    ----------
+    time : array_like
+        Follow-up times (months in this study), >= 0. Rows with a missing time are dropped.
+    event : array_like of bool
+        True where the event was observed, False where censored.
+    transform : {"log", "log-log", "plain"}
+        Band transform (see module docstring); recorded in the result.
+    alpha : float
+        Band and median-CI level is ``1 - alpha``.
+    label : str
+        Name of the curve.
+
+    Returns
+    -------
+    KaplanMeier
+        An empty selection gives n = 0, an empty table and median None. No events gives a
+        flat curve at 1 and median None (NR).
+    """
+    _check_transform(transform)
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    keep = ~np.isnan(t)
+    t, e = t[keep], e[keep]
+    conf = 1.0 - alpha
+    if t.size == 0:
+        return KaplanMeier(label, transform, conf, 0, 0, _empty_table(), None, None, None)
+
+    kmf = KaplanMeierFitter(alpha=alpha).fit(t, e)
+    timeline = kmf.timeline
+    counts = kmf.event_table.reindex(timeline, fill_value=0)
+    surv = kmf.survival_function_.iloc[:, 0].to_numpy()
+    cum_sq = kmf._cumulative_sq_.to_numpy()   # Greenwood sum; lifelines has no public name
+    std_err = np.where(surv > 0, surv * np.sqrt(cum_sq), np.nan)
+    if transform == "log-log":
+        band = kmf.confidence_interval_.to_numpy()
+        lower = np.where(surv > 0, band[:, 0], np.nan)
+        upper = np.where(surv > 0, band[:, 1], np.nan)
+    else:
+        lower, upper = confidence_band(surv, cum_sq, transform, alpha)
+
+    table = pd.DataFrame({
+        "time": timeline.astype(float),
+        "at_risk": counts["at_risk"].to_numpy().astype(int),
+        "events": counts["observed"].to_numpy().astype(int),
+        "censored": counts["censored"].to_numpy().astype(int),
+        "survival": surv, "std_err": std_err, "lower": lower, "upper": upper,
+        "transform": transform})
+    last = float(t.max())
+    return KaplanMeier(
+        label=label, transform=transform, conf_level=conf, n=int(t.size), events=int(e.sum()),
+        table=table,
+        median=survival_quantile(table["time"], surv, last_time=last),
+        median_lower=survival_quantile(table["time"], lower, last_time=last),
+        median_upper=survival_quantile(table["time"], upper, last_time=last))
+
+
+def survival_at(km: KaplanMeier, times) -> pd.DataFrame:
+    """Survival and its band at given times (landmark rates), read off the step curve.
+
+    Parameters
+    ----------
+    km : KaplanMeier
+        A fitted curve.
+    times : iterable of float
+        Landmark times, in the curve's unit (months for the study).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time``, ``survival``, ``lower``, ``upper``, ``at_risk`` (subjects with
+        time >= landmark), ``transform``. S(t) is the value of the right-continuous curve
+        (events at t included). Beyond the last observed time the curve is unknown: NaN,
+        unless it has already dropped to 0 (then 0 with a NaN band). Empty curve: NaN.
+    """
+    tab = km.table
+    rows = []
+    for at in times:
+        at = float(at)
+        if tab.empty:
+            row = {"survival": np.nan, "lower": np.nan, "upper": np.nan, "at_risk": 0}
+        else:
+            i = int(np.searchsorted(tab["time"].to_numpy(), at, side="right")) - 1
+            s, lo, up = (tab[c].iloc[max(i, 0)] for c in ("survival", "lower", "upper"))
+            if at > tab["time"].iloc[-1] and s > 0:
+                s, lo, up = np.nan, np.nan, np.nan
+            at_risk = int(tab.loc[tab["time"] >= at, "events"].sum()
+                          + tab.loc[tab["time"] >= at, "censored"].sum())
+            row = {"survival": s, "lower": lo, "upper": up, "at_risk": at_risk}
+        rows.append({"time": at, **row, "transform": km.transform})
+    return pd.DataFrame(rows, columns=["time", "survival", "lower", "upper", "at_risk",
+                                       "transform"])
+
+
+def number_at_risk(time, event, ticks) -> pd.DataFrame:
+    """Numbers at risk under a Kaplan-Meier plot.
+
+    Parameters
+    ----------
+    time, event : array_like
+        Follow-up times and event flags (True = event).
+    ticks : iterable of float
+        Times at which to count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time``, ``at_risk`` = #(time >= tick), ``events`` and ``censored`` = numbers with
+        time < tick by status, so ``at_risk + events + censored = n`` at every tick.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    rows = [{"time": float(k), "at_risk": int((t >= k).sum()),
+             "events": int(((t < k) & e).sum()), "censored": int(((t < k) & ~e).sum())}
+            for k in ticks]
+    return pd.DataFrame(rows, columns=["time", "at_risk", "events", "censored"])
+
+
+def median_followup(time, event, *, transform: str = "log", alpha: float = 0.05) -> pd.DataFrame:
+    """Median follow-up by the reverse Kaplan-Meier method.
+
+    The Kaplan-Meier estimator is applied with the roles swapped: censoring is the
+    "event" and the event is a censoring. Median and CI by R's rule (module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``method`` ("reverse Kaplan-Meier"), ``n``, ``censored`` (number of
+        censored subjects, the reverse curve's events), ``median``, ``median_lower``,
+        ``median_upper``, ``transform``, ``conf_level``. Median None when no subject is
+        censored (the reverse curve never drops).
+    """
+    e = np.asarray(event, dtype=bool)
+    km = kaplan_meier(time, ~e, transform=transform, alpha=alpha, label="reverse KM")
+    return pd.DataFrame([{
+        "method": "reverse Kaplan-Meier", "n": km.n, "censored": km.events,
+        "median": km.median, "median_lower": km.median_lower,
+        "median_upper": km.median_upper, "transform": km.transform,
+        "conf_level": km.conf_level}])
+
+
+def endpoint_curve(patients: pd.DataFrame, endpoint: str, *, transform: str = "log",
+                   alpha: float = 0.05, label: str = "all") -> KaplanMeier:
+    """Kaplan-Meier curve of ``"pfs"`` or ``"os"`` (months) for rows of ``v_patient``."""
+    time_col, event_col = ENDPOINTS[endpoint]
+    return kaplan_meier(patients[time_col], patients[event_col].astype(bool),
+                        transform=transform, alpha=alpha, label=label)
+
+
+def landmark_rates(patients: pd.DataFrame, *, transform: str = "log",
+                   alpha: float = 0.05, landmarks: dict | None = None) -> pd.DataFrame:
+    """The study's landmark rates (PFS 3/6/12, OS 6/12/18 months) with band limits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`survival_at` rows with an ``endpoint`` column first.
+    """
+    landmarks = LANDMARKS if landmarks is None else landmarks
+    frames = []
+    for endpoint, months in landmarks.items():
+        km = endpoint_curve(patients, endpoint, transform=transform, alpha=alpha)
+        frames.append(survival_at(km, months).assign(endpoint=endpoint))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["endpoint"] + [c for c in out.columns if c != "endpoint"]]

@@ -1,0 +1,48 @@
+"""Read the warehouse's analysis views into pandas frames.
+
+Every function takes an open DuckDB connection (read-only is enough) and returns a
+DataFrame or a plain value. Only the views and reference tables are read: ``v_patient``,
+``v_response``, ``v_adverse_event_worst``, ``ref_code`` and ``study_config``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+DAYS_PER_MONTH = 30.4375
+"""Days per month used by the views (365.25 / 12): ``months = days / 30.4375``."""
+
+
+def patients(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``v_patient``: one row per patient, ordered by center and patient key.
+
+    Times: ``pfs_days``/``os_days`` in days, ``pfs_months``/``os_months`` in months
+    (days / 30.4375); ``pfs_event``/``os_event`` are booleans (True = event observed).
+    """
+    return con.sql("SELECT * FROM v_patient ORDER BY center_id, patient_key").df()
+
+
+def responses(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``v_response``: one row per patient with best response and the ORR/DCR flags."""
+    return con.sql("SELECT * FROM v_response ORDER BY center_id, patient_key").df()
+
+
+def adverse_events_worst(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``v_adverse_event_worst``: one row per patient per AE term, at the worst grade."""
+    return con.sql("SELECT * FROM v_adverse_event_worst "
+                   "ORDER BY center_id, patient_key, term").df()
+
+
+def labels(con: duckdb.DuckDBPyConnection, vocabulary: str) -> dict[str, str]:
+    """``{code: label}`` of one ``ref_code`` vocabulary, in the vocabulary's sort order."""
+    rows = con.execute("SELECT code, label FROM ref_code WHERE vocabulary = ? "
+                       "ORDER BY sort_order, code", [vocabulary]).fetchall()
+    return dict(rows)
+
+
+def cutoff_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The study's data cut-off (``study_config.cutoff_date``), or None when unset."""
+    row = con.execute("SELECT value FROM study_config WHERE key = 'cutoff_date'").fetchone()
+    return dt.date.fromisoformat(row[0]) if row else None

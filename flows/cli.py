@@ -14,6 +14,7 @@ import os
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from flows.progress import console, summary_table
 
@@ -22,10 +23,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 CUTOFF_HELP = "Data cut-off, YYYY-MM-DD (default 2024-05-25). Dates after it are rejected."
 DEMO_HELP = "Use the bundled synthetic exports (demo/exports) and the public demo key."
+FORCE_HELP = "Reload every center even when its export is unchanged since the last load."
+WAIT_HELP = "If another run is going, wait for it to finish instead of stopping."
 
 
 def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str | None,
-         warehouse: str | None) -> None:
+         warehouse: str | None, force: bool = False, wait: bool = False) -> None:
     from flows import steps
     from flows.nightly import run_settings
     from mappings.pseudonym import PseudonymKeyError
@@ -34,16 +37,22 @@ def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str |
     try:
         steps.pseudonym_key(settings)  # before Prefect starts: a missing key fails at once
     except PseudonymKeyError as err:
-        console.print(f"[bold red]Cannot start:[/] {err}")
+        console.print(f"[bold red]Cannot start:[/] {escape(str(err))}")
         raise typer.Exit(2)
     if demo:
         console.print("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
                       "(never use it for real patients).[/]")
     from flows.nightly import nightly
-    results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+    from flows.runlock import AlreadyRunning
+    try:
+        results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox,
+                          warehouse=warehouse, force=force, wait=wait)
+    except AlreadyRunning as err:
+        console.print(f"[bold yellow]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(3)
     console.print(summary_table(results))
     console.print(f"Warehouse: {settings.warehouse}  (quarantined rows: table `quarantine`)")
-    if any(r.status != "loaded" for r in results):
+    if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
@@ -53,13 +62,16 @@ def run(
     demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
     inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders."),
     warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
     """Ingest every center that has a mapping file, then refresh the analysis views.
 
     Example: harmonise run --demo
-    Exit status 0 when every center loaded, 1 when any failed (the others still load).
+    Exit status 0 when every center loaded or was unchanged, 1 when any failed (the others
+    still load), 2 when the run could not start, 3 when another run is going.
     """
-    _run(None, cutoff, demo, inbox, warehouse)
+    _run(None, cutoff, demo, inbox, warehouse, force, wait)
 
 
 @app.command()
@@ -69,12 +81,14 @@ def ingest(
     demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
     inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders."),
     warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
     """Ingest one center only (its previous rows are replaced, other centers untouched).
 
     Example: harmonise ingest site_b --demo
     """
-    _run([center], cutoff, demo, inbox, warehouse)
+    _run([center], cutoff, demo, inbox, warehouse, force, wait)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from flows import steps  # noqa: E402
 from flows.progress import show_result  # noqa: E402
+from flows.runlock import run_lock  # noqa: E402
 
 DEFAULT_CRON = "0 2 * * *"
 TRANSIENT_ERRORS = (OSError, duckdb.IOException)
@@ -38,8 +39,8 @@ def is_transient(task_, task_run, state) -> bool:
 
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient, cache_policy=NO_CACHE,
       task_run_name="ingest-{center}")
-def ingest(center: str, settings: Settings, run_id: str) -> steps.CenterResult:
-    return steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings))
+def ingest(center: str, settings: Settings, run_id: str, force: bool = False) -> steps.CenterResult:
+    return steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings), force=force)
 
 
 @task(cache_policy=NO_CACHE)
@@ -52,27 +53,37 @@ def refresh_views(settings: Settings) -> None:
     steps.refresh_views(settings)
 
 
+@task(cache_policy=NO_CACHE)
+def publish(build: Settings, settings: Settings) -> None:
+    steps.publish_build(build, settings)
+
+
 @flow(name="nightly")
 def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
-            inbox: str | None = None, warehouse: str | None = None) -> list[steps.CenterResult]:
-    """Ingest every center (or ``centers``) into the warehouse, then refresh the views.
+            inbox: str | None = None, warehouse: str | None = None, force: bool = False,
+            wait: bool = False) -> list[steps.CenterResult]:
+    """Ingest every center (or ``centers``) into a copy of the warehouse, then publish it.
 
     Parameters are plain values so that a deployment can set them: ``cutoff`` as
-    YYYY-MM-DD, ``demo`` to read the bundled synthetic exports with the demo key.
+    YYYY-MM-DD, ``demo`` to read the bundled synthetic exports with the demo key,
+    ``force`` to reload unchanged exports, ``wait`` to wait for a run already going.
     """
     settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
     steps.pseudonym_key(settings)  # fail the whole run at once if there is no key
-    run_id = steps.new_run_id()
-    prepare(settings)
-    results = []
-    for center in steps.centers_to_run(settings, centers):
-        started = dt.datetime.now()
-        state = ingest(center, settings, run_id, return_state=True)
-        result = state.result() if state.is_completed() else steps.failed_after_retries(
-            center, settings, run_id, started, state.message)
-        show_result(result)
-        results.append(result)
-    refresh_views(settings)
+    with run_lock(steps.lock_path(settings), wait=wait):
+        run_id = steps.new_run_id()
+        build = steps.begin_build(settings)
+        prepare(build)
+        results = []
+        for center in steps.centers_to_run(settings, centers):
+            started = dt.datetime.now()
+            state = ingest(center, build, run_id, force, return_state=True)
+            result = state.result() if state.is_completed() else steps.failed_after_retries(
+                center, build, run_id, started, state.message)
+            show_result(result)
+            results.append(result)
+        refresh_views(build)
+        publish(build, settings)
     return results
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(stderr=False, highlight=False)
@@ -15,8 +16,10 @@ def show_result(result) -> None:
     if result.status == "loaded":
         console.print(f"[{style}]✓[/] {result.center}: {result.patients_loaded} patients loaded, "
                       f"{result.rows_quarantined} rows quarantined ({result.rows_read} rows read)")
-    else:
-        console.print(f"[{style}]✗ {result.center} failed[/]: {result.message}", markup=True)
+    elif result.status == "skipped":
+        console.print(f"[{style}]=[/] {result.center}: {escape(result.message or 'skipped')}")
+    else:  # messages quote export content: never let it be read as markup
+        console.print(f"[{style}]✗ {result.center} failed[/]: {escape(result.message or '')}")
 
 
 def summary_table(results) -> Table:

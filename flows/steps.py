@@ -9,19 +9,25 @@ errors (``OSError``, a locked warehouse) propagate so the flow can retry them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import importlib.metadata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
 from flows.settings import Settings
-from mappings.engine import map_center
+from mappings.engine import center_inbox, map_center
+from mappings.readers import sha256_of
+from mappings.vocabulary import VOCAB_DIR
 from mappings.errors import CenterError
 from mappings.pseudonym import key_fingerprint, load_key
 from mappings.spec import list_centers, load_mapping
+from schemas.codes import CODES_FILE
 from schemas.validate import validate_center
-from warehouse import store
-from warehouse.loader import LoadBatch, load_center, log_attempt
+from warehouse import publish, store
+from warehouse.loader import LoadBatch, current_load_id, load_center, load_id_for, log_attempt
 
 
 @dataclass
@@ -29,7 +35,7 @@ class CenterResult:
     """What happened to one center in one run: the line of the summary table."""
 
     center: str
-    status: str                 # loaded | failed
+    status: str                 # loaded | skipped | failed
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -53,15 +59,65 @@ def prepare_warehouse(settings: Settings) -> None:
         store.prepare(con, settings.cutoff)
 
 
+def lock_path(settings: Settings) -> Path:
+    """The run lock of a warehouse: ``<warehouse>.lock`` beside it."""
+    return settings.warehouse.with_name(settings.warehouse.name + ".lock")
+
+
+def begin_build(settings: Settings) -> Settings:
+    """Settings that point at a fresh private copy of the warehouse, for one run to write."""
+    return replace(settings, warehouse=publish.begin_build(settings.warehouse))
+
+
+def publish_build(build: Settings, settings: Settings) -> None:
+    """Swap the run's copy in as the published warehouse (atomic)."""
+    publish.publish(build.warehouse, settings.warehouse)
+
+
 def refresh_views(settings: Settings) -> None:
     """Recreate the analysis views (after loads, so analysts see the new rows)."""
     with store.connect(settings.warehouse) as con:
         store.refresh_views(con)
 
 
-def build_batch(center: str, settings: Settings, key: bytes) -> LoadBatch:
+def rules_fingerprint() -> str:
+    """sha256 of everything besides a center's own mapping that shapes its rows.
+
+    The shared vocabularies, the code lists and the harmonise version: change any of them
+    and every center reloads on the next run.
+    """
+    digest = hashlib.sha256(_version().encode())
+    for path in sorted((*VOCAB_DIR.glob("*.yaml"), CODES_FILE)):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("harmonise")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "unknown"
+
+
+def planned_load_id(mapping, settings: Settings, key: bytes) -> str | None:
+    """The load id this center's current export would get, or None if a file is missing."""
+    hashes = {}
+    for spec in mapping.files:
+        path = center_inbox(settings.inbox, mapping.center) / spec.name
+        if not path.is_file():
+            return None
+        hashes[spec.name] = sha256_of(path)
+    return load_id_for(mapping.center, _mapping_fingerprint(mapping), key_fingerprint(key),
+                       settings.cutoff, hashes)
+
+
+def _mapping_fingerprint(mapping) -> str:
+    return hashlib.sha256((mapping.sha256 + rules_fingerprint()).encode()).hexdigest()
+
+
+def build_batch(center: str, settings: Settings, key: bytes, mapping=None) -> LoadBatch:
     """Map and validate one center (no warehouse access): the rows to load and to quarantine."""
-    mapping = load_mapping(center, settings.mappings_dir)
+    mapping = mapping or load_mapping(center, settings.mappings_dir)
     mapped = map_center(mapping, settings.inbox, key)
     cutoff = pd.Timestamp(settings.cutoff)
     validated = validate_center(center, mapped.frames, cutoff, mapped.issues)
@@ -70,7 +126,7 @@ def build_batch(center: str, settings: Settings, key: bytes) -> LoadBatch:
         center_id=center, clean=validated.clean, quarantine=quarantine,
         file_hashes={f.name: f.sha256 for f in mapped.files},
         rows_read={f.name: f.rows_read for f in mapped.files},
-        mapping_version=mapping.version, mapping_sha256=mapping.sha256,
+        mapping_version=mapping.version, mapping_sha256=_mapping_fingerprint(mapping),
         key_fingerprint=key_fingerprint(key), cutoff=settings.cutoff)
 
 
@@ -90,16 +146,33 @@ def pseudonym_key(settings: Settings) -> bytes:
     return load_key(demo=settings.demo_key)
 
 
-def ingest_center(center: str, settings: Settings, run_id: str, key: bytes) -> CenterResult:
-    """Map, validate and load one center; a structural problem fails this center only."""
+def ingest_center(center: str, settings: Settings, run_id: str, key: bytes,
+                  force: bool = False) -> CenterResult:
+    """Map, validate and load one center; a structural problem fails this center only.
+
+    An export identical to the one already loaded (same files, mapping, vocabularies,
+    key and cut-off) is skipped unless ``force``.
+    """
     started = dt.datetime.now()
     try:
-        batch = build_batch(center, settings, key)
+        mapping = load_mapping(center, settings.mappings_dir)
+        if not force:
+            planned = planned_load_id(mapping, settings, key)
+            with store.connect(settings.warehouse) as con:
+                unchanged = planned is not None and current_load_id(con, center) == planned
+                if unchanged:
+                    log_attempt(con, run_id=run_id, center_id=center, status="skipped",
+                                started_at=started, finished_at=dt.datetime.now(),
+                                message="export unchanged since the last load (use --force to reload)",
+                                mapping_version=mapping.version, cutoff=settings.cutoff)
+            if unchanged:
+                return CenterResult(center, "skipped", message="unchanged since the last load")
+        batch = build_batch(center, settings, key, mapping)
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)
         return CenterResult(center, "failed", message=err.message)
     with store.connect(settings.warehouse) as con:
-        loaded = load_center(con, batch)
+        loaded = load_center(con, batch, run_id)
         log_attempt(con, run_id=run_id, center_id=center, status="loaded", started_at=started,
                     finished_at=dt.datetime.now(), batch=batch)
     rows_read = sum(batch.rows_read.values())

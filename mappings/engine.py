@@ -22,7 +22,7 @@ from mappings.pseudonym import pseudonymise
 from mappings.readers import SOURCE_ROW, read_export, sha256_of
 from mappings.spec import CenterMapping, ColumnSpec, FileSpec
 from schemas.canonical import TABLES, columns_of
-from schemas.quarantine import issue_frame
+from schemas.quarantine import issue_frame, shown_value
 
 
 @dataclass
@@ -63,8 +63,17 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes) -> MappedCenter:
     for spec in mapping.files:
         path = folder / spec.name
         raw = read_export(mapping.center, path, spec)
-        files.append(SourceFile(spec.name, path, sha256_of(path), len(raw)))
+        same = next((f for f in files if f.name == spec.name), None)
+        if same is not None:  # another sheet of the same workbook: one file, rows of all sheets
+            same.rows_read += len(raw)
+        else:
+            files.append(SourceFile(spec.name, path, sha256_of(path), len(raw)))
         _check_columns(mapping, spec, raw, path)
+        if spec.role == "patients" and raw.empty:
+            raise CenterError(
+                mapping.center, "the patients file has a header but no rows", file=str(path),
+                hint="A half-written or empty export would remove this center's patients from the "
+                     "warehouse, so nothing was changed. Check the export and send it again.")
         mapped = _map_file(mapping, spec, raw, key, row_ids)
         for table, frame in mapped.frames.items():
             pieces[table].append(frame)
@@ -257,8 +266,8 @@ def _offset_from_other_table(frame: pd.DataFrame, column: str, base_frame: pd.Da
 
 
 def _value(cell) -> str | None:
-    return None if cell is None or cell is pd.NA or (isinstance(cell, float) and pd.isna(cell)) \
-        else str(cell)
+    """A cell as text for a quarantine record (see ``shown_value``)."""
+    return shown_value(cell)
 
 
 def _concat(table: str, parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -22,6 +22,11 @@ from schemas.codes import attribute
 
 #: ISO dates are always accepted besides the declared formats: Excel date cells arrive as ISO.
 ISO_DATE = "%Y-%m-%d"
+#: ``date_format: excel_serial``: the cell is Excel's day number (44270 = 2021-03-15), as shown
+#: when a date column of a workbook is formatted as a number. Day 1 is 1900-01-01 (Windows
+#: Excel's 1900 date system; the origin 1899-12-30 absorbs Excel's phantom 1900-02-29).
+EXCEL_SERIAL = "excel_serial"
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 @dataclass
@@ -97,10 +102,26 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series,
         todo = out.isna() & values.notna()
         if not todo.any():
             break
-        out[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+        if fmt == EXCEL_SERIAL:
+            out[todo] = excel_serial_dates(values[todo])
+        else:
+            out[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce")
     bad = values.notna() & out.isna()
     shown = " or ".join(sorted(set((*formats, ISO_DATE))))
     return out, [Problem(bad, "date_format", f"is not a date in the declared format ({shown}).")]
+
+
+def excel_serial_dates(values: pd.Series) -> pd.Series:
+    """Excel day numbers (``'44270'``, ``'44270.5'``) -> dates; anything else -> missing.
+
+    A time of day (the fraction) is dropped. Numbers outside 1..2958465 (9999-12-31) are
+    not dates.
+    """
+    number = pd.to_numeric(values.astype("string"), errors="coerce")
+    number = number.where((number >= 1) & (number < 2958466))
+    days = pd.to_timedelta(np.floor(number.astype("Float64").to_numpy(dtype=float, na_value=np.nan)),
+                           unit="D")
+    return pd.Series(EXCEL_EPOCH + days, index=values.index).astype("datetime64[ns]")
 
 
 def offset_dates(days: pd.Series, base: pd.Series, unit: str) -> pd.Series:

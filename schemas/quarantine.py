@@ -21,6 +21,22 @@ def issue_frame(records: list[dict]) -> pd.DataFrame:
     return frame.astype({"source_row": "Int64", "_row_id": "Int64"})
 
 
+#: Longest value copied into a quarantine record; longer ones are cut and marked.
+MAX_SHOWN_VALUE = 200
+
+
+def shown_value(value) -> str | None:
+    """A value as text for a quarantine record: missing stays missing, a 100 MB cell is cut."""
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return str(value.date())
+    text = str(value)
+    if len(text) > MAX_SHOWN_VALUE:
+        return f"{text[:MAX_SHOWN_VALUE]}… ({len(text):,} characters)"
+    return text
+
+
 _PHRASES = [
     (r"^not_nullable$", "is required but empty"),
     (r"^greater_than_or_equal_to\((.*)\)$", "must be at least {0}"),
@@ -42,7 +58,8 @@ _HINTS = {
 
 def describe_check(column: str | None, check: str, value) -> str:
     """A sentence a data manager can act on, e.g. ``age_years '15' must be at least 18.``"""
-    shown = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else f" '{value}'"
+    text = shown_value(value)
+    shown = "" if text is None else f" '{text}'"
     subject = f"{column}{shown}" if column else f"Value{shown}"
     for pattern, phrase in _PHRASES:
         match = re.match(pattern, check)

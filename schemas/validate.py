@@ -22,7 +22,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.canonical import DATAFRAME_CHECK_COLUMN, TABLES, Timeline, columns_of
-from schemas.quarantine import ISSUE_COLUMNS, describe_check, issue_frame
+from schemas.quarantine import ISSUE_COLUMNS, describe_check, issue_frame, shown_value
 
 #: Lineage columns every canonical frame carries from the mapping engine.
 LINEAGE = ["_row_id", "_source_file", "_source_row"]
@@ -258,8 +258,4 @@ def _held_records(table: str, rows: pd.DataFrame, failures: pd.DataFrame) -> pd.
 
 
 def _as_text(value) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return str(value.date())
-    return str(value)
+    return shown_value(value)

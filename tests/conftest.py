@@ -29,11 +29,11 @@ def pytest_configure(config):
     logging.raiseExceptions = False
 
 
-def ingest_all(settings: Settings) -> dict[str, steps.CenterResult]:
+def ingest_all(settings: Settings, force: bool = False) -> dict[str, steps.CenterResult]:
     """Run the whole pipeline (without Prefect) for every mapped center."""
     steps.prepare_warehouse(settings)
     run_id, key = steps.new_run_id(), steps.pseudonym_key(settings)
-    results = {c: steps.ingest_center(c, settings, run_id, key)
+    results = {c: steps.ingest_center(c, settings, run_id, key, force=force)
                for c in steps.centers_to_run(settings)}
     steps.refresh_views(settings)
     return results

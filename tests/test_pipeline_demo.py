@@ -81,13 +81,13 @@ def test_best_response_counts_match_published(demo_con, published):
         assert asps.get(response, 0) == n, response
 
 
-def test_rerun_gives_identical_tables(tmp_path, settings_for, inbox_copy):
+def test_forced_rerun_gives_identical_tables(tmp_path, settings_for, inbox_copy):
     settings = settings_for(inbox_copy)
     ingest_all(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         first = {t: table_checksum(con, t) for t in (*DATA_TABLES, "quarantine")}
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in DATA_TABLES}
-    ingest_all(settings)
+    assert all(r.status == "loaded" for r in ingest_all(settings, force=True).values())
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         second = {t: table_checksum(con, t) for t in (*DATA_TABLES, "quarantine")}
         again = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in DATA_TABLES}
@@ -118,7 +118,7 @@ def test_unreadable_file_fails_that_center_only_and_keeps_its_previous_rows(sett
     assert results["site_c"].status == "failed"
     assert "site_c_patients.csv" in results["site_c"].message
     assert "encoding" in results["site_c"].message
-    assert results["site_a"].status == results["site_b"].status == "loaded"
+    assert {results["site_a"].status, results["site_b"].status} == {"skipped"}   # unchanged
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         per_center = dict(con.execute("SELECT center_id, count(*) FROM patient GROUP BY 1").fetchall())
         log = con.execute("SELECT any_value(status) FROM load_log WHERE center_id = 'site_c' "
@@ -150,3 +150,20 @@ def test_no_identifier_from_any_export_reaches_the_warehouse_file(demo_warehouse
     leaked = sorted(v for v in identifiers if v in text or v.encode() in raw)
     assert leaked == []
     assert len(identifiers) >= 79 * 3
+
+
+def test_unchanged_export_is_skipped_changed_one_reloads_and_force_reloads_all(settings_for, inbox_copy):
+    settings = settings_for(inbox_copy)
+    assert {r.status for r in ingest_all(settings).values()} == {"loaded"}
+    assert {r.status for r in ingest_all(settings).values()} == {"skipped"}
+    path = inbox_copy / "site_c" / "site_c_patients.csv"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))                     # site_c sends one patient fewer
+    results = ingest_all(settings)
+    assert {c: r.status for c, r in results.items()} == {
+        "site_a": "skipped", "site_b": "skipped", "site_c": "loaded"}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM patient WHERE center_id = 'site_c'").fetchone()[0] == 10
+        skipped = con.execute("SELECT count(*) FROM load_log WHERE status = 'skipped'").fetchone()[0]
+    assert skipped == 3 + 2                                     # every attempt is in the audit trail
+    assert {r.status for r in ingest_all(settings, force=True).values()} == {"loaded"}

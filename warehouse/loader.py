@@ -43,34 +43,55 @@ class LoadBatch:
 
 def content_load_id(batch: LoadBatch) -> str:
     """Same files, mapping, key and cut-off give the same id: a load is named by its inputs."""
-    parts = [batch.center_id, batch.mapping_sha256, batch.key_fingerprint, batch.cutoff.isoformat(),
-             *sorted(f"{name}:{sha}" for name, sha in batch.file_hashes.items())]
+    return load_id_for(batch.center_id, batch.mapping_sha256, batch.key_fingerprint, batch.cutoff,
+                       batch.file_hashes)
+
+
+def load_id_for(center_id: str, mapping_sha256: str, key_fingerprint: str, cutoff: dt.date,
+                file_hashes: dict[str, str]) -> str:
+    """The content address of a load (16 hex characters of a sha256 over its inputs)."""
+    parts = [center_id, mapping_sha256, key_fingerprint, cutoff.isoformat(),
+             *sorted(f"{name}:{sha}" for name, sha in file_hashes.items())]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[str, int]:
-    """Replace the center's rows by ``batch`` in one transaction; return rows loaded per table."""
+def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = "") -> dict[str, int]:
+    """Replace the center's rows by ``batch`` in one transaction; return rows loaded per table.
+
+    ``center_load`` is updated in the same transaction, so it always names the load whose
+    rows are stored. Any exception rolls everything back: the center stays as it was.
+    """
     frames = {t: _stored_frame(t, batch) for t in DATA_TABLES}
     quarantine = _stored_quarantine(batch)
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in reversed(DATA_TABLES):
+        for table in (*reversed(DATA_TABLES), "quarantine", "center_load"):
             con.execute(f"DELETE FROM {table} WHERE center_id = ?", [batch.center_id])
-        con.execute("DELETE FROM quarantine WHERE center_id = ?", [batch.center_id])
-        for table, frame in frames.items():
-            if len(frame):
-                con.register("incoming", frame)
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-                con.unregister("incoming")
-        if len(quarantine):
-            con.register("incoming", quarantine)
-            con.execute("INSERT INTO quarantine BY NAME SELECT * FROM incoming")
-            con.unregister("incoming")
+        for table, frame in (*frames.items(), ("quarantine", quarantine)):
+            _insert(con, table, frame)
+        con.execute("INSERT INTO center_load VALUES (?, ?, ?, ?)",
+                    [batch.center_id, batch.load_id, run_id, dt.datetime.now()])
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
     return {table: len(frame) for table, frame in frames.items()}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Append ``frame`` to ``table``, matching columns by name."""
+    if len(frame):
+        con.register("incoming", frame)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        finally:
+            con.unregister("incoming")
+
+
+def current_load_id(con: duckdb.DuckDBPyConnection, center_id: str) -> str | None:
+    """The load id whose rows are stored for ``center_id`` (None if the center never loaded)."""
+    row = con.execute("SELECT load_id FROM center_load WHERE center_id = ?", [center_id]).fetchall()
+    return row[0][0] if row else None
 
 
 def _stored_frame(table: str, batch: LoadBatch) -> pd.DataFrame:

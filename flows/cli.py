@@ -137,7 +137,7 @@ def status(
     for name in ("center", "finished", "status", "files", "rows read", "loaded", "quarantined", "message"):
         table.add_column(name)
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*["" if v is None else escape(str(v)) for v in row])
     console.print(table)
 
 
@@ -170,7 +170,7 @@ def sql(
     for name in names:
         table.add_column(name)
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*["" if v is None else escape(str(v)) for v in row])
     console.print(table)
 
 

@@ -56,6 +56,7 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
         found.append(_schema_failures(table, frame, TABLES[table]))
     found.append(_timeline_failures(frames, cutoff))
     found.append(_link_failures(frames))
+    found.append(_repeated_events(frames["adverse_event"]))
     failures = _drop_repeats(pd.concat([f for f in found if len(f)], ignore_index=True)
                              if any(len(f) for f in found) else issue_frame([]))
     failures = _with_lineage(failures, frames)
@@ -201,6 +202,31 @@ def _link_failures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "reason": f"The patient has no {table} data, so PFS and OS cannot be computed. "
                           f"Fill in the {table} columns for this patient.",
             })
+    return issue_frame(records)
+
+
+def _repeated_events(events: pd.DataFrame) -> pd.DataFrame:
+    """An adverse event sent twice (same patient, term, grade and onset date) loads once.
+
+    Events without an onset date are not compared: two grade-1 episodes of the same term
+    with unknown dates may both be real.
+    """
+    if events.empty:
+        return issue_frame([])
+    dated = events[events["onset_date"].notna() & events["patient_key"].notna()]
+    key = ["patient_key", "term", "grade", "onset_date"]
+    repeat = dated[dated.duplicated(subset=key, keep="first")]
+    first = dated.drop_duplicates(subset=key, keep="first").set_index(key)
+    records = []
+    for row in repeat.to_dict("records"):
+        original = first.loc[tuple(row[k] for k in key)]
+        records.append({
+            "table_name": "adverse_event", "_row_id": row["_row_id"], "column_name": None,
+            "check_name": "duplicate_event", "failed_value": None,
+            "reason": f"The same adverse event (term, grade, onset date) is already in "
+                      f"{original['_source_file']} row {original['_source_row']}; it is loaded once. "
+                      "Remove the repeated row from the export.",
+        })
     return issue_frame(records)
 
 

@@ -45,6 +45,10 @@ def _rates(best: pd.Series, alpha: float) -> dict:
             "dcr": dcr[0], "dcr_lower": dcr[1], "dcr_upper": dcr[2]}
 
 
+RATE_COLUMNS = ["group", "n", *RESPONSES, "missing", "orr", "orr_lower", "orr_upper",
+                "dcr", "dcr_lower", "dcr_upper"]
+
+
 def response_rates(responses: pd.DataFrame, by: str | None = None, *,
                    alpha: float = 0.05, overall: bool = True) -> pd.DataFrame:
     """Best-response counts, ORR and DCR with exact CIs, overall and per group.
@@ -75,6 +79,6 @@ def response_rates(responses: pd.DataFrame, by: str | None = None, *,
     if by is not None:
         for value, part in responses.groupby(by, sort=True, dropna=False):
             rows.append({"group": str(value), **_rates(part["best_response"], alpha)})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=RATE_COLUMNS)
     out["ci_method"] = "Clopper-Pearson exact"
     return out

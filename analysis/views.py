@@ -44,5 +44,6 @@ def labels(con: duckdb.DuckDBPyConnection, vocabulary: str) -> dict[str, str]:
 
 def cutoff_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The study's data cut-off (``study_config.cutoff_date``), or None when unset."""
-    row = con.execute("SELECT value FROM study_config WHERE key = 'cutoff_date'").fetchone()
-    return dt.date.fromisoformat(row[0]) if row else None
+    # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and blocks the next query
+    rows = con.execute("SELECT value FROM study_config WHERE key = 'cutoff_date'").fetchall()
+    return dt.date.fromisoformat(rows[0][0]) if rows else None

@@ -6,6 +6,7 @@ Examples::
     harmonise run                        # ingest var/inbox/<center>/ for every mapped center
     harmonise ingest site_b              # one center only
     harmonise status                     # last attempt per center
+    harmonise report                     # the pooled analyses as HTML, PNG, CSV and JSON
     harmonise serve --cron "0 2 * * *"   # schedule the nightly flow (needs a Prefect server)
 """
 from __future__ import annotations
@@ -89,6 +90,32 @@ def ingest(
     Example: harmonise ingest site_b --demo
     """
     _run([center], cutoff, demo, inbox, warehouse, force, wait)
+
+
+@app.command()
+def report(
+    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+    out: Optional[str] = typer.Option(None, help="Output folder (default var/report)."),
+    transform: str = typer.Option("log", help="95% CI transform of survival curves: log (R's default), "
+                                             "log-log (SAS, lifelines) or plain."),
+) -> None:
+    """Write the pooled-analysis report: report.html, figures/*.png, numbers/*.csv and report.json.
+
+    Example: harmonise report --transform log-log
+    """
+    from pathlib import Path
+
+    from flows import steps
+    from flows.settings import Settings
+    settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
+    if not settings.warehouse.exists():
+        console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
+        raise typer.Exit(1)
+    if transform not in ("log", "log-log", "plain"):
+        console.print(f"Unknown transform '{escape(transform)}': use log, log-log or plain.")
+        raise typer.Exit(2)
+    path = steps.write_report(settings, transform=transform, out_dir=Path(out) if out else None)
+    console.print(f"Report: {path}")
 
 
 @app.command()

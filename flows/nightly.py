@@ -19,7 +19,7 @@ from prefect import flow, task  # noqa: E402  (after the environment is set)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from flows import steps  # noqa: E402
-from flows.progress import show_result  # noqa: E402
+from flows.progress import show_report, show_result  # noqa: E402
 from flows.runlock import run_lock  # noqa: E402
 
 DEFAULT_CRON = "0 2 * * *"
@@ -58,6 +58,11 @@ def publish(build: Settings, settings: Settings) -> None:
     steps.publish_build(build, settings)
 
 
+@task(cache_policy=NO_CACHE)
+def report(settings: Settings) -> str:
+    return str(steps.write_report(settings))
+
+
 @flow(name="nightly")
 def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
             inbox: str | None = None, warehouse: str | None = None, force: bool = False,
@@ -84,6 +89,8 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             results.append(result)
         refresh_views(build)
         publish(build, settings)
+        written = report(settings, return_state=True)  # a report problem never undoes a load
+        show_report(written.result() if written.is_completed() else None, written.message)
     return results
 
 

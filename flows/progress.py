@@ -22,6 +22,14 @@ def show_result(result) -> None:
         console.print(f"[{style}]✗ {result.center} failed[/]: {escape(result.message or '')}")
 
 
+def show_report(path: str | None, problem: str | None = None) -> None:
+    """Where the report went, or why it could not be written (the loads stand either way)."""
+    if path:
+        console.print(f"Report: {path}")
+    else:
+        console.print(f"[bold red]The report could not be written:[/] {escape(problem or '')}")
+
+
 def summary_table(results) -> Table:
     """center | rows read | loaded | quarantined | patients | status."""
     table = Table(title="harmonise run summary")

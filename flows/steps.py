@@ -74,6 +74,12 @@ def publish_build(build: Settings, settings: Settings) -> None:
     publish.publish(build.warehouse, settings.warehouse)
 
 
+def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None) -> Path:
+    """Write the pooled-analysis report of the published warehouse; return the HTML path."""
+    from analysis.report import write_report as write
+    return write(settings.warehouse, out_dir or settings.report_dir, transform=transform)
+
+
 def refresh_views(settings: Settings) -> None:
     """Recreate the analysis views (after loads, so analysts see the new rows)."""
     with store.connect(settings.warehouse) as con:

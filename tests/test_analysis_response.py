@@ -64,3 +64,11 @@ def test_response_rates_on_empty_frame_are_nan():
     rates = response.response_rates(pd.DataFrame({"best_response": []}))
     assert rates.loc[0, "n"] == 0 and np.isnan(rates.loc[0, "orr"])
     assert np.isnan(rates.loc[0, "dcr_upper"])
+
+
+def test_grouped_response_rates_of_no_patients_keep_every_column():
+    import pandas as pd
+    from analysis.response import RATE_COLUMNS, response_rates
+    empty = pd.DataFrame({"best_response": pd.Series([], dtype=object), "is_asps": pd.Series([], dtype=bool)})
+    out = response_rates(empty, by="is_asps", overall=False)
+    assert list(out.columns) == [*RATE_COLUMNS, "ci_method"] and out.empty

@@ -23,6 +23,7 @@ def test_nightly_flow_loads_good_centers_when_one_fails_and_logs_the_failure(tmp
     assert status == {"site_a": "loaded", "site_b": "failed", "site_c": "loaded"}
     failure = next(r for r in results if r.center == "site_b").message
     assert "site_b_export.xlsx" in failure and "Hint" in failure
+    assert (tmp_path / "wh.duckdb").exists()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM v_patient").fetchone()[0] == 52 + 11
         logged = con.execute("SELECT center_id, status FROM load_log WHERE status = 'failed'").fetchall()
@@ -46,7 +47,7 @@ def test_only_transient_io_errors_are_retried():
 
 
 def test_every_command_has_help_with_an_example():
-    for name in ("run", "ingest", "serve", "status", "sql"):
+    for name in ("run", "ingest", "serve", "status", "sql", "report"):
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, name
@@ -133,3 +134,18 @@ def test_a_users_own_prefect_home_is_respected(monkeypatch, tmp_path):
     prefect_env.configure(tmp_path / "project")
     import os
     assert os.environ["PREFECT_HOME"] == str(tmp_path / "mine")
+
+
+def test_report_command_writes_html_figures_and_numbers(demo_warehouse, tmp_path):
+    result = runner.invoke(app, ["report", "--warehouse", str(demo_warehouse), "--out", str(tmp_path / "r"),
+                                 "--transform", "log-log"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.html").is_file()
+    assert list((tmp_path / "r" / "figures").glob("*.png"))
+    assert (tmp_path / "r" / "numbers" / "report.json").is_file()
+    assert "log-log" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_command_refuses_an_unknown_transform(demo_warehouse, tmp_path):
+    result = runner.invoke(app, ["report", "--warehouse", str(demo_warehouse), "--transform", "logit"])
+    assert result.exit_code == 2 and "log, log-log or plain" in result.output

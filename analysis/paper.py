@@ -1,0 +1,418 @@
+"""Side by side with the published study: each number of the paper next to ours.
+
+The paper's numbers are project data (``analysis/data/published_study.yaml``, corrected
+where the paper contradicts itself, see demo/ERRATA.md). Our numbers come from the frames
+the report already computed (Table 1/2 data, response rates, comparisons, landmarks,
+follow-up); nothing here re-estimates a survival statistic. Two small summaries the paper
+seems to have used are computed here because the analysis layer does not offer them: the
+*crude* landmark proportion (share of all patients whose observed time exceeds t) and the
+*simple* median of observed OS time as follow-up.
+
+Row kinds and their status
+--------------------------
+``count``    must match exactly: ``match`` / ``mismatch``.
+``range``    an exact summary (min, max): ``match`` / ``mismatch``.
+``summary``  a median of a characteristic: difference reported.
+``median``   KM median (months): difference reported; ``both NR`` / ``NR in one``.
+``rate``     percentage: difference in percentage points reported.
+``p-value``  ``consistent`` / ``not consistent`` with the quoted ``<x``, else the
+             difference and whether both sit on the same side of 0.05.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis import present
+from analysis.comparisons import COMPARISONS
+from analysis.km import ENDPOINTS
+from analysis.tables import SECTION_TITLES
+
+PUBLISHED_PATH = Path(__file__).resolve().parent / "data" / "published_study.yaml"
+COLUMNS = ["id", "section", "item", "kind", "method", "published", "published_text", "ours",
+           "ours_text", "difference", "status", "note"]
+
+# Where the paper's median keys ("pfs_<suffix>") live among the study's comparisons.
+MEDIAN_SOURCES = {
+    "asps": ("asps_vs_non_asps", "True"), "non_asps": ("asps_vs_non_asps", "False"),
+    "monotherapy": ("monotherapy_vs_combination", "monotherapy"),
+    "combination": ("monotherapy_vs_combination", "combination"),
+    "asps_i_a": ("asps_combination_vs_monotherapy", "combination"),
+    "asps_monotherapy": ("asps_combination_vs_monotherapy", "monotherapy"),
+    "non_asps_i_c": ("non_asps_regimens", "I+C"), "non_asps_i_a": ("non_asps_regimens", "I+A"),
+    "non_asps_i_a_c": ("non_asps_regimens", "I+A+C"),
+    "le2_lines": ("le2_vs_later_lines", "<=2"), "later_lines": ("le2_vs_later_lines", "later"),
+    "asps_le2_lines": ("asps_le2_vs_later_lines", "<=2"),
+    "asps_later_lines": ("asps_le2_vs_later_lines", "later"),
+    "non_asps_le2_lines": ("non_asps_le2_vs_later_lines", "<=2"),
+    "non_asps_later_lines": ("non_asps_le2_vs_later_lines", "later"),
+}
+BETTER_GROUP = {"ASPS": "True", "le2_lines": "<=2", "combination": "combination",
+                "potentially_sensitive": "potentially_sensitive"}
+ERRATA_NOTES = {
+    "table1.Total.ecog.1": "paper prints 15 (20.0%); its column sums to 16 (ERRATA #1)",
+    "table1.UPS.age.max": "paper prints 73, above the total range 18-71 (ERRATA #3)",
+    "table2.hypertension.any_grade": "paper prints 12; its grades sum to 13 = 16.5% (ERRATA #20)",
+    "table2.hyperglycemia.any_grade": "paper prints 2 (1.5%); 2/79 = 2.5% (ERRATA #21)",
+    "adverse_events.any": "paper says 'out of the 51 patients'; 63/79 = 79.7% (ERRATA #12)",
+    "lines.later.non_ASPS": "text also says 25 / 33 non-ASPS (sum 58, ERRATA #7)",
+    "lines.le2.non_ASPS": "text also says 25 / 33 non-ASPS (sum 58, ERRATA #7)",
+    "median.pfs_monotherapy": "6 in both modality groups but 7.5 pooled: cannot all hold "
+                              "(ERRATA #14)",
+    "median.pfs_combination": "6 in both modality groups but 7.5 pooled: cannot all hold "
+                              "(ERRATA #14)",
+    "median.pfs_asps_i_a": "in ASPS every combination is I+A (Table 1)",
+    "median.os_asps_i_a": "in ASPS every combination is I+A (Table 1)",
+}
+
+
+def load_published(path: Path = PUBLISHED_PATH) -> dict:
+    """The paper's numbers (``analysis/data/published_study.yaml``)."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def is_published_cohort(published: dict, centers) -> bool:
+    """True when the loaded centers are exactly the paper's (the demo's) centers."""
+    return set(map(str, centers)) == set(map(str, published.get("centers", {})))
+
+
+def crude_landmarks(patients: pd.DataFrame, landmarks: dict) -> pd.DataFrame:
+    """Crude proportion event-free at t: #(observed time > t) / all patients.
+
+    Not a survival estimate (censored patients count as failures after their last visit);
+    reported only because the paper's landmark rates are exactly k/N (ERRATA #15).
+    """
+    rows = []
+    for endpoint, times in landmarks.items():
+        col = ENDPOINTS[endpoint][0]
+        for t in times:
+            k, n = int((patients[col] > float(t)).sum()), int(len(patients))
+            rows.append({"endpoint": endpoint, "time": float(t), "k": k, "n": n,
+                         "proportion": k / n if n else np.nan})
+    return pd.DataFrame(rows, columns=["endpoint", "time", "k", "n", "proportion"])
+
+
+def simple_median_followup(patients: pd.DataFrame) -> float:
+    """Median of observed OS time (months), alive or dead: the paper's apparent method."""
+    return float(patients["os_months"].median()) if len(patients) else float("nan")
+
+
+def _num(x):
+    return None if present.is_missing(x) else float(x)
+
+
+def _row(id_, section, item, kind, published, ours, *, method="", note="",
+         published_text=None, ours_text=None):
+    pub, our = _num(published), _num(ours)
+    diff = None if pub is None or our is None else our - pub
+    if kind in ("count", "range"):
+        status = "match" if diff is not None and abs(diff) < 1e-9 else "mismatch"
+        fmt = present.count if kind == "count" else present.general
+    elif kind == "median":
+        status = ("both NR" if pub is None and our is None
+                  else "NR in one" if (pub is None) != (our is None) else "")
+        fmt = present.months
+    else:
+        status, fmt = "", present.general
+    note = "; ".join(x for x in (note, ERRATA_NOTES.get(id_, "")) if x)
+    return {"id": id_, "section": section, "item": item, "kind": kind, "method": method,
+            "published": pub, "published_text": published_text or fmt(pub),
+            "ours": our, "ours_text": ours_text or fmt(our), "difference": diff,
+            "status": status, "note": note}
+
+
+def _table1_rows(published, table1, histology_labels):
+    value = table1.set_index(["column", "section", "item"])
+    label = table1.drop_duplicates(["section", "item"]).set_index(["section", "item"])["label"]
+    columns = [(h, published["table1"][h]) for h in published.get("table1", {})]
+    columns.append(("Total", published.get("table1_total", {})))
+    rows = []
+    for col, data in columns:
+        section = "Table 1: " + ("all patients" if col == "Total"
+                                 else present.histology_label(col, histology_labels))
+
+        def ours(sec, item):
+            key = (col, sec, item)
+            return value.loc[key, "value"] if key in value.index else None
+
+        def words(sec, item):
+            title = SECTION_TITLES.get(sec, sec)
+            return f"{title}: {present.item_label(title, label.get((sec, item), item))}"
+
+        for key, entry in data.items():
+            if key == "n":
+                rows.append(_row(f"table1.{col}.n", section, "Patients", "count", entry,
+                                 ours("patients", "n")))
+            elif key == "age":
+                printed, median = entry.get("published"), entry.get("median")
+                note = ("" if printed == median else
+                        f"printed as 'Mean/Median'; nearest attainable median {median:g} "
+                        "(ERRATA #4/#5)")
+                rows.append(_row(f"table1.{col}.age.median", section, "Age (years): median",
+                                 "summary", printed, ours("age", "median"), note=note))
+                for stat in ("min", "max"):
+                    rows.append(_row(f"table1.{col}.age.{stat}", section,
+                                     f"Age (years): {stat}", "range", entry.get(stat),
+                                     ours("age", stat)))
+            elif key == "local_treatment":
+                rows.append(_row(f"table1.{col}.local_treatment", section, "Local treatment",
+                                 "count", entry, ours("local_treatment", "any")))
+            elif isinstance(entry, dict):
+                for item, number in entry.items():
+                    item = ">=3" if key == "ecog" and str(item) == "3" else str(item)
+                    kind = ("summary" if item == "median"
+                            else "range" if item in ("min", "max") else "count")
+                    rows.append(_row(f"table1.{col}.{key}.{item}", section,
+                                     present.pretty(words(key, item)), kind, number,
+                                     ours(key, item)))
+    return rows
+
+
+def _table2_rows(published, table2):
+    data = table2.set_index("term")
+    section = "Table 2: adverse events (patients by worst grade)"
+    rows = []
+    for term, cells in published.get("table2", {}).items():
+        label = data.loc[term, "label"] if term in data.index else term
+        for key, number in cells.items():
+            col = "any_grade" if key == "any" else key
+            title = "any grade" if key == "any" else f"grade {key[-1]}"
+            ours = data.loc[term, col] if term in data.index and col in data.columns else None
+            rows.append(_row(f"table2.{term}.{col}", section, f"{label}: {title}", "count",
+                             number, ours))
+    ae = published.get("adverse_events", {})
+    anyrow = data.loc["(any)"] if "(any)" in data.index else None
+    if "patients_with_any" in ae:
+        rows.append(_row("adverse_events.any", section, "Patients with any adverse event",
+                         "count", ae["patients_with_any"],
+                         None if anyrow is None else anyrow["any_grade"]))
+    if "grade5" in ae:
+        rows.append(_row("adverse_events.grade5", section, "Patients with a grade 5 event",
+                         "count", ae["grade5"], None if anyrow is None else anyrow["grade5"]))
+    return rows
+
+
+def _cohort_rows(published, patients):
+    section = "Patients, centers, treatment lines"
+    rows = [_row("patients.n", section, "Patients", "count", published.get("n_patients"),
+                 len(patients))]
+    per_center = patients["center_id"].value_counts()
+    for center, info in published.get("centers", {}).items():
+        rows.append(_row(f"centers.{center}", section, f"Patients at center {center}",
+                         "count", info.get("n"), per_center.get(center, 0)))
+    subsets = {"total": patients, "ASPS": patients[patients["is_asps"]],
+               "non_ASPS": patients[~patients["is_asps"]]}
+    for key, group in (("le2_lines", "<=2"), ("later_lines", "later")):
+        for subset, number in published.get("line_groups", {}).get(key, {}).items():
+            part = subsets.get(subset)
+            words = "\u2264 2 lines" if group == "<=2" else "later lines (\u2265 3rd line)"
+            rows.append(_row(f"lines.{key.split('_')[0]}.{subset}", section,
+                             f"Treated in {words}: {subset.replace('_', '-')}", "count",
+                             number, None if part is None
+                             else int((part["line_group"] == group).sum())))
+    mono = published.get("regimens", {}).get("monotherapy", {})
+    for subset, number in mono.items():
+        part = subsets.get(subset)
+        rows.append(_row(f"monotherapy.{subset}", section,
+                         f"PD-1 inhibitor monotherapy: {subset.replace('_', '-')}", "count",
+                         number, None if part is None
+                         else int((part["regimen_class"] == "I").sum())))
+    for reason, number in published.get("discontinuation", {}).items():
+        rows.append(_row(f"discontinuation.{reason}", section,
+                         f"Treatment status: {reason.replace('_', ' ')}", "count", number,
+                         int((patients["discontinuation_reason"] == reason).sum())))
+    return rows
+
+
+def _response_rows(published, response):
+    by = response.set_index("group")
+    names = {"overall": ("all", "all patients"), "ASPS": ("True", "ASPS"),
+             "non_ASPS": ("False", "non-ASPS")}
+    rows = []
+    for subset, counts in published.get("best_response", {}).items():
+        if subset not in names:
+            continue
+        group, words = names[subset]
+        if isinstance(counts, dict):
+            for code, number in counts.items():
+                ours = by.loc[group, code] if group in by.index else None
+                rows.append(_row(f"best_response.{subset}.{code}", "Best overall response",
+                                 f"{code}, {words}", "count", number, ours))
+    for rate in ("orr", "dcr"):
+        for subset, pct in published.get("best_response", {}).get(f"{rate}_percent", {}).items():
+            group, words = names[subset]
+            ok = group in by.index
+            ours = 100 * by.loc[group, rate] if ok else None
+            text = (present.percent_ci(by.loc[group, rate], by.loc[group, f"{rate}_lower"],
+                                       by.loc[group, f"{rate}_upper"]) if ok else None)
+            rows.append(_row(f"{rate}.{subset}", "Response rates", f"{rate.upper()}, {words}",
+                             "rate", pct, ours, method="Clopper-Pearson 95% CI",
+                             published_text=f"{pct:.1f}%", ours_text=text))
+    return rows
+
+
+def _median_rows(published, comparisons, km_all, ref_labels):
+    by_name = {c.name: c for c in COMPARISONS}
+    rows = []
+    for key, number in published.get("medians_months", {}).items():
+        endpoint, suffix = key.split("_", 1)
+        if suffix == "all":
+            src = km_all[km_all["endpoint"] == endpoint]
+            words = "all patients"
+        elif suffix in MEDIAN_SOURCES:
+            name, value = MEDIAN_SOURCES[suffix]
+            src = comparisons[(comparisons["comparison"] == name)
+                              & (comparisons["endpoint"] == endpoint)
+                              & (comparisons["group_value"] == value)]
+            comp = by_name[name]
+            words = present.group_labels(comp, ref_labels)[value]
+            if comp.population is not None:
+                words = f"{present.population_label(comp)}, {words}"
+        else:
+            src, words = pd.DataFrame(), suffix.replace("_", " ")
+        ours = src.iloc[0] if len(src) else None
+        text = (None if ours is None else present.median_ci(
+            ours["median"], ours["median_lower"], ours["median_upper"], n=ours["n"]))
+        rows.append(_row(f"median.{key}", "Median survival (months)",
+                         f"{present.ENDPOINT_SHORT[endpoint]}, {words}", "median", number,
+                         None if ours is None else ours["median"], method="Kaplan-Meier",
+                         ours_text=text, note="" if ours is not None else "no matching group"))
+    return rows
+
+
+def _landmark_rows(published, landmarks, crude):
+    n_paper = published.get("n_patients") or 0
+    rows = []
+    for endpoint, times in published.get("landmarks", {}).items():
+        for t, pct in times.items():
+            k = round(pct * n_paper / 100) if n_paper else None
+            looks_crude = k is not None and abs(100 * k / n_paper - pct) < 0.1  # printed to 0.1
+            note = (f"paper value = {k}/{n_paper} exactly: looks crude, not Kaplan-Meier "
+                    "(ERRATA #15)" if looks_crude else "")
+            item = f"{present.ENDPOINT_SHORT[endpoint]} at {float(t):g} months"
+            km_row = landmarks[(landmarks["endpoint"] == endpoint)
+                               & np.isclose(landmarks["time"], float(t))]
+            cr_row = crude[(crude["endpoint"] == endpoint) & np.isclose(crude["time"], float(t))]
+            if len(km_row):
+                r = km_row.iloc[0]
+                rows.append(_row(f"landmark.{endpoint}.{float(t):g}.km", "Landmark rates",
+                                 item, "rate", pct, 100 * r["survival"], method="Kaplan-Meier",
+                                 published_text=f"{pct:.1f}%", note=note,
+                                 ours_text=present.percent_ci(r["survival"], r["lower"],
+                                                              r["upper"])))
+            if len(cr_row):
+                r = cr_row.iloc[0]
+                rows.append(_row(f"landmark.{endpoint}.{float(t):g}.crude", "Landmark rates",
+                                 item, "rate", pct, 100 * r["proportion"],
+                                 method="crude (observed time > t, all patients)",
+                                 published_text=f"{pct:.1f}%", note=note,
+                                 ours_text=f"{present.percent(r['proportion'])} "
+                                           f"({r['k']}/{r['n']})"))
+    return rows
+
+
+def _followup_rows(published, followup, patients):
+    pub = published.get("median_followup_months")
+    if pub is None:
+        return []
+    note = "method not stated in the paper; 14.2 matches a simple median (ERRATA #16)"
+    r = followup.iloc[0]
+    return [
+        _row("followup.reverse_km", "Median follow-up (months)", "Median follow-up", "median",
+             pub, r["median"], method="reverse Kaplan-Meier", note=note,
+             ours_text=present.median_ci(r["median"], r["median_lower"], r["median_upper"])),
+        _row("followup.simple", "Median follow-up (months)", "Median follow-up", "median", pub,
+             simple_median_followup(patients), method="simple median of observed OS time",
+             note=note)]
+
+
+def _p_rows(published, comparisons, ref_labels):
+    by_name = {c.name: c for c in COMPARISONS}
+    rows = []
+    for name, quoted in published.get("p_values", {}).items():
+        for endpoint in ("pfs", "os"):
+            if endpoint not in quoted:
+                continue
+            sel = comparisons[(comparisons["comparison"] == name)
+                              & (comparisons["endpoint"] == endpoint)]
+            label = present.pretty(by_name[name].label) if name in by_name else name
+            item = f"{present.ENDPOINT_SHORT[endpoint]}, {label}"
+            pub = quoted[endpoint]
+            if sel.empty:
+                rows.append(_row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value",
+                                 None, None, published_text=str(pub), note="no such comparison"))
+                continue
+            p, strat = sel.iloc[0]["p"], sel.iloc[0]["strat_p"]
+            text = f"{present.p_value(p)} (stratified by center {present.p_value(strat)})"
+            notes = []
+            better = BETTER_GROUP.get(quoted.get("better"))
+            if better is not None:
+                g = sel[sel["group_value"] == better]
+                if len(g):
+                    longer = float(g.iloc[0]["observed"]) < float(g.iloc[0]["expected"])
+                    words = present.group_labels(by_name[name], ref_labels)[better]
+                    notes.append(f"paper: {words} does better; ours: "
+                                 + ("same direction (O < E)" if longer
+                                    else "opposite direction (O \u2265 E)"))
+            if isinstance(pub, str) and pub.startswith("<"):
+                bound = float(pub[1:])
+                row = _row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value", None,
+                           p, method="log-rank", published_text=pub, ours_text=text,
+                           note="; ".join(notes))
+                row["status"] = ("consistent" if not present.is_missing(p) and p < bound
+                                 else "not consistent")
+            else:
+                row = _row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value", pub,
+                           p, method="log-rank", published_text=f"{float(pub):g}",
+                           ours_text=text, note="; ".join(notes))
+                same = (not present.is_missing(p)) and ((p < 0.05) == (float(pub) < 0.05))
+                row["status"] = "same side of 0.05" if same else "other side of 0.05"
+            rows.append(row)
+    return rows
+
+
+def side_by_side(published: dict, *, patients: pd.DataFrame, table1: pd.DataFrame,
+                 table2: pd.DataFrame, response: pd.DataFrame, comparisons: pd.DataFrame,
+                 km_all: pd.DataFrame, landmarks: pd.DataFrame, followup: pd.DataFrame,
+                 ref_labels: dict) -> pd.DataFrame:
+    """Every published number next to ours.
+
+    Parameters
+    ----------
+    published : dict
+        :func:`load_published`.
+    patients : DataFrame
+        ``v_patient`` rows.
+    table1, table2 : DataFrame
+        :func:`analysis.tables.table1_data`, :func:`analysis.tables.table2_data`.
+    response : DataFrame
+        :func:`analysis.response.response_rates` by ``is_asps`` (groups all/True/False).
+    comparisons : DataFrame
+        :func:`analysis.comparisons.run_comparisons`.
+    km_all : DataFrame
+        Kaplan-Meier summaries of all patients with an ``endpoint`` column.
+    landmarks, followup : DataFrame
+        :func:`analysis.km.landmark_rates`, :func:`analysis.km.median_followup`.
+    ref_labels : dict
+        ``{vocabulary: {code: label}}`` for ``histology`` and ``histology_group``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS`; ``difference`` = ours - published (percentage points for
+        rates, months for medians); ``status`` as in the module docstring.
+    """
+    crude = crude_landmarks(patients, {ep: list(map(float, times)) for ep, times
+                                       in published.get("landmarks", {}).items()})
+    rows = (_cohort_rows(published, patients)
+            + _table1_rows(published, table1, ref_labels.get("histology", {}))
+            + _table2_rows(published, table2)
+            + _response_rows(published, response)
+            + _median_rows(published, comparisons, km_all, ref_labels)
+            + _landmark_rows(published, landmarks, crude)
+            + _followup_rows(published, followup, patients)
+            + _p_rows(published, comparisons, ref_labels))
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,153 @@
+"""Words and number formats for the report: what a clinician reads instead of Python values.
+
+Conventions
+-----------
+* ``NR`` = not reached (a median or CI limit whose curve never reaches 50%); ``–`` (en
+  dash) = missing or not estimable. Python's ``None``/``nan``/``True`` never reach a page.
+* Months with one decimal, rates as percentages with one decimal, p-values with three
+  decimals (``<0.001`` below that), hazard ratios with two decimals.
+* Group values of :data:`analysis.comparisons.COMPARISONS` get labels in words: ref_code
+  labels where a vocabulary exists ("Alveolar soft part sarcoma (ASPS)"), the regimen words
+  of Table 1, ``≤``/``≥`` instead of ``<=``/``>=``.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.tables import FIXED_ITEMS
+
+MISSING = "\u2013"
+NR = "NR"
+ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
+ENDPOINT_SHORT = {"pfs": "PFS", "os": "OS"}
+TRANSFORM_TEXT = {
+    "log": "log transform (R survival default)",
+    "log-log": "log-log transform (SAS and lifelines default)",
+    "plain": "plain (linear) transform (R conf.type = \"plain\")",
+}
+
+
+def is_missing(x) -> bool:
+    """True for None, NaN, pandas NA/NaT."""
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def pretty(text: str) -> str:
+    """ASCII comparison signs as a clinician writes them."""
+    return str(text).replace("<=", "\u2264").replace(">=", "\u2265")
+
+
+def num(x, digits: int = 1) -> str:
+    """A number with ``digits`` decimals; ``–`` when missing."""
+    return MISSING if is_missing(x) else f"{float(x):.{digits}f}"
+
+
+def count(x) -> str:
+    """An integer count; ``–`` when missing."""
+    return MISSING if is_missing(x) else str(int(round(float(x))))
+
+
+def general(x) -> str:
+    """A summary value (median age, range limit) without trailing zeros; ``–`` when missing."""
+    return MISSING if is_missing(x) else f"{float(x):g}"
+
+
+def months(x, *, n: int | None = None) -> str:
+    """A median in months: ``NR`` when not reached, ``–`` when the group is empty."""
+    if n is not None and n == 0:
+        return MISSING
+    return NR if is_missing(x) else f"{float(x):.1f}"
+
+
+def median_ci(median, lower, upper, *, n: int | None = None) -> str:
+    """``19.5 (16.1–33.7)``; limits not reached are ``NR``."""
+    if n is not None and n == 0:
+        return MISSING
+    return f"{months(median)} ({months(lower)}\u2013{months(upper)})"
+
+
+def percent(x, digits: int = 1) -> str:
+    """A proportion in [0, 1] as ``22.8%``."""
+    return MISSING if is_missing(x) else f"{100 * float(x):.{digits}f}%"
+
+
+def percent_ci(rate, lower, upper) -> str:
+    """``84.8% (77.3–93.1)``."""
+    if is_missing(rate):
+        return MISSING
+    return f"{percent(rate)} ({num(_pct(lower))}\u2013{num(_pct(upper))})"
+
+
+def _pct(x):
+    return None if is_missing(x) else 100 * float(x)
+
+
+def p_value(p) -> str:
+    """``<0.001``, ``0.004``, ``0.29``...; ``–`` when not testable."""
+    if is_missing(p):
+        return MISSING
+    return "<0.001" if p < 0.001 else f"{float(p):.3f}"
+
+
+def hazard_ratio(hr, lower, upper, *, reference: bool = False, note: str = "") -> str:
+    """``0.32 (0.16–0.63)``; ``1 (reference)``; ``–`` with the reason when not estimable."""
+    if reference:
+        return "1 (reference)"
+    if is_missing(hr):
+        return MISSING + (f" ({note})" if note else "")
+    return f"{float(hr):.2f} ({num(lower, 2)}\u2013{num(upper, 2)})"
+
+
+ITEM_WORDS = {"n": "Number of patients", "None": "No prior systemic therapy"}
+
+
+def item_label(section: str, item: str) -> str:
+    """Row label of a Table 1 characteristic in words (no bare "n" or "None")."""
+    return ITEM_WORDS.get(str(item), pretty(item))
+
+
+def histology_label(code: str, histology_labels: dict[str, str]) -> str:
+    """``Alveolar soft part sarcoma (ASPS)``."""
+    label = histology_labels.get(code)
+    return f"{label} ({code})" if label else str(code)
+
+
+def group_labels(comparison, ref_labels: dict[str, dict[str, str]]) -> dict[str, str]:
+    """``{str(group value): label in words}`` for one comparison's groups.
+
+    ``ref_labels`` maps a ref_code vocabulary to its ``{code: label}`` (``histology``,
+    ``histology_group``).
+    """
+    col = comparison.group_col
+    out = {}
+    for value, fallback in comparison.groups:
+        if col == "is_asps":
+            asps = histology_label("ASPS", ref_labels.get("histology", {}))
+            label = asps if value else "Other histologies (non-ASPS)"
+        elif col == "histology_group":
+            label = ref_labels.get("histology_group", {}).get(value, fallback)
+        elif col == "regimen_class":
+            label = FIXED_ITEMS["regimen"].get(value, fallback)
+        elif col == "therapy":
+            label = {"monotherapy": "PD-1 inhibitor alone",
+                     "combination": "PD-1 inhibitor combination"}.get(value, fallback)
+        elif col == "line_group":
+            label = {"<=2": "\u2264 2 lines", "later": "Later lines (\u2265 3rd line)"}.get(
+                value, fallback)
+        else:
+            label = fallback
+        out[str(value)] = pretty(label)
+    return out
+
+
+def population_label(comparison) -> str:
+    """Population of a comparison in words."""
+    return {None: "all patients", "is_asps": "ASPS", "not is_asps": "non-ASPS",
+            "histology_group == 'potentially_sensitive'": "potentially sensitive subtypes",
+            "histology_group == 'other'": "other subtypes"}.get(
+        comparison.population, pretty(comparison.population))

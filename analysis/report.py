@@ -1,0 +1,228 @@
+"""The study report: one self-contained HTML page, the figures as PNG, every number as CSV/JSON.
+
+:func:`write_report` reads the warehouse (views, reference tables, ``load_log``,
+``quarantine``) read-only, runs the analysis layer once, and writes into ``out_dir``::
+
+    report.html          self-contained: figures as base64 PNG, inline CSS, no script,
+                         no external URL
+    figures/*.png        Figures 1-4 of the study (one PNG per panel, 150 dpi)
+    numbers/*.csv        every number shown, one file per section (formula-safe cells)
+    numbers/report.json  the same numbers in one strict-JSON document (no NaN: null)
+
+Statistics come from :mod:`analysis.km`, :mod:`analysis.comparisons`,
+:mod:`analysis.response` and :mod:`analysis.tables`; the figures from
+:mod:`analysis.figures`; the side-by-side table from :mod:`analysis.paper`; the
+provenance from :mod:`analysis.provenance`. HTML assembly lives here
+(:mod:`analysis.report_html`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis import km, paper, present, report_html, response, tables, views
+from analysis.comparisons import COMPARISONS, run_comparisons
+from analysis.figures import render_figures
+from analysis.provenance import provenance
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""A CSV cell starting with one of these is prefixed with ``'`` (spreadsheet formula injection)."""
+
+
+def _ref_labels(con) -> dict[str, dict[str, str]]:
+    return {v: views.labels(con, v) for v in ("histology", "histology_group", "sex",
+                                               "best_response", "primary_site")}
+
+
+def _response_table(responses: pd.DataFrame, ref: dict) -> pd.DataFrame:
+    """Response rates overall, by ASPS / non-ASPS, by histology group and by histology."""
+    words = {
+        "is_asps": ("ASPS vs non-ASPS", {"True": present.histology_label("ASPS", ref["histology"]),
+                                         "False": "Other histologies (non-ASPS)"}),
+        "histology_group": ("Histology group", ref["histology_group"]),
+        "histology": ("Histology", {c: present.histology_label(c, ref["histology"])
+                                    for c in ref["histology"]}),
+    }
+    overall = response.response_rates(responses).assign(grouping="All patients",
+                                                         label="All patients")
+    frames = [overall]
+    for by, (title, names) in words.items():
+        part = response.response_rates(responses, by, overall=False)
+        if "group" not in part.columns:      # no patient: response_rates returns no rows
+            continue
+        part["grouping"] = title
+        part["label"] = [names.get(g, g) for g in part["group"]]
+        if by != "is_asps":
+            order = {code: i for i, code in enumerate(names)}
+            part = part.sort_values("group", key=lambda s: s.map(order).fillna(len(order)))
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)
+    return out[["grouping", "group", "label"] + [c for c in out.columns
+                                                 if c not in ("grouping", "group", "label")]]
+
+
+def _comparisons_table(results: pd.DataFrame, ref: dict) -> pd.DataFrame:
+    by_name = {c.name: c for c in COMPARISONS}
+    out = results.copy()
+    out["group_label"] = [present.group_labels(by_name[c], ref).get(v, g)
+                          for c, v, g in zip(out["comparison"], out["group_value"], out["group"])]
+    out["comparison_label"] = [present.pretty(by_name[c].label) for c in out["comparison"]]
+    out["population_label"] = [present.population_label(by_name[c]) for c in out["comparison"]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["o_e_ratio"] = np.where(out["expected"] > 0, out["observed"] / out["expected"],
+                                    np.nan)
+    return out
+
+
+def _cutoff(con: duckdb.DuckDBPyConnection):
+    """``views.cutoff_date`` on its own cursor: its ``fetchone()`` leaves the result open,
+    which DuckDB 2 refuses for the next ``con.sql`` on the same connection."""
+    cursor = con.cursor()
+    try:
+        return views.cutoff_date(cursor)
+    finally:
+        cursor.close()
+
+
+def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log") -> dict:
+    """Every frame the report shows, computed by the analysis layer (no figures, no paper)."""
+    ref = _ref_labels(con)
+    patients = views.patients(con)
+    results = run_comparisons(patients, transform=transform)
+    km_all = pd.DataFrame([{"endpoint": ep, **km.endpoint_curve(patients, ep, transform=transform)
+                            .summary.iloc[0].to_dict()} for ep in km.ENDPOINTS])
+    followup = km.median_followup(patients["os_months"], patients["os_event"].astype(bool),
+                                  transform=transform)
+    return {
+        "ref_labels": ref, "patients": patients, "cutoff": _cutoff(con),
+        "km_all": km_all, "landmarks": km.landmark_rates(patients, transform=transform),
+        "followup": followup, "comparisons": _comparisons_table(results, ref),
+        "response": _response_table(views.responses(con), ref),
+        "response_is_asps": response.response_rates(views.responses(con), "is_asps"),
+        "table1_data": tables.table1_data(con), "table1": tables.table1(con),
+        "table2_data": tables.table2_data(con), "table2": tables.table2(con),
+        **{f"provenance_{k}": v for k, v in provenance(con).items()},
+    }
+
+
+def _jsonable(x):
+    """Plain JSON values: NaN/NaT/NA -> None, numpy scalars -> Python, dates -> ISO text."""
+    if isinstance(x, pd.DataFrame):
+        return [_jsonable(r) for r in x.to_dict("records")]
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if present.is_missing(x):
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, (pd.Timestamp, dt.datetime, dt.date)):
+        return x.isoformat()
+    return x if isinstance(x, str) else str(x)
+
+
+def neutralise(value):
+    """Prefix ``'`` to a text cell a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV with formula-safe text cells (numbers are written as numbers)."""
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object:
+            safe[col] = safe[col].map(neutralise)
+    safe.columns = [neutralise(str(c)) for c in safe.columns]
+    safe.to_csv(path, index=False, encoding="utf-8")
+
+
+def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
+                 compare_with_paper: bool | None = None) -> Path:
+    """Write the study report of ``warehouse`` into ``out_dir``; return the HTML path.
+
+    Parameters
+    ----------
+    warehouse : Path
+        DuckDB warehouse file (opened read-only).
+    out_dir : Path
+        Output folder (created); ``report.html``, ``figures/``, ``numbers/`` are replaced.
+    transform : {"log", "log-log", "plain"}
+        Transform of every Kaplan-Meier 95% band and median CI (``log`` = R's default).
+    compare_with_paper : bool, optional
+        Add the "Side by side with the published study" section. Default: True when the
+        loaded centers are exactly the published study's (the demo) centers.
+    """
+    if transform not in km.TRANSFORMS:
+        raise ValueError(f"transform must be one of {km.TRANSFORMS}, got {transform!r}")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        data = collect(con, transform=transform)
+    finally:
+        con.close()
+    out_dir = Path(out_dir)
+    fig_dir, num_dir = out_dir / "figures", out_dir / "numbers"
+    for folder, patterns in ((fig_dir, ("*.png",)), (num_dir, ("*.csv", "*.json"))):
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in [f for pattern in patterns for f in folder.glob(pattern)]:
+            old.unlink()                   # a panel or section that no longer exists goes
+    data["generated_at"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    data["transform"] = transform
+    data.update({f"figure_{k}": v for k, v in render_figures(
+        data["patients"], data["comparisons"], fig_dir, ref_labels=data["ref_labels"],
+        transform=transform).items()})
+    published = paper.load_published()
+    centers = sorted(data["patients"]["center_id"].unique())
+    compare = (paper.is_published_cohort(published, centers) if compare_with_paper is None
+               else bool(compare_with_paper))
+    data["paper"] = paper.side_by_side(
+        published, patients=data["patients"], table1=data["table1_data"],
+        table2=data["table2_data"], response=data["response_is_asps"],
+        comparisons=data["comparisons"], km_all=data["km_all"], landmarks=data["landmarks"],
+        followup=data["followup"], ref_labels=data["ref_labels"]) if compare else None
+    data["published_source"] = published.get("source", {})
+
+    frames = {
+        "km_summary": data["km_all"], "landmarks": data["landmarks"],
+        "followup": data["followup"], "comparisons": data["comparisons"],
+        "response": data["response"], "table1": data["table1_data"],
+        "table1_display": data["table1"].reset_index(), "table2": data["table2_data"],
+        "table2_display": data["table2"].reset_index(),
+        "figures": data["figure_figures"], "figure_curves": data["figure_curves"],
+        "figure_at_risk": data["figure_at_risk"],
+        "provenance_centers": data["provenance_centers"],
+        "provenance_files": data["provenance_files"],
+        "quarantine_counts": data["provenance_quarantine_counts"],
+        "quarantine": data["provenance_quarantine"],
+    }
+    if data["paper"] is not None:
+        frames["paper_comparison"] = data["paper"]
+    for name, frame in frames.items():
+        write_csv(frame, num_dir / f"{name}.csv")
+    meta = {"title": report_html.TITLE, "cutoff": data["cutoff"],
+            "generated_at": data["generated_at"], "transform": transform,
+            "transform_text": present.TRANSFORM_TEXT[transform], "conf_level": 0.95,
+            "months_per_day": 1 / views.DAYS_PER_MONTH, "centers": centers,
+            "patients": int(len(data["patients"])), "compare_with_paper": compare,
+            "published_source": data["published_source"]}
+    doc = {"meta": meta, **frames}
+    if "paper_comparison" not in doc:
+        doc["paper_comparison"] = None
+    (num_dir / "report.json").write_text(
+        json.dumps(_jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1),
+        encoding="utf-8")
+    html_path = out_dir / "report.html"
+    html_path.write_text(report_html.render(data, fig_dir), encoding="utf-8")
+    return html_path

@@ -16,3 +16,12 @@ def test_data_dictionary_documents_every_canonical_column():
     for table in TABLES:
         for column in columns_of(table):
             assert f"| `{column}` |" in text, f"{table}.{column}"
+
+
+def test_readme_links_point_at_files_that_exist():
+    import re
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(((?:docs|demo)/[^)#]+)\)", readme)
+    assert "docs/img/km-pfs-asps-vs-non-asps.png" in targets
+    for target in targets:
+        assert (PROJECT_ROOT / target).exists(), target

@@ -7,6 +7,9 @@ Examples::
     harmonise ingest site_b              # one center only
     harmonise status                     # last attempt per center
     harmonise report                     # the pooled analyses as HTML, PNG, CSV and JSON
+    harmonise profile EXPORT             # onboarding a center: profile, draft, dry run
+    harmonise new-center site_d --export EXPORT
+    harmonise check site_d
     harmonise serve --cron "0 2 * * *"   # schedule the nightly flow (needs a Prefect server)
 """
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
+from flows import onboarding
 from flows.progress import console, summary_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -199,6 +203,9 @@ def sql(
     for row in rows:
         table.add_row(*["" if v is None else escape(str(v)) for v in row])
     console.print(table)
+
+
+onboarding.register(app)  # harmonise profile, harmonise new-center, harmonise check
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -47,7 +47,7 @@ def test_only_transient_io_errors_are_retried():
 
 
 def test_every_command_has_help_with_an_example():
-    for name in ("run", "ingest", "serve", "status", "sql", "report"):
+    for name in ("run", "ingest", "serve", "status", "sql", "report", "profile", "new-center", "check"):
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, name

@@ -171,7 +171,8 @@ def site_c_frames(patients: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.Data
     weeks = [(pd.Timestamp(d) - pd.Timestamp(start[m])).days // 7 for m, d in zip(events.mrn, events.onset_date)]
     ae = pd.DataFrame({"BAH": events.mrn, "AE": events.term.map(CHINESE_AE),
                        "GRADE": events.grade.map(lambda g: f"{int(g)}级"), "ONSET_WEEK": weeks})
-    return out, ae
+    # Recorded by week, two episodes of one term and grade in the same week are one row.
+    return out, ae.drop_duplicates(ignore_index=True)
 
 
 def write_exports(cohort: Cohort, out_dir: Path = EXPORTS_DIR) -> list[Path]:

@@ -14,6 +14,18 @@ from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
 PUBLISHED = PROJECT_ROOT / "analysis" / "data" / "published_study.yaml"
 
 
+#: The smallest valid mapping file (center x_site): tests break it one key at a time.
+MINIMAL_MAPPING = """\
+center: x_site
+files:
+  - role: patients
+    name: p.csv
+    columns:
+      ID: {identifier: pseudonymise}
+      SEX: {to: patient.sex, vocab: sex}
+"""
+
+
 def pytest_configure(config):
     """Keep Prefect's state and the default home out of the repository and the user's home."""
     import os

@@ -240,6 +240,26 @@ def test_dates_are_ordered_and_never_after_cutoff(patients):
             assert row.start_date <= row.death_date
 
 
+def test_typical_cases_of_the_paper_are_present(patients):
+    keys = patients.apply(_agent_key, axis=1)
+    for name, spec in PUBLISHED["typical_cases"].items():
+        rows = patients[(patients["histology"] == spec["histology"]) & (keys == spec["agents"])
+                        & (patients["prior_lines"] == spec["prior_lines"])
+                        & (patients["best_response"] == spec["best_response"])]
+        assert len(rows) >= 1, name
+    ups_spec = PUBLISHED["typical_cases"]["ups"]
+    ups = patients[(keys == ups_spec["agents"]) & (patients["histology"] == "UPS")
+                   & (patients["discontinuation_reason"] == "adverse_event")]
+    assert len(ups) == 1
+    case = ups.iloc[0]
+    assert case["primary_site"] == ups_spec["primary_site"] and case["lung_metastasis"]
+    assert case["progression_date"] is None and case["death_date"] is None
+    on_treatment = (case["end_date"] - case["start_date"]).days / MONTH
+    after_stop = (CUTOFF - case["end_date"]).days / MONTH
+    assert round(on_treatment) == ups_spec["months_on_treatment"]
+    assert round(after_stop) == ups_spec["months_stable_after_stop"]
+
+
 # ------------------------------------------------------------------ adverse events
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from mappings.engine import map_center
+from tests.conftest import MINIMAL_MAPPING
 from mappings.errors import CenterError, MappingError
 from mappings.pseudonym import DEMO_KEY, pseudonymise
 from mappings.spec import load_mapping
@@ -216,15 +217,7 @@ def _load(tmp_path, text: str):
     return load_mapping("x_site", tmp_path)
 
 
-VALID = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
-      ID: {identifier: pseudonymise}
-      SEX: {to: patient.sex, vocab: sex}
-"""
+VALID = MINIMAL_MAPPING
 
 
 

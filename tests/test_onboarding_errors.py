@@ -10,18 +10,11 @@ import textwrap
 
 import pytest
 
+from tests.conftest import MINIMAL_MAPPING
 from mappings.errors import MappingError
 from mappings.spec import MAX_MAPPING_BYTES, load_mapping
 
-VALID = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
-      ID: {identifier: pseudonymise}
-      SEX: {to: patient.sex, vocab: sex}
-"""
+VALID = MINIMAL_MAPPING
 
 
 def _error(tmp_path, text: str | bytes) -> str:

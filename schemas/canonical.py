@@ -174,9 +174,9 @@ class Timeline(pa.DataFrameModel):
     """A patient's dates side by side (treatment joined with outcome), checked for clinical order.
 
     ``cutoff_date`` is the data cut-off of the run: no recorded date may lie after it.
+    Validated per center, so a patient is identified by ``patient_key`` alone.
     """
 
-    center_id: Series[str]
     patient_key: Series[str]
     start_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     end_date: Series[pd.Timestamp] = pa.Field(nullable=True)

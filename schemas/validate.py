@@ -61,7 +61,7 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
                              if any(len(f) for f in found) else issue_frame([]))
     failures = _with_lineage(failures, frames)
 
-    held_keys = _held_patient_keys(failures, frames)
+    held_keys = _held_patient_keys(failures)
     failed_rows = set(zip(failures["table_name"], failures["_row_id"]))
     clean, held = {}, []
     for table, frame in frames.items():
@@ -133,7 +133,6 @@ def _timeline_failures(frames: dict[str, pd.DataFrame], cutoff: pd.Timestamp) ->
     timeline = treatment[["patient_key", "start_date", "end_date", "_row_id"]].merge(
         outcome[["patient_key", "progression_date", "death_date", "last_followup_date", "_row_id"]],
         on="patient_key", suffixes=("_treatment", "_outcome"))
-    timeline["center_id"] = "x"
     timeline["cutoff_date"] = pd.Timestamp(cutoff)
     model_columns = list(Timeline.to_schema().columns)
     try:
@@ -256,11 +255,10 @@ def _with_lineage(failures: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd
     return pd.concat(out, ignore_index=True)
 
 
-def _held_patient_keys(failures: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> set[str]:
+def _held_patient_keys(failures: pd.DataFrame) -> set[str]:
+    """Patients with a failing patient, treatment or outcome row: all their rows are held."""
     core = failures[failures["table_name"].isin(CORE_TABLES)]
-    keys = set(core["patient_key"].dropna())
-    # Duplicate patient rows: hold every row of that key, not only the flagged ones.
-    return keys
+    return set(core["patient_key"].dropna())
 
 
 def _held_records(table: str, rows: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:

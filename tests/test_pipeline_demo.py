@@ -167,3 +167,37 @@ def test_unchanged_export_is_skipped_changed_one_reloads_and_force_reloads_all(s
         skipped = con.execute("SELECT count(*) FROM load_log WHERE status = 'skipped'").fetchone()[0]
     assert skipped == 3 + 2                                     # every attempt is in the audit trail
     assert {r.status for r in ingest_all(settings, force=True).values()} == {"loaded"}
+
+
+def test_a_broken_mapping_fails_its_center_only(tmp_path, inbox_copy):
+    import shutil
+    from flows.settings import PROJECT_ROOT, Settings
+    mappings = tmp_path / "mappings"
+    shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    text = (mappings / "site_b.yaml").read_text(encoding="utf-8")
+    (mappings / "site_b.yaml").write_text(text.replace("vocab: sex", "vocabulary: sex"), encoding="utf-8")
+    results = ingest_all(Settings(home=tmp_path / "home", inbox=inbox_copy, mappings_dir=mappings,
+                                  demo_key=True))
+    assert results["site_b"].status == "failed"
+    assert "site_b.yaml, line" in results["site_b"].message and "Did you mean 'vocab'" in results["site_b"].message
+    assert results["site_a"].status == results["site_c"].status == "loaded"
+
+
+def test_an_event_repeated_across_two_files_loads_once(tmp_path, inbox_copy):
+    import shutil
+    from flows.settings import PROJECT_ROOT, Settings
+    from flows import steps
+    mappings = tmp_path / "mappings"
+    shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    spec = (mappings / "site_a.yaml").read_text(encoding="utf-8")
+    second = spec[spec.index("  - role: adverse_events"):].replace(
+        "site_a_adverse_events.csv", "site_a_adverse_events_2.csv")
+    (mappings / "site_a.yaml").write_text(spec + "\n" + second, encoding="utf-8")
+    events = pd.read_csv(inbox_copy / "site_a" / "site_a_adverse_events.csv", dtype=str, keep_default_na=False)
+    dated = events[events["Onset date"] != ""]
+    dated.head(3).to_csv(inbox_copy / "site_a" / "site_a_adverse_events_2.csv", index=False)
+    settings = Settings(home=tmp_path / "home", inbox=inbox_copy, mappings_dir=mappings, demo_key=True)
+    batch = steps.build_batch("site_a", settings, steps.pseudonym_key(settings))
+    assert list(batch.quarantine.check_name) == ["duplicate_event"] * 3
+    assert set(batch.quarantine.source_file) == {"site_a_adverse_events_2.csv"}
+    assert len(batch.clean["adverse_event"]) == len(events)

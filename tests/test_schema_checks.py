@@ -42,6 +42,11 @@ BAD_PATIENT_CELLS = [
     ({"Start date": "1900-01-01"}, "start_date", "greater_than_or_equal_to(2000-01-01 00:00:00)"),
     ({"Start date": "15/03/2021"}, "start_date", "date_format"),
     ({"Best response": "Great"}, "best_response", "vocabulary:best_response"),
+    ({"Prior systemic lines": "-1"}, "prior_lines", "greater_than_or_equal_to(0)"),
+    ({"Treatment line": "0"}, "line_of_therapy", "greater_than_or_equal_to(1)"),
+    ({"Local therapy": "Acupuncture"}, "local_treatment", "vocabulary:local_treatment"),
+    ({"Reason for discontinuation": "Bored"}, "discontinuation_reason", "vocabulary:discontinuation_reason"),
+    ({"Last follow-up": ""}, "last_followup_date", "not_nullable"),
 ]
 
 
@@ -74,6 +79,13 @@ DATE_ORDER = [
                                                 "Last follow-up": _shift(r["Progression date"], -1)}),
     ("end_not_before_start", lambda r: {"End of treatment": _shift(r["Start date"], -1)}),
     ("no_date_after_cutoff", lambda r: {"Last follow-up": "2024-06-30"}),
+    ("death_not_before_start", lambda r: {"Death date": _shift(r["Start date"], -5),
+                                          "Progression date": ""}),
+    ("followup_not_before_start", lambda r: {"Last follow-up": _shift(r["Start date"], -1),
+                                             "Progression date": "", "Death date": "",
+                                             "End of treatment": _shift(r["Start date"], -1)}),
+    ("followup_not_before_progression", lambda r: {"Last follow-up": _shift(r["Progression date"], -1),
+                                                   "Death date": ""}),
 ]
 
 

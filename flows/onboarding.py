@@ -236,9 +236,9 @@ def _group_reason(rows: pd.DataFrame) -> str:
                 "reasons). These rows load once that row is fixed.")
     reason = str(first["reason"])
     if len(rows["failed_value"].dropna().unique()) > 1 or pd.isna(first["failed_value"]):
-        reason = re.sub(r"^Column '[^']*' value '[^']*' ", "Value ", reason)
+        reason = re.sub(r"^Column '[^']*' (\([a-z_]+\) )?value '[^']*' ", "Value ", reason)
     else:
-        reason = re.sub(r"^Column '[^']*' ", "", reason)
+        reason = re.sub(r"^Column '[^']*' (\([a-z_]+\) )?", "", reason)
     return reason[:1].upper() + reason[1:]
 
 

@@ -137,13 +137,26 @@ def build_batch(center: str, settings: Settings, key: bytes, mapping=None) -> Lo
 
 
 def explain_source_columns(quarantine: pd.DataFrame, sources: dict) -> pd.DataFrame:
-    """Fill ``source_column`` (the export's header) where validation only knew the canonical one."""
+    """Name the export's own column in each record validation wrote about a canonical column.
+
+    ``source_column`` is filled in, and a reason that starts with the canonical name
+    (``age_years '15' must be at least 18.``) starts with the export's header instead
+    (``Column 'Age' (age_years) value '15' must be at least 18.``).
+    """
     if quarantine.empty:
         return quarantine
     out = quarantine.copy()
-    known = [sources.get((t, c)) for t, c in zip(out["table_name"], out["column_name"])]
-    out["source_column"] = out["source_column"].where(out["source_column"].notna(),
-                                                      pd.Series(known, index=out.index))
+    out["source_column"] = out["source_column"].astype(object)
+    known = pd.Series([sources.get((t, c)) for t, c in zip(out["table_name"], out["column_name"])],
+                      index=out.index)
+    filled = out["source_column"].isna() & known.notna()
+    out.loc[filled, "source_column"] = known[filled]
+    for index in out.index[filled]:
+        column, reason = out.at[index, "column_name"], out.at[index, "reason"]
+        if isinstance(reason, str) and reason.startswith(f"{column} "):
+            rest = reason[len(column) + 1:]
+            value = "value " if rest.startswith("'") else ""
+            out.at[index, "reason"] = f"Column '{known[index]}' ({column}) {value}{rest}"
     return out
 
 

@@ -16,6 +16,8 @@ in the quarantine record shape, referencing rows by ``_row_id``.
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -75,6 +77,15 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     return ValidatedCenter(clean=clean, quarantine=quarantine[ISSUE_COLUMNS + ["_row_id"]])
 
 
+@contextmanager
+def _quiet_pandera():
+    """pandera 0.35 + pandas 2.3 warn inside pandera's own error formatting; a data manager
+    running `harmonise check` should not see that."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pandera")
+        yield
+
+
 def _empty(table: str) -> pd.DataFrame:
     return pd.DataFrame(columns=columns_of(table) + LINEAGE)
 
@@ -85,7 +96,8 @@ def _schema_failures(table: str, frame: pd.DataFrame, model) -> pd.DataFrame:
         return issue_frame([])
     data = frame[columns_of(table)]
     try:
-        model.validate(data, lazy=True)
+        with _quiet_pandera():
+            model.validate(data, lazy=True)
     except pa.errors.SchemaErrors as err:
         return _issues_from_failure_cases(table, frame, err.failure_cases)
     return issue_frame([])
@@ -136,7 +148,8 @@ def _timeline_failures(frames: dict[str, pd.DataFrame], cutoff: pd.Timestamp) ->
     timeline["cutoff_date"] = pd.Timestamp(cutoff)
     model_columns = list(Timeline.to_schema().columns)
     try:
-        Timeline.validate(timeline[model_columns], lazy=True)
+        with _quiet_pandera():
+            Timeline.validate(timeline[model_columns], lazy=True)
     except pa.errors.SchemaErrors as err:
         records = []
         by_check = err.failure_cases.dropna(subset=["index"]).groupby(["check", "index"])

@@ -105,14 +105,19 @@ def _version() -> str:
         return "unknown"
 
 
-def planned_load_id(mapping, settings: Settings, key: bytes) -> str | None:
-    """The load id this center's current export would get, or None if a file is missing."""
+def export_hashes(mapping, settings: Settings) -> dict[str, str] | None:
+    """sha256 of each export file of the center, or None if one is missing."""
     hashes = {}
     for spec in mapping.files:
         path = center_inbox(settings.inbox, mapping.center) / spec.name
         if not path.is_file():
             return None
         hashes[spec.name] = sha256_of(path)
+    return hashes
+
+
+def planned_load_id(mapping, settings: Settings, key: bytes, hashes: dict[str, str]) -> str:
+    """The load id this center's current export files (``hashes``) would get."""
     return load_id_for(mapping.center, _mapping_fingerprint(mapping), key_fingerprint(key),
                        settings.cutoff, hashes)
 
@@ -121,10 +126,11 @@ def _mapping_fingerprint(mapping) -> str:
     return hashlib.sha256((mapping.sha256 + rules_fingerprint()).encode()).hexdigest()
 
 
-def build_batch(center: str, settings: Settings, key: bytes, mapping=None) -> LoadBatch:
+def build_batch(center: str, settings: Settings, key: bytes, mapping=None,
+                hashes: dict[str, str] | None = None) -> LoadBatch:
     """Map and validate one center (no warehouse access): the rows to load and to quarantine."""
     mapping = mapping or load_mapping(center, settings.mappings_dir)
-    mapped = map_center(mapping, settings.inbox, key)
+    mapped = map_center(mapping, settings.inbox, key, hashes)
     cutoff = pd.Timestamp(settings.cutoff)
     validated = validate_center(center, mapped.frames, cutoff, mapped.issues)
     quarantine = explain_source_columns(validated.quarantine, mapped.source_columns)
@@ -175,10 +181,11 @@ def ingest_center(center: str, settings: Settings, run_id: str, key: bytes,
     started = dt.datetime.now()
     try:
         mapping = load_mapping(center, settings.mappings_dir)
-        if not force:
-            planned = planned_load_id(mapping, settings, key)
+        hashes = export_hashes(mapping, settings)
+        if not force and hashes is not None:
+            planned = planned_load_id(mapping, settings, key, hashes)
             with store.connect(settings.warehouse) as con:
-                unchanged = planned is not None and current_load_id(con, center) == planned
+                unchanged = current_load_id(con, center) == planned
                 if unchanged:
                     log_attempt(con, run_id=run_id, center_id=center, status="skipped",
                                 started_at=started, finished_at=dt.datetime.now(),
@@ -186,7 +193,7 @@ def ingest_center(center: str, settings: Settings, run_id: str, key: bytes,
                                 mapping_version=mapping.version, cutoff=settings.cutoff)
             if unchanged:
                 return CenterResult(center, "skipped", message="unchanged since the last load")
-        batch = build_batch(center, settings, key, mapping)
+        batch = build_batch(center, settings, key, mapping, hashes)
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)
         return CenterResult(center, "failed", message=err.message)

@@ -54,8 +54,13 @@ def center_inbox(inbox: Path, center: str) -> Path:
     return Path(inbox) / center
 
 
-def map_center(mapping: CenterMapping, inbox: Path, key: bytes) -> MappedCenter:
-    """Read and map every file of one center; raise ``CenterError`` on structural problems."""
+def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
+               file_hashes: dict[str, str] | None = None) -> MappedCenter:
+    """Read and map every file of one center; raise ``CenterError`` on structural problems.
+
+    ``file_hashes`` (file name -> sha256), when the caller already hashed the files, saves
+    reading them twice.
+    """
     folder = center_inbox(inbox, mapping.center)
     row_ids = count(1)
     pieces: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
@@ -67,7 +72,8 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes) -> MappedCenter:
         if same is not None:  # another sheet of the same workbook: one file, rows of all sheets
             same.rows_read += len(raw)
         else:
-            files.append(SourceFile(spec.name, path, sha256_of(path), len(raw)))
+            sha = (file_hashes or {}).get(spec.name) or sha256_of(path)
+            files.append(SourceFile(spec.name, path, sha, len(raw)))
         _check_columns(mapping, spec, raw, path)
         if spec.role == "patients" and raw.empty:
             raise CenterError(

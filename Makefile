@@ -21,7 +21,7 @@ exports: $(STAMP)  ## regenerate demo/exports from the seeded generator
 	$(BIN)/python -m demo.exports
 
 docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the schemas
-	$(BIN)/python -m schemas.dictionary > docs/data-dictionary.md
+	$(BIN)/python -m warehouse.dictionary > docs/data-dictionary.md
 
 clean:
 	rm -rf var .pytest_cache

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flows.settings import PROJECT_ROOT
-from schemas.dictionary import render
+from warehouse.dictionary import render
 
 
 def test_data_dictionary_is_up_to_date_with_the_schemas():
@@ -25,3 +25,16 @@ def test_readme_links_point_at_files_that_exist():
     assert "docs/img/km-pfs-asps-vs-non-asps.png" in targets
     for target in targets:
         assert (PROJECT_ROOT / target).exists(), target
+
+
+def test_data_dictionary_documents_every_analysis_view_and_its_columns():
+    import duckdb
+    from warehouse.store import VIEWS, ensure_tables, refresh_views
+    text = render()
+    with duckdb.connect() as con:
+        ensure_tables(con)
+        refresh_views(con)
+        for view in VIEWS:
+            assert f"### `{view}`" in text
+            for name, *_ in con.execute(f"DESCRIBE {view}").fetchall():
+                assert f"| `{name}` |" in text, f"{view}.{name}"

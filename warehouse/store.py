@@ -29,19 +29,19 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return duckdb.connect(str(path), read_only=read_only)
 
 
-def _sql_files(prefixes: tuple[str, ...]) -> list[Path]:
+def sql_files(prefixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in SQL_DIR.glob("*.sql") if p.name.startswith(prefixes))
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create any missing table (existing tables and rows are left alone)."""
-    for path in _sql_files(("1", "2")):
+    for path in sql_files(("1", "2")):
         con.execute(path.read_text(encoding="utf-8"))
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the analysis views from their SQL files."""
-    for path in _sql_files(("3",)):
+    for path in sql_files(("3",)):
         con.execute(path.read_text(encoding="utf-8"))
 
 

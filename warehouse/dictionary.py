@@ -1,17 +1,22 @@
-"""Generate ``docs/data-dictionary.md`` from the pandera models and the code lists.
+"""Generate ``docs/data-dictionary.md``: the canonical tables, the analysis views, the code lists.
 
-Run ``make docs`` (or ``python -m schemas.dictionary > docs/data-dictionary.md``);
+Tables come from the pandera models (``schemas/``), views from their SQL files here (the
+header comment says what each is; DuckDB itself says which columns and types it has).
+Run ``make docs`` (or ``python -m warehouse.dictionary > docs/data-dictionary.md``);
 a test fails when the committed file differs from what this prints.
 """
 from __future__ import annotations
 
+import duckdb
+
 from schemas.canonical import TABLES
 from schemas.codes import all_vocabularies
+from warehouse.store import VIEWS, sql_files, ensure_tables, refresh_views
 
 HEADER = """# Data dictionary
 
-Generated from `schemas/canonical.py` and `schemas/codes.yaml` by `make docs`: do not edit
-by hand. Every stored row also carries its lineage: `source_file`, `source_sha256`,
+Generated from `schemas/canonical.py`, `schemas/codes.yaml` and `warehouse/sql/` by
+`make docs`: do not edit by hand. Every stored row also carries its lineage: `source_file`, `source_sha256`,
 `source_row` (row in the export as a spreadsheet shows it, header = 1), `mapping_version`
 and `load_id`. Derived fields (PFS, OS, groups) are computed in the view `v_patient`
 (`warehouse/sql/30_v_patient.sql`).
@@ -39,6 +44,33 @@ def _codes_of(column) -> str:
     return ""
 
 
+def _view_header(name: str) -> list[str]:
+    """The leading comment of a view's SQL file, as text."""
+    path = next(p for p in sql_files(("3",)) if f"VIEW {name} " in p.read_text(encoding="utf-8"))
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].rstrip()[1:] if line[2:3] == " " else line[2:].rstrip())
+    return lines
+
+
+def _views() -> list[str]:
+    """One section per analysis view: what it is (its SQL header) and its columns (from DuckDB)."""
+    lines = ["## Analysis views", "",
+             "What analysts query. Defined in `warehouse/sql/3*.sql`; rebuilt at every run.", ""]
+    with duckdb.connect() as con:
+        ensure_tables(con)
+        refresh_views(con)
+        for view in VIEWS:
+            columns = con.execute(f"DESCRIBE {view}").fetchall()
+            lines += [f"### `{view}`", "", "```", *_view_header(view), "```", "",
+                      "| column | type |", "|---|---|"]
+            lines += [f"| `{name}` | {kind} |" for name, kind, *_ in columns]
+            lines.append("")
+    return lines
+
+
 def render() -> str:
     """The whole dictionary as Markdown."""
     lines = [HEADER]
@@ -60,6 +92,7 @@ def render() -> str:
             for name in table_checks:
                 lines.append(f"Row rule: `{name}`.")
         lines.append("")
+    lines += _views()
     lines += ["## Code lists", ""]
     for vocabulary, entries in all_vocabularies().items():
         lines.append(f"### `{vocabulary}`")

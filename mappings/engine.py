@@ -204,7 +204,7 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
         table = table if table in ids else tables[0]
         for idx in problem.mask[problem.mask.fillna(False).astype(bool)].index:
             value = None if text is None or col.action in ("pseudonymise", "identifier") \
-                else _value(text.loc[idx])
+                else shown_value(text.loc[idx])
             records.append({
                 "table_name": table, "_row_id": ids[table].loc[idx], "column_name": column,
                 "source_column": col.source, "check_name": problem.check, "failed_value": value,
@@ -245,8 +245,8 @@ def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
             records.append({
                 "table_name": "adverse_event", "_row_id": part.loc[idx, "_row_id"],
                 "column_name": "grade", "source_column": source, "check_name": "type:integer",
-                "failed_value": _value(text.loc[idx]),
-                "reason": f"Column '{source}' value '{_value(text.loc[idx])}' is not a CTCAE grade "
+                "failed_value": shown_value(text.loc[idx]),
+                "reason": f"Column '{source}' value '{shown_value(text.loc[idx])}' is not a CTCAE grade "
                           "(a whole number 1-5). Leave the cell empty if there was no such event.",
             })
         rows.append(part)
@@ -269,11 +269,6 @@ def _offset_from_other_table(frame: pd.DataFrame, column: str, base_frame: pd.Da
     """
     base = base_frame.groupby("patient_key")[base_column].min()
     return transforms.offset_dates(frame[column], frame["patient_key"].map(base), unit)
-
-
-def _value(cell) -> str | None:
-    """A cell as text for a quarantine record (see ``shown_value``)."""
-    return shown_value(cell)
 
 
 def _concat(table: str, parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -131,7 +131,7 @@ def _issues_from_failure_cases(table: str, frame: pd.DataFrame, cases: pd.DataFr
             column = case.column if isinstance(case.column, str) else None
             records.append({
                 "table_name": table, "_row_id": row_ids.loc[idx], "column_name": column,
-                "check_name": str(case.check), "failed_value": _as_text(case.failure_case),
+                "check_name": str(case.check), "failed_value": shown_value(case.failure_case),
                 "reason": describe_check(column, str(case.check), case.failure_case),
             })
     return issue_frame(records)
@@ -292,7 +292,3 @@ def _held_records(table: str, rows: pd.DataFrame, failures: pd.DataFrame) -> pd.
                       "It loads once that row is fixed.",
         })
     return issue_frame(records)
-
-
-def _as_text(value) -> str | None:
-    return shown_value(value)

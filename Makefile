@@ -18,10 +18,10 @@ bench: $(STAMP)  ## ingest benchmark, e.g. make bench BENCH_ARGS="--centers 100 
 	$(BIN)/python -m tests.bench_ingest $(BENCH_ARGS)
 
 exports: $(STAMP)  ## regenerate demo/exports from the seeded generator
-	$(BIN)/python -m demo.exports
+	$(BIN)/python -m harmonise.demo.exports
 
 docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the schemas
-	$(BIN)/python -m warehouse.dictionary > docs/data-dictionary.md
+	$(BIN)/python -m harmonise.warehouse.dictionary > docs/data-dictionary.md
 
 clean:
 	rm -rf var .pytest_cache

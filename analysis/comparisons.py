@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.cox import cox_hazard_ratios
-from analysis.km import ENDPOINTS, kaplan_meier
-from analysis.logrank import logrank_test, stratified_logrank_test
+from harmonise.analysis.cox import cox_hazard_ratios
+from harmonise.analysis.km import ENDPOINTS, kaplan_meier
+from harmonise.analysis.logrank import logrank_test, stratified_logrank_test
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis import present  # noqa: E402
-from analysis.comparisons import COMPARISONS, select  # noqa: E402
-from analysis.km import ENDPOINTS, kaplan_meier, number_at_risk  # noqa: E402
+from harmonise.analysis import present  # noqa: E402
+from harmonise.analysis.comparisons import COMPARISONS, select  # noqa: E402
+from harmonise.analysis.km import ENDPOINTS, kaplan_meier, number_at_risk  # noqa: E402
 
 DPI = 150
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")  # Okabe-Ito

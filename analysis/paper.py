@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis import present
-from analysis.comparisons import COMPARISONS
-from analysis.km import ENDPOINTS
-from analysis.tables import SECTION_TITLES
+from harmonise.analysis import present
+from harmonise.analysis.comparisons import COMPARISONS
+from harmonise.analysis.km import ENDPOINTS
+from harmonise.analysis.tables import SECTION_TITLES
 
 PUBLISHED_PATH = Path(__file__).resolve().parent / "data" / "published_study.yaml"
 COLUMNS = ["id", "section", "item", "kind", "method", "published", "published_text", "ours",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.tables import FIXED_ITEMS
+from harmonise.analysis.tables import FIXED_ITEMS
 
 MISSING = "\u2013"
 NR = "NR"

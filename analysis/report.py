@@ -26,10 +26,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import km, paper, present, report_html, response, tables, views
-from analysis.comparisons import COMPARISONS, run_comparisons
-from analysis.figures import render_figures
-from analysis.provenance import provenance
+from harmonise.analysis import km, paper, present, report_html, response, tables, views
+from harmonise.analysis.comparisons import COMPARISONS, run_comparisons
+from harmonise.analysis.figures import render_figures
+from harmonise.analysis.provenance import provenance
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """A CSV cell starting with one of these is prefixed with ``'`` (spreadsheet formula injection)."""

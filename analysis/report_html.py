@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import present
-from analysis.figures import FIGURE_TITLES
+from harmonise.analysis import present
+from harmonise.analysis.figures import FIGURE_TITLES
 
 TITLE = "Immunotherapy-based therapy in metastatic soft tissue sarcoma: pooled analysis"
 QUARANTINE_ROWS_SHOWN = 200

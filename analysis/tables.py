@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.views import labels
+from harmonise.analysis.views import labels
 
 TABLE1_COUNTS_SQL = """
 WITH items AS (

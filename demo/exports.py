@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from demo.cohort import DEFAULT_SEED, Cohort, build_cohort
+from harmonise.demo.cohort import DEFAULT_SEED, Cohort, build_cohort
 
 EXPORTS_DIR = Path(__file__).with_name("exports")
 

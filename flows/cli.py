@@ -20,8 +20,8 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from flows import onboarding
-from flows.progress import console, summary_table
+from harmonise.flows import onboarding
+from harmonise.flows.progress import console, summary_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Pool hospital exports into one DuckDB warehouse and analyse them.")
@@ -34,9 +34,9 @@ WAIT_HELP = "If another run is going, wait for it to finish instead of stopping.
 
 def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str | None,
          warehouse: str | None, force: bool = False, wait: bool = False) -> None:
-    from flows import steps
-    from flows.nightly import run_settings
-    from mappings.pseudonym import PseudonymKeyError
+    from harmonise.flows import steps
+    from harmonise.flows.nightly import run_settings
+    from harmonise.mappings.pseudonym import PseudonymKeyError
 
     settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
     try:
@@ -47,8 +47,8 @@ def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str |
     if demo:
         console.print("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
                       "(never use it for real patients).[/]")
-    from flows.nightly import nightly
-    from flows.runlock import AlreadyRunning
+    from harmonise.flows.nightly import nightly
+    from harmonise.flows.runlock import AlreadyRunning
     try:
         results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox,
                           warehouse=warehouse, force=force, wait=wait)
@@ -109,8 +109,8 @@ def report(
     """
     from pathlib import Path
 
-    from flows import steps
-    from flows.settings import Settings
+    from harmonise.flows import steps
+    from harmonise.flows.settings import Settings
     settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
     if not settings.warehouse.exists():
         console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
@@ -140,7 +140,7 @@ def serve(
         raise typer.Exit(2)
     from prefect import serve as prefect_serve
 
-    from flows.nightly import build_deployment
+    from harmonise.flows.nightly import build_deployment
     deployment = build_deployment(cron=cron, **({"demo": True} if demo else {}))
     console.print(f"Serving flow 'nightly' on cron '{cron}'. Stop with Ctrl+C.")
     prefect_serve(deployment)
@@ -156,8 +156,8 @@ def status(
     """
     from rich.table import Table
 
-    from flows.settings import Settings
-    from warehouse import store
+    from harmonise.flows.settings import Settings
+    from harmonise.warehouse import store
     settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
     if not settings.warehouse.exists():
         console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
@@ -184,8 +184,8 @@ def sql(
     import duckdb
     from rich.table import Table
 
-    from flows.settings import Settings
-    from warehouse import store
+    from harmonise.flows.settings import Settings
+    from harmonise.warehouse import store
     settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
     if not settings.warehouse.exists():
         console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")

@@ -10,17 +10,17 @@ import datetime as dt
 
 import duckdb
 
-from flows import prefect_env
-from flows.settings import Settings
+from harmonise.flows import prefect_env
+from harmonise.flows.settings import Settings
 
 prefect_env.configure(Settings().prefect_home)
 
 from prefect import flow, task  # noqa: E402  (after the environment is set)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from flows import steps  # noqa: E402
-from flows.progress import show_report, show_result  # noqa: E402
-from flows.runlock import run_lock  # noqa: E402
+from harmonise.flows import steps  # noqa: E402
+from harmonise.flows.progress import show_report, show_result  # noqa: E402
+from harmonise.flows.runlock import run_lock  # noqa: E402
 
 DEFAULT_CRON = "0 2 * * *"
 TRANSIENT_ERRORS = (OSError, duckdb.IOException)

@@ -31,13 +31,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows.settings import Settings
-from mappings.draft import OnboardingError, suggest_code, write_draft
-from mappings.engine import center_inbox
-from mappings.errors import CenterError
-from mappings.profile import profile, render_profile
-from mappings.pseudonym import DEMO_KEY, PseudonymKeyError, load_key
-from mappings.spec import load_mapping, mapping_path
+from harmonise.flows.settings import Settings
+from harmonise.mappings.draft import OnboardingError, suggest_code, write_draft
+from harmonise.mappings.engine import center_inbox
+from harmonise.mappings.errors import CenterError
+from harmonise.mappings.profile import profile, render_profile
+from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError, load_key
+from harmonise.mappings.spec import load_mapping, mapping_path
 
 console = Console(highlight=False)
 
@@ -134,7 +134,7 @@ def check_key(settings: Settings) -> tuple[bytes, str | None]:
 
 def check_center(center_id: str, settings: Settings, *, key: bytes | None = None) -> CheckReport:
     """Map and validate one center's export without touching the warehouse."""
-    from flows.steps import build_batch
+    from harmonise.flows.steps import build_batch
 
     note = None
     if key is None:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warehouse.store import DEFAULT_CUTOFF
+from harmonise.warehouse.store import DEFAULT_CUTOFF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_INBOX = PROJECT_ROOT / "demo" / "exports"

@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.settings import Settings
-from mappings.engine import center_inbox, map_center
-from mappings.readers import sha256_of
-from mappings.vocabulary import VOCAB_DIR
-from mappings.errors import CenterError
-from mappings.pseudonym import key_fingerprint, load_key
-from mappings.spec import list_centers, load_mapping
-from schemas.codes import CODES_FILE
-from schemas.validate import validate_center
-from warehouse import publish, store
-from warehouse.loader import LoadBatch, current_load_id, load_center, load_id_for, log_attempt
+from harmonise.flows.settings import Settings
+from harmonise.mappings.engine import center_inbox, map_center
+from harmonise.mappings.readers import sha256_of
+from harmonise.mappings.vocabulary import VOCAB_DIR
+from harmonise.mappings.errors import CenterError
+from harmonise.mappings.pseudonym import key_fingerprint, load_key
+from harmonise.mappings.spec import list_centers, load_mapping
+from harmonise.schemas.codes import CODES_FILE
+from harmonise.schemas.validate import validate_center
+from harmonise.warehouse import publish, store
+from harmonise.warehouse.loader import LoadBatch, current_load_id, load_center, load_id_for, log_attempt
 
 
 @dataclass
@@ -76,7 +76,7 @@ def publish_build(build: Settings, settings: Settings) -> None:
 
 def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None) -> Path:
     """Write the pooled-analysis report of the published warehouse; return the HTML path."""
-    from analysis.report import write_report as write
+    from harmonise.analysis.report import write_report as write
     return write(settings.warehouse, out_dir or settings.report_dir, transform=transform)
 
 

@@ -37,14 +37,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mappings.errors import MappingError
-from mappings.profile import (IDENTIFIER_HEADERS, IDENTIFIER_LABELS, OnboardingError, Profile,
+from harmonise.mappings.errors import MappingError
+from harmonise.mappings.profile import (IDENTIFIER_HEADERS, IDENTIFIER_LABELS, OnboardingError, Profile,
                               TableProfile, header_has, profile)
-from mappings.spec import MAPPINGS_DIR, ROLE_TABLES, _default_type, load_mapping, mapping_path
-from mappings.transforms import EXCEL_SERIAL
-from mappings.vocabulary import canonical_vocabulary, normalise, shared, translate
-from schemas.canonical import CENTER_PATTERN, TABLES, columns_of
-from schemas.codes import codes
+from harmonise.mappings.spec import MAPPINGS_DIR, ROLE_TABLES, _default_type, load_mapping, mapping_path
+from harmonise.mappings.transforms import EXCEL_SERIAL
+from harmonise.mappings.vocabulary import canonical_vocabulary, normalise, shared, translate
+from harmonise.schemas.canonical import CENTER_PATTERN, TABLES, columns_of
+from harmonise.schemas.codes import codes
 
 HEADERS_FILE = Path(__file__).parent / "synonyms" / "headers.yaml"
 SPLIT_REGIMEN = "split_regimen"
@@ -598,7 +598,7 @@ def describe(files: list[FileDraft]) -> str:
 
 
 def profile_delimiter_name(delimiter: str | None) -> str:
-    from mappings.profile import DELIMITER_NAMES
+    from harmonise.mappings.profile import DELIMITER_NAMES
     return DELIMITER_NAMES.get(delimiter or ",", repr(delimiter))
 
 

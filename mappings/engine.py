@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mappings import transforms
-from mappings.errors import CenterError
-from mappings.pseudonym import pseudonymise
-from mappings.readers import SOURCE_ROW, read_export, sha256_of
-from mappings.spec import CenterMapping, ColumnSpec, FileSpec
-from schemas.canonical import TABLES, columns_of
-from schemas.quarantine import issue_frame, shown_value
+from harmonise.mappings import transforms
+from harmonise.mappings.errors import CenterError
+from harmonise.mappings.pseudonym import pseudonymise
+from harmonise.mappings.readers import SOURCE_ROW, read_export, sha256_of
+from harmonise.mappings.spec import CenterMapping, ColumnSpec, FileSpec
+from harmonise.schemas.canonical import TABLES, columns_of
+from harmonise.schemas.quarantine import issue_frame, shown_value
 
 
 @dataclass

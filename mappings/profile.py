@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mappings.errors import CenterError
-from mappings.readers import SOURCE_ROW, read_export
-from mappings.spec import FileSpec
-from mappings.transforms import EXCEL_SERIAL, excel_serial_dates
-from mappings.vocabulary import available as available_vocabularies
-from mappings.vocabulary import normalise, shared
+from harmonise.mappings.errors import CenterError
+from harmonise.mappings.readers import SOURCE_ROW, read_export
+from harmonise.mappings.spec import FileSpec
+from harmonise.mappings.transforms import EXCEL_SERIAL, excel_serial_dates
+from harmonise.mappings.vocabulary import available as available_vocabularies
+from harmonise.mappings.vocabulary import normalise, shared
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".tab", ".dat"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mappings.errors import CenterError
-from mappings.spec import FileSpec
+from harmonise.mappings.errors import CenterError
+from harmonise.mappings.spec import FileSpec
 
 SOURCE_ROW = "_source_row"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from mappings.errors import MappingError
-from mappings.vocabulary import available as available_vocabularies
-from schemas.canonical import TABLES, columns_of
-from schemas.codes import codes
+from harmonise.mappings.errors import MappingError
+from harmonise.mappings.vocabulary import available as available_vocabularies
+from harmonise.schemas.canonical import TABLES, columns_of
+from harmonise.schemas.codes import codes
 
 MAPPINGS_DIR = Path(__file__).parent
 MAX_MAPPING_BYTES = 1_000_000

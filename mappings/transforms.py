@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mappings.spec import UNITS, ColumnSpec
-from mappings.vocabulary import translate
-from schemas.canonical import AGENT_SEPARATOR
-from schemas.codes import attribute
+from harmonise.mappings.spec import UNITS, ColumnSpec
+from harmonise.mappings.vocabulary import translate
+from harmonise.schemas.canonical import AGENT_SEPARATOR
+from harmonise.schemas.codes import attribute
 
 #: ISO dates are always accepted besides the declared formats: Excel date cells arrive as ISO.
 ISO_DATE = "%Y-%m-%d"

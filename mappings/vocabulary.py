@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from schemas.codes import all_vocabularies
+from harmonise.schemas.codes import all_vocabularies
 
 VOCAB_DIR = Path(__file__).with_name("vocab")
 BOOLEAN = "boolean"

@@ -20,7 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.codes import codes
+from harmonise.schemas.codes import codes
 
 #: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
 #: PD-1 inhibitors were first approved in 2014; 2000 leaves ample room for history.

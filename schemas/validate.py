@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.canonical import DATAFRAME_CHECK_COLUMN, TABLES, Timeline, columns_of
-from schemas.quarantine import ISSUE_COLUMNS, describe_check, issue_frame, shown_value
+from harmonise.schemas.canonical import DATAFRAME_CHECK_COLUMN, TABLES, Timeline, columns_of
+from harmonise.schemas.quarantine import ISSUE_COLUMNS, describe_check, issue_frame, shown_value
 
 #: Lineage columns every canonical frame carries from the mapping engine.
 LINEAGE = ["_row_id", "_source_file", "_source_row"]

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flows import steps
-from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.flows import steps
+from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
 
 
 def make_center(inbox: Path, mappings: Path, center: str, patients: int, seed: int) -> None:

@@ -8,8 +8,8 @@ import duckdb
 import pytest
 import yaml
 
-from flows import steps
-from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.flows import steps
+from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
 
 PUBLISHED = PROJECT_ROOT / "analysis" / "data" / "published_study.yaml"
 

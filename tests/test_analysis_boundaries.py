@@ -5,8 +5,8 @@ import ast
 import datetime as dt
 from pathlib import Path
 
-import analysis
-from analysis import views
+from harmonise import analysis
+from harmonise.analysis import views
 
 FORBIDDEN = ("mappings", "flows", "warehouse", "demo")
 

@@ -11,8 +11,8 @@ import pytest
 from lifelines.statistics import multivariate_logrank_test
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from analysis import comparisons, views
-from analysis.comparisons import COMPARISONS, Comparison, run_comparisons
+from harmonise.analysis import comparisons, views
+from harmonise.analysis.comparisons import COMPARISONS, Comparison, run_comparisons
 
 # Populations written out independently of the query strings in analysis.comparisons
 POPULATIONS = {

@@ -10,7 +10,7 @@ from lifelines.datasets import load_lung, load_waltons
 from scipy.stats import norm
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from analysis import km, views
+from harmonise.analysis import km, views
 
 Z = norm.ppf(0.975)
 SM_METHOD = {"log": "log", "log-log": "cloglog", "plain": "linear"}

@@ -11,7 +11,7 @@ from lifelines.statistics import multivariate_logrank_test
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import _survdiff, survdiff
 
-from analysis import cox, logrank
+from harmonise.analysis import cox, logrank
 
 
 def _lung():

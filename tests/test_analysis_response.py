@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis import response, views
+from harmonise.analysis import response, views
 
 
 @pytest.mark.parametrize("k, n", [(0, 1), (1, 1), (0, 20), (10, 20), (18, 79), (56, 79),
@@ -68,7 +68,7 @@ def test_response_rates_on_empty_frame_are_nan():
 
 def test_grouped_response_rates_of_no_patients_keep_every_column():
     import pandas as pd
-    from analysis.response import RATE_COLUMNS, response_rates
+    from harmonise.analysis.response import RATE_COLUMNS, response_rates
     empty = pd.DataFrame({"best_response": pd.Series([], dtype=object), "is_asps": pd.Series([], dtype=bool)})
     out = response_rates(empty, by="is_asps", overall=False)
     assert list(out.columns) == [*RATE_COLUMNS, "ci_method"] and out.empty

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from analysis import tables
+from harmonise.analysis import tables
 
 PUBLISHED_ECOG = {0: "0", 1: "1", 2: "2", 3: ">=3"}     # the paper's "3" column means >= 3
 

@@ -1,7 +1,7 @@
 """The closed code lists read back exactly as written (YAML flow mappings cut labels at commas)."""
 from __future__ import annotations
 
-from schemas.codes import all_vocabularies, label
+from harmonise.schemas.codes import all_vocabularies, label
 
 
 def test_every_label_is_whole_text_with_balanced_brackets():

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from demo.cohort import (
+from harmonise.demo.cohort import (
     CUTOFF, DEFAULT_SEED, Cohort, build_cohort, chemo_backbone, id_check_char, regimen_class,
 )
 

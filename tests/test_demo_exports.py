@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from demo.cohort import build_cohort
-from demo.exports import EXPORTS_DIR, write_exports
+from harmonise.demo.cohort import build_cohort
+from harmonise.demo.exports import EXPORTS_DIR, write_exports
 
 
 def test_committed_exports_equal_a_fresh_generation(tmp_path):

@@ -1,8 +1,8 @@
 """Documentation generated from code must not go stale."""
 from __future__ import annotations
 
-from flows.settings import PROJECT_ROOT
-from warehouse.dictionary import render
+from harmonise.flows.settings import PROJECT_ROOT
+from harmonise.warehouse.dictionary import render
 
 
 def test_data_dictionary_is_up_to_date_with_the_schemas():
@@ -11,7 +11,7 @@ def test_data_dictionary_is_up_to_date_with_the_schemas():
 
 
 def test_data_dictionary_documents_every_canonical_column():
-    from schemas.canonical import TABLES, columns_of
+    from harmonise.schemas.canonical import TABLES, columns_of
     text = render()
     for table in TABLES:
         for column in columns_of(table):
@@ -29,7 +29,7 @@ def test_readme_links_point_at_files_that_exist():
 
 def test_data_dictionary_documents_every_analysis_view_and_its_columns():
     import duckdb
-    from warehouse.store import VIEWS, ensure_tables, refresh_views
+    from harmonise.warehouse.store import VIEWS, ensure_tables, refresh_views
     text = render()
     with duckdb.connect() as con:
         ensure_tables(con)

@@ -7,8 +7,8 @@ import pytest
 from prefect.states import Completed, Failed
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.nightly import build_deployment, is_transient, nightly
+from harmonise.flows.cli import app
+from harmonise.flows.nightly import build_deployment, is_transient, nightly
 
 runner = CliRunner()
 
@@ -75,14 +75,14 @@ def test_status_shows_the_last_attempt_of_each_center(demo_warehouse):
 
 
 def test_short_key_is_refused(monkeypatch):
-    from mappings.pseudonym import PseudonymKeyError, load_key
+    from harmonise.mappings.pseudonym import PseudonymKeyError, load_key
     monkeypatch.setenv("HARMONISE_PSEUDONYM_KEY", "too-short")
     with pytest.raises(PseudonymKeyError, match="at least 32"):
         load_key()
 
 
 def test_key_is_read_from_a_key_file(monkeypatch, tmp_path):
-    from mappings.pseudonym import load_key
+    from harmonise.mappings.pseudonym import load_key
     (tmp_path / "key").write_text("k" * 40 + "\n")
     monkeypatch.setenv("HARMONISE_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))
     assert load_key() == b"k" * 40
@@ -99,7 +99,7 @@ README_QUERIES = [
 
 
 def test_readme_example_queries_run_on_the_demo_warehouse(demo_warehouse):
-    from flows.settings import PROJECT_ROOT
+    from harmonise.flows.settings import PROJECT_ROOT
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for query in README_QUERIES:
         assert query in readme.replace("\n  ", " ").replace("\n", " ")
@@ -117,7 +117,7 @@ def test_sql_errors_are_reported_not_raised(demo_warehouse):
 
 
 def test_prefect_is_kept_local_quiet_and_out_of_the_home_folder(monkeypatch, tmp_path):
-    from flows import prefect_env
+    from harmonise.flows import prefect_env
     for name in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_HOME"):
         monkeypatch.delenv(name, raising=False)
     prefect_env.configure(tmp_path / "prefect")
@@ -129,7 +129,7 @@ def test_prefect_is_kept_local_quiet_and_out_of_the_home_folder(monkeypatch, tmp
 
 
 def test_a_users_own_prefect_home_is_respected(monkeypatch, tmp_path):
-    from flows import prefect_env
+    from harmonise.flows import prefect_env
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "mine"))
     prefect_env.configure(tmp_path / "project")
     import os

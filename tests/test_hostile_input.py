@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from typer.testing import CliRunner
 
-from flows import steps
-from flows.cli import app
-from flows.settings import DEMO_INBOX
+from harmonise.flows import steps
+from harmonise.flows.cli import app
+from harmonise.flows.settings import DEMO_INBOX
 from tests.conftest import ingest_all
 
 PATIENTS = "site_a_patients.csv"

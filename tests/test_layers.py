@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from flows.settings import PROJECT_ROOT
+from harmonise.flows.settings import PROJECT_ROOT
 
 STAGES = ("schemas", "mappings", "warehouse", "analysis", "flows", "demo")
 #: What each stage may import from the project (besides itself).
@@ -19,14 +19,22 @@ ALLOWED = {
 }
 
 
+def _stage(module: str) -> str:
+    """``harmonise.schemas.codes`` -> ``schemas``; anything outside the namespace -> ''."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "harmonise" and len(parts) > 1 else ""
+
+
 def _project_imports(path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
+            names |= {_stage(a.name) for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(_stage(node.module))
+            if node.module == "harmonise":
+                names |= {a.name for a in node.names}
     return names & set(STAGES)
 
 

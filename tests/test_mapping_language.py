@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from mappings.engine import map_center
+from harmonise.mappings.engine import map_center
 from tests.conftest import MINIMAL_MAPPING
-from mappings.errors import CenterError, MappingError
-from mappings.pseudonym import DEMO_KEY, pseudonymise
-from mappings.spec import load_mapping
+from harmonise.mappings.errors import CenterError, MappingError
+from harmonise.mappings.pseudonym import DEMO_KEY, pseudonymise
+from harmonise.mappings.spec import load_mapping
 
 KEY = DEMO_KEY.encode()
 
@@ -265,7 +265,7 @@ def test_a_file_without_a_pseudonymised_identifier_is_refused(tmp_path):
 
 
 def test_the_shipped_center_mappings_all_load():
-    from mappings.spec import list_centers
+    from harmonise.mappings.spec import list_centers
     centers = list_centers()
     assert centers == ["site_a", "site_b", "site_c"]
     for center in centers:

@@ -8,10 +8,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from flows import onboarding
-from flows.onboarding import check_center
-from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
-from mappings.spec import MAPPINGS_DIR
+from harmonise.flows import onboarding
+from harmonise.flows.onboarding import check_center
+from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.mappings.spec import MAPPINGS_DIR
 
 runner = CliRunner()
 
@@ -249,7 +249,7 @@ def test_the_doc_example_commands_match_the_registered_names():
 def test_onboarding_module_runs_as_a_program(tmp_path):
     import subprocess
     import sys
-    result = subprocess.run([sys.executable, "-m", "flows.onboarding", "--help"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "harmonise.flows.onboarding", "--help"], capture_output=True,
                             text=True, cwd=PROJECT_ROOT, timeout=60)
     assert result.returncode == 0 and "new-center" in result.stdout
 

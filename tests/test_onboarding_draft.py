@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from flows.settings import DEMO_INBOX
-from mappings.draft import (OnboardingError, build_draft, draft_mapping, header_score,
+from harmonise.flows.settings import DEMO_INBOX
+from harmonise.mappings.draft import (OnboardingError, build_draft, draft_mapping, header_score,
                             match_header, suggest_code, write_draft)
-from mappings.engine import map_center
-from mappings.pseudonym import DEMO_KEY
-from mappings.spec import MAPPINGS_DIR, load_mapping
+from harmonise.mappings.engine import map_center
+from harmonise.mappings.pseudonym import DEMO_KEY
+from harmonise.mappings.spec import MAPPINGS_DIR, load_mapping
 
 NAMES = ["张三丰", "李四", "王小五", "赵六", "钱七", "孙八"]
 

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 
 from tests.conftest import MINIMAL_MAPPING
-from mappings.errors import MappingError
-from mappings.spec import MAX_MAPPING_BYTES, load_mapping
+from harmonise.mappings.errors import MappingError
+from harmonise.mappings.spec import MAX_MAPPING_BYTES, load_mapping
 
 VALID = MINIMAL_MAPPING
 

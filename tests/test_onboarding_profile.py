@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from mappings.profile import (OnboardingError, detect_encoding, header_identifier_kind,
+from harmonise.mappings.profile import (OnboardingError, detect_encoding, header_identifier_kind,
                               identifier_kind, infer_type, profile, render_profile,
                               sniff_delimiter)
 
@@ -244,7 +244,7 @@ def test_free_text_is_hidden_but_a_regimen_list_is_shown(tmp_path):
 
 
 def test_the_demo_site_d_workbook_profile_finds_its_four_identifiers():
-    from demo.site_d import EXPORT_DIR, EXPORT_NAME
+    from harmonise.demo.site_d import EXPORT_DIR, EXPORT_NAME
     result = profile(EXPORT_DIR / EXPORT_NAME)
     patients, events = result.tables
     assert {c.name: c.identifier for c in patients.identifiers} == {

@@ -12,14 +12,14 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis import views
-from analysis.km import endpoint_curve
-from demo.site_d import AE_SHEET, EXPORT_DIR, EXPORT_NAME, FINISHED_MAPPING, PATIENT_SHEET, write_site_d
-from flows.onboarding import check_center
-from flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
-from mappings.draft import write_draft
-from mappings.profile import profile
-from mappings.spec import MAPPINGS_DIR, list_centers, load_mapping
+from harmonise.analysis import views
+from harmonise.analysis.km import endpoint_curve
+from harmonise.demo.site_d import AE_SHEET, EXPORT_DIR, EXPORT_NAME, FINISHED_MAPPING, PATIENT_SHEET, write_site_d
+from harmonise.flows.onboarding import check_center
+from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.mappings.draft import write_draft
+from harmonise.mappings.profile import profile
+from harmonise.mappings.spec import MAPPINGS_DIR, list_centers, load_mapping
 from tests.conftest import ingest_all
 
 DOC = PROJECT_ROOT / "docs" / "adding-a-center.md"

@@ -5,9 +5,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from demo.cohort import build_cohort
+from harmonise.demo.cohort import build_cohort
 from tests.conftest import ingest_all
-from warehouse.store import DATA_TABLES, table_checksum
+from harmonise.warehouse.store import DATA_TABLES, table_checksum
 
 
 def test_demo_loads_79_patients_52_16_11_with_nothing_quarantined(demo_con, published):
@@ -171,7 +171,7 @@ def test_unchanged_export_is_skipped_changed_one_reloads_and_force_reloads_all(s
 
 def test_a_broken_mapping_fails_its_center_only(tmp_path, inbox_copy):
     import shutil
-    from flows.settings import PROJECT_ROOT, Settings
+    from harmonise.flows.settings import PROJECT_ROOT, Settings
     mappings = tmp_path / "mappings"
     shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     text = (mappings / "site_b.yaml").read_text(encoding="utf-8")
@@ -185,8 +185,8 @@ def test_a_broken_mapping_fails_its_center_only(tmp_path, inbox_copy):
 
 def test_an_event_repeated_across_two_files_loads_once(tmp_path, inbox_copy):
     import shutil
-    from flows.settings import PROJECT_ROOT, Settings
-    from flows import steps
+    from harmonise.flows.settings import PROJECT_ROOT, Settings
+    from harmonise.flows import steps
     mappings = tmp_path / "mappings"
     shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     spec = (mappings / "site_a.yaml").read_text(encoding="utf-8")

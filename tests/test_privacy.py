@@ -10,10 +10,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.settings import DEMO_INBOX
-from mappings.readers import read_export
-from mappings.spec import list_centers, load_mapping
+from harmonise.flows.cli import app
+from harmonise.flows.settings import DEMO_INBOX
+from harmonise.mappings.readers import read_export
+from harmonise.mappings.spec import list_centers, load_mapping
 
 
 def identifier_values() -> set[str]:

@@ -14,14 +14,14 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from flows import steps
-from flows.cli import app
-from flows.runlock import AlreadyRunning, run_lock
-from flows.settings import PROJECT_ROOT
+from harmonise.flows import steps
+from harmonise.flows.cli import app
+from harmonise.flows.runlock import AlreadyRunning, run_lock
+from harmonise.flows.settings import PROJECT_ROOT
 from tests.conftest import ingest_all
-from warehouse import loader
-from warehouse.publish import staging_path
-from warehouse.store import DATA_TABLES, table_checksum
+from harmonise.warehouse import loader
+from harmonise.warehouse.publish import staging_path
+from harmonise.warehouse.store import DATA_TABLES, table_checksum
 
 TABLES = (*DATA_TABLES, "quarantine", "center_load")
 
@@ -64,9 +64,9 @@ def test_exception_at_any_step_of_a_load_leaves_the_center_as_it_was(
 RUNNER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from flows import steps
-    from flows.settings import Settings
-    from warehouse import loader
+    from harmonise.flows import steps
+    from harmonise.flows.settings import Settings
+    from harmonise.warehouse import loader
 
     settings = Settings(home=Path(sys.argv[1]), inbox=Path(sys.argv[2]), demo_key=True)
     real_insert = loader._insert

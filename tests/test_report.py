@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analysis import paper
-from analysis.figures import FIGURES
-from analysis.report import write_report
+from harmonise.analysis import paper
+from harmonise.analysis.figures import FIGURES
+from harmonise.analysis.report import write_report
 
 TABLE_IDS = ("table-survival", "table-landmarks", "table-1", "table-2", "table-response",
              "table-subgroups", "table-paper", "table-provenance-centers",

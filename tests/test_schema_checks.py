@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from flows import steps
+from harmonise.flows import steps
 
 PATIENTS = "site_a_patients.csv"
 EVENTS = "site_a_adverse_events.csv"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import duckdb
 
-from schemas.canonical import TABLES
-from schemas.codes import all_vocabularies
-from warehouse.store import VIEWS, sql_files, ensure_tables, refresh_views
+from harmonise.schemas.canonical import TABLES
+from harmonise.schemas.codes import all_vocabularies
+from harmonise.warehouse.store import VIEWS, sql_files, ensure_tables, refresh_views
 
 HEADER = """# Data dictionary
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from schemas.canonical import columns_of
-from warehouse.store import DATA_TABLES
+from harmonise.schemas.canonical import columns_of
+from harmonise.warehouse.store import DATA_TABLES
 
 QUARANTINE_COLUMNS = ["center_id", "patient_key", "table_name", "source_file", "source_row",
                       "column_name", "source_column", "check_name", "failed_value", "reason"]

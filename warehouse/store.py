@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.codes import all_vocabularies
+from harmonise.schemas.codes import all_vocabularies
 
 SQL_DIR = Path(__file__).with_name("sql")
 DEFAULT_CUTOFF = dt.date(2024, 5, 25)

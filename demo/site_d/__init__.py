@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from demo.cohort import (CUTOFF, GIVEN_NAME_CHARS, PHONE_PREFIXES, REGION_CODES, SURNAMES,
+from harmonise.demo.cohort import (CUTOFF, GIVEN_NAME_CHARS, PHONE_PREFIXES, REGION_CODES, SURNAMES,
                          id_check_char)
 
 SITE_D_DIR = Path(__file__).parent

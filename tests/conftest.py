@@ -1,6 +1,7 @@
 """Shared fixtures: real files, a real DuckDB warehouse built from the demo exports."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,19 @@ def settings_for(tmp_path):
     def make(inbox: Path, **overrides) -> Settings:
         return Settings(home=tmp_path / "home", inbox=inbox, demo_key=True, **overrides)
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_warehouse, tmp_path_factory) -> Path:
+    """The demo warehouse's report, written once per session (paper comparison by default)."""
+    from harmonise.analysis.report import write_report
+    return write_report(demo_warehouse, tmp_path_factory.mktemp("report") / "out")
+
+
+@pytest.fixture(scope="session")
+def report_json(demo_report) -> dict:
+    """The demo report's ``numbers/report.json``, parsed strictly (no NaN or Infinity)."""
+    def refuse(name):
+        raise ValueError(f"non-strict JSON constant {name}")
+    text = (demo_report.parent / "numbers" / "report.json").read_text(encoding="utf-8")
+    return json.loads(text, parse_constant=refuse)

@@ -59,20 +59,6 @@ def parse(path: Path) -> Page:
     return page
 
 
-@pytest.fixture(scope="session")
-def demo_report(demo_warehouse, tmp_path_factory) -> Path:
-    """The demo warehouse's report, written once per session (paper comparison by default)."""
-    return write_report(demo_warehouse, tmp_path_factory.mktemp("report") / "out")
-
-
-@pytest.fixture(scope="session")
-def report_json(demo_report) -> dict:
-    def refuse(name):
-        raise ValueError(f"non-strict JSON constant {name}")
-    text = (demo_report.parent / "numbers" / "report.json").read_text(encoding="utf-8")
-    return json.loads(text, parse_constant=refuse)
-
-
 def test_demo_report_counts_equal_the_papers(report_json, published):
     rows = report_json["paper_comparison"]
     assert report_json["meta"]["compare_with_paper"] is True   # demo centers -> default on

@@ -1,4 +1,5 @@
-"""Data flow one way: mappings -> schemas <- warehouse <- analysis; flows wires them all."""
+"""Data flow one way: mappings -> schemas <- warehouse <- analysis; onboarding drafts mappings;
+flows wires them all."""
 from __future__ import annotations
 
 import ast
@@ -7,11 +8,12 @@ import pytest
 
 from harmonise.flows.settings import PROJECT_ROOT
 
-STAGES = ("schemas", "mappings", "warehouse", "analysis", "flows", "demo")
+STAGES = ("schemas", "mappings", "onboarding", "warehouse", "analysis", "flows", "demo")
 #: What each stage may import from the project (besides itself).
 ALLOWED = {
     "schemas": set(),                       # the contract depends on nothing
     "mappings": {"schemas"},                # source shape -> the contract
+    "onboarding": {"mappings", "schemas"},  # profile -> draft -> check: reads the mapping language
     "warehouse": {"schemas"},               # stores what the contract describes
     "analysis": {"schemas"},                # reads the warehouse through SQL only
     "demo": set(),                          # makes synthetic exports; knows no pipeline

@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from harmonise.flows.settings import DEMO_INBOX
-from harmonise.mappings.draft import (OnboardingError, build_draft, draft_mapping, header_score,
-                            match_header, suggest_code, write_draft)
+from harmonise.onboarding.draft import build_draft, draft_mapping, write_draft
+from harmonise.onboarding.errors import OnboardingError
+from harmonise.onboarding.headers import header_score, match_header
+from harmonise.onboarding.suggest import suggest_code
 from harmonise.mappings.engine import map_center
 from harmonise.mappings.pseudonym import DEMO_KEY
 from harmonise.mappings.spec import MAPPINGS_DIR, load_mapping

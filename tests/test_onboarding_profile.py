@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from harmonise.mappings.profile import (OnboardingError, detect_encoding, header_identifier_kind,
-                              identifier_kind, infer_type, profile, render_profile,
-                              sniff_delimiter)
+from harmonise.onboarding.errors import OnboardingError
+from harmonise.onboarding.identifiers import header_identifier_kind, identifier_kind
+from harmonise.onboarding.profile import infer_type, profile
+from harmonise.onboarding.profile_view import render_profile
+from harmonise.onboarding.reading import detect_encoding, sniff_delimiter
 
 
 def _csv(tmp_path, text: str, encoding="utf-8", name="export.csv"):

@@ -17,8 +17,8 @@ from harmonise.analysis.km import endpoint_curve
 from harmonise.demo.site_d import AE_SHEET, EXPORT_DIR, EXPORT_NAME, FINISHED_MAPPING, PATIENT_SHEET, write_site_d
 from harmonise.flows.onboarding import check_center
 from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
-from harmonise.mappings.draft import write_draft
-from harmonise.mappings.profile import profile
+from harmonise.onboarding.draft import write_draft
+from harmonise.onboarding.profile import profile
 from harmonise.mappings.spec import MAPPINGS_DIR, list_centers, load_mapping
 from tests.conftest import ingest_all
 

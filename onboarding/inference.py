@@ -1,0 +1,330 @@
+"""Decide a draft mapping from a profile (the inference step): roles, identifiers, targets.
+
+Given the ``TableProfile`` of each export file or sheet, ``plan_file`` decides, column by
+column, what the draft says: the one pseudonymised record number, the identifiers to drop,
+the canonical column each header or value set fills, and the transforms its values need.
+What it cannot decide becomes a TODO. ``onboarding.writing`` turns the decisions into YAML.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from harmonise.mappings.spec import ROLE_TABLES, _default_type
+from harmonise.mappings.transforms import EXCEL_SERIAL
+from harmonise.mappings.vocabulary import translate
+from harmonise.onboarding.headers import CONFIDENT, match_header
+from harmonise.onboarding.identifiers import IDENTIFIER_HEADERS, IDENTIFIER_LABELS, header_has
+from harmonise.onboarding.profile import Profile, TableProfile
+from harmonise.onboarding.suggest import (MULTI_VALUED, TARGET_VOCAB, _shown, _unknown_todo,
+                                          best_vocabulary, guess_separator, vocabulary_coverage)
+from harmonise.schemas.canonical import TABLES, columns_of
+
+
+SPLIT_REGIMEN = "split_regimen"
+
+
+#: A date column of small whole numbers is an offset from the start of therapy.
+MAX_OFFSET = 20000
+
+
+# -- the draft --------------------------------------------------------------------------------
+@dataclass
+class ColumnDraft:
+    """One column's line in the draft, and the comments around it."""
+
+    source: str
+    spec: dict | str                            # a column entry, or the shorthand "drop"
+    note: str = ""                              # end-of-line comment (what was guessed from what)
+    todos: list[str] = field(default_factory=list)
+    target: str | None = None
+
+    @property
+    def is_todo(self) -> bool:
+        return bool(self.todos)
+
+
+@dataclass
+class FileDraft:
+    """One ``files:`` entry."""
+
+    table: TableProfile
+    profile: Profile
+    role: str = "patients"
+    columns: list[ColumnDraft] = field(default_factory=list)
+    wide: dict[str, str] = field(default_factory=dict)
+    wide_extract: str | None = None
+    date_format: str = "%Y-%m-%d"
+    date_note: str = ""
+    constants: dict[str, object] = field(default_factory=dict)
+    todos: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.profile.path.name
+
+    @property
+    def label(self) -> str:
+        return self.name + (f" [{self.table.sheet}]" if self.table.sheet is not None else "")
+
+    @property
+    def todo_count(self) -> int:
+        return len(self.todos) + sum(len(c.todos) for c in self.columns)
+
+
+@dataclass
+class Draft:
+    """A drafted mapping: its YAML text and what the drafter decided, for the summary."""
+
+    center: str
+    text: str
+    files: list[FileDraft]
+    skipped: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def todo_count(self) -> int:
+        return sum(f.todo_count for f in self.files)
+
+
+def _targets_of(role: str) -> set[str]:
+    return {f"{t}.{c}" for t in ROLE_TABLES[role] for c in columns_of(t)
+            if c not in ("center_id", "patient_key")}
+
+
+def _required(role: str) -> list[str]:
+    out = []
+    for table in sorted(ROLE_TABLES[role], key=list(TABLES).index):
+        for column, col in TABLES[table].to_schema().columns.items():
+            if column not in ("center_id", "patient_key") and not col.nullable:
+                out.append(f"{table}.{column}")
+    return out
+
+
+def _mrn_rank(column) -> tuple:
+    words = IDENTIFIER_HEADERS["mrn"]
+    position = next((i for i, w in enumerate(words) if header_has(column.name, w)), len(words))
+    distinct = column.distinct / column.non_null if column.non_null else 0
+    return (position, -distinct)
+
+
+def _wide_term(column) -> str | None:
+    """The adverse-event code a patients-file column is named after, when it holds grades."""
+    term = translate(pd.Series([column.name]), "ae_term").iloc[0]
+    if pd.isna(term) or column.identifier:
+        return None
+    grades = all(re.fullmatch(r"\D{0,4}[0-5]\D{0,2}", v) for v in column.counts)
+    return str(term) if grades else None
+
+
+def _guess_role(table: TableProfile) -> tuple[str, str]:
+    """``('patients'|'adverse_events', why)`` from the canonical columns the headers match."""
+    hits = Counter()
+    for column in table.columns:
+        if column.identifier:
+            continue
+        for _, target, _ in match_header(column.name)[:1]:
+            hits["adverse_events" if target.startswith("adverse_event.") else "patients"] += 1
+        if _wide_term(column):
+            hits["patients"] += 1
+    role = "adverse_events" if hits["adverse_events"] > hits["patients"] else "patients"
+    why = (f"{hits['patients']} column(s) match patient/treatment/outcome columns, "
+           f"{hits['adverse_events']} adverse-event columns")
+    return role, why
+
+
+
+def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> None:
+    """Decide every column of one file (the draft's guesses and TODOs)."""
+    table = file.table
+    role, why = _guess_role(table)
+    file.role = role
+    file.notes.append(why)
+    targets = _targets_of(role) | ({SPLIT_REGIMEN} if role == "patients" else set())
+
+    # 1. identifiers: one pseudonymised record number, every other identifier dropped
+    ids = table.identifiers
+    same = [c for c in table.columns if key_header is not None and c.name == key_header]
+    mrns = sorted((c for c in ids if c.identifier == "mrn"), key=_mrn_rank)
+    key = same[0] if same else (mrns[0] if mrns else None)
+    decided: dict[str, ColumnDraft] = {}
+    for column in ids:
+        if key is not None and column.name == key.name:
+            continue
+        decided[column.name] = ColumnDraft(
+            column.name, {"identifier": "drop"},
+            note=f"looks like {IDENTIFIER_LABELS[column.identifier]}: dropped unread")
+    if key is not None:
+        why_key = ("links to the patients file" if same
+                   else f"looks like {IDENTIFIER_LABELS.get(key.identifier or 'mrn')}")
+        decided[key.name] = ColumnDraft(key.name, {"identifier": "pseudonymise"},
+                                        note=f"{why_key}: pseudonymised, never stored")
+
+    # 2. wide adverse events (one grade column per event) in a patients file
+    if role == "patients":
+        for column in table.columns:
+            if column.name in decided:
+                continue
+            term = _wide_term(column)
+            if term:
+                file.wide[column.name] = term
+        if file.wide:
+            cells = {v for c in file.wide for v in table.column(c).counts}
+            if any(not re.fullmatch(r"[0-5]", v) for v in cells):
+                file.wide_extract = r"([0-5])"
+
+    # 3. canonical columns by header, then by values, each column and target used once
+    free = [c for c in table.columns if c.name not in decided and c.name not in file.wide]
+    candidates = []
+    for column in free:
+        for score, target, synonym in match_header(column.name, targets):
+            candidates.append((score, target, column.name, f"header ~ '{synonym}'"))
+    for column in free:
+        if any(c[2] == column.name for c in candidates):
+            continue
+        found = best_vocabulary(column.counts)
+        if found:
+            vocabulary, share = found
+            target = next(t for t, v in TARGET_VOCAB.items() if v == vocabulary)
+            if target in targets:
+                candidates.append((0.7 * share, target, column.name,
+                                   f"{share:.0%} of its values are in vocabulary '{vocabulary}'"))
+    chosen: dict[str, tuple[str, float, str]] = {}
+    used: set[str] = set()
+    for score, target, source, how in sorted(candidates, key=lambda c: -c[0]):
+        if source in chosen or target in used:
+            continue
+        chosen[source] = (target, score, how)
+        used.add(target)
+
+    # 4. the file's default date format: the most common one among its date columns
+    formats = Counter()
+    for source, (target, _, _) in chosen.items():
+        if target != SPLIT_REGIMEN and _target_type(target) == "date":
+            found = [f for f in table.column(source).date_formats if f != EXCEL_SERIAL]
+            if found:
+                formats[found[0]] += 1
+    if formats:
+        file.date_format = formats.most_common(1)[0][0]
+        users = [s for s, (t, _, _) in chosen.items() if t != SPLIT_REGIMEN and _target_type(t) == "date"
+                 and file.date_format in table.column(s).date_formats]
+        file.date_note = f"parses every value of {', '.join(users)}"
+
+    for column in table.columns:
+        if column.name in decided:
+            file.columns.append(decided[column.name])
+        elif column.name in file.wide:
+            continue
+        elif column.name in chosen:
+            target, score, how = chosen[column.name]
+            file.columns.append(_map_column(column, target, score, how, file, start_mapped))
+        else:
+            hint = f"{column.distinct} distinct value(s)" if column.non_null else "empty in this export"
+            if column.hidden:
+                hint += f"; {column.hidden}"
+            file.columns.append(ColumnDraft(column.name, "drop", todos=[
+                f"map or confirm drop (no canonical column matched; {hint})"]))
+
+    # several agents in one cell: the file's other agent columns use the same separator
+    multi = [c for c in file.columns if c.target in MULTI_VALUED and isinstance(c.spec, dict)]
+    seps = {c.spec["separator"] for c in multi if "separator" in c.spec}
+    if len(seps) == 1:
+        for c in multi:
+            c.spec.setdefault("separator", next(iter(seps)))
+
+    if key is None:
+        first = file.columns[0]
+        file.columns[0] = ColumnDraft(first.source, {"identifier": "pseudonymise"}, todos=[
+            "no column looks like the patient's record number; mark the column that identifies "
+            "the patient (the same one in every file) with `identifier: pseudonymise`"])
+
+    # 5. what the canonical tables need and nobody fills
+    if role == "patients" and "treatment.course_no" not in used:
+        file.constants["treatment.course_no"] = 1
+        used.add("treatment.course_no")
+    if role == "patients" and "treatment.pd1_agent" not in used and SPLIT_REGIMEN in used:
+        used.add("treatment.pd1_agent")
+    missing = [t for t in _required(role) if t not in used]
+    if missing:
+        file.todos.append(f"no column found for required canonical column(s) {', '.join(missing)}: "
+                          "map the export's column, or add `constants:` if one value holds for all rows")
+
+
+def _target_type(target: str) -> str:
+    table, column = target.split(".")
+    return _default_type(table, column)
+
+
+def _map_column(column, target: str, score: float, how: str, file: FileDraft,
+                start_mapped: bool) -> ColumnDraft:
+    """The entry for a column mapped to ``target``, with the transforms its values need."""
+    note = how if score >= CONFIDENT else f"{how}: check"
+    todos: list[str] = []
+    counts = column.counts
+    if target == SPLIT_REGIMEN:
+        sep = guess_separator(counts, "agent") or "+"
+        spec: dict = {SPLIT_REGIMEN: {"separator": sep}}
+        _, unknown = vocabulary_coverage(counts, "agent", sep)
+        if unknown:
+            todos.append(_unknown_todo(unknown, "agent", target))
+        return ColumnDraft(column.name, spec,
+                           note=note, todos=todos, target=target)
+    spec = {"to": target}
+    kind = _target_type(target)
+    vocabulary = TARGET_VOCAB.get(target) or ("boolean" if kind == "boolean" else None)
+    if column.type == "empty":
+        note += "; empty in this export"
+    if vocabulary:
+        if vocabulary != "boolean":
+            spec["vocab"] = vocabulary
+        sep = guess_separator(counts, vocabulary) if target in MULTI_VALUED else None
+        if sep:
+            spec["separator"] = sep
+        _, unknown = vocabulary_coverage(counts, vocabulary, sep)
+        if unknown:
+            todos.append(_unknown_todo(unknown, vocabulary, target))
+    elif kind in ("integer", "number"):
+        numeric = [v for v in counts if re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", v)]
+        if len(numeric) < len(counts):
+            if all(re.fullmatch(r"\D*?(\d+)\D*", v) for v in counts):
+                spec["extract"] = r"(\d+)"
+                example = next(v for v in counts if v not in numeric)
+                note += f"; values like {example!r}: keep the number"
+            else:
+                bad = {v: n for v, n in counts.items() if v not in numeric}
+                todos.append(f"values that are not numbers: {_shown(bad)}; add `extract:` or fix the export")
+        if column.decimal == ",":
+            spec["decimal"] = ","
+    elif kind == "date":
+        formats = column.date_formats
+        if column.type == "empty":
+            pass
+        elif EXCEL_SERIAL in formats:
+            spec["date_format"] = EXCEL_SERIAL
+            note += "; Excel day numbers (44270 = 2021-03-15)"
+        elif formats and file.date_format in formats:
+            if len(formats) > 1:
+                todos.append(f"ambiguous dates: each of {', '.join(formats)} reads every value; "
+                             "check which one the hospital uses")
+        elif formats:
+            spec["date_format"] = formats[0]
+            if len(formats) > 1:
+                todos.append(f"ambiguous dates: each of {', '.join(formats)} reads every value; "
+                             "check which one the hospital uses")
+        elif column.type == "integer" and counts and max(int(v) for v in counts) <= MAX_OFFSET \
+                and target != "treatment.start_date" and start_mapped:
+            spec["days_after"] = "treatment.start_date"
+            spec["unit"] = "days"
+            todos.append("whole numbers, read as days after the start of therapy: confirm the unit "
+                         "(days, weeks, months, years) with the hospital")
+        else:
+            todos.append("no date format reads every value of this column; set `date_format:` "
+                         "(strptime, e.g. \"%d/%m/%Y\") or fix the export")
+    return ColumnDraft(column.name, spec, note=note, todos=todos, target=target)
+
+

@@ -11,7 +11,8 @@ at each load, so it describes the data now in the warehouse) and ``v_patient``.
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
+
+from harmonise.analysis.results import Provenance
 
 FILES_SQL = """
 WITH last AS (
@@ -78,12 +79,12 @@ ORDER BY center_id, source_file, source_row, table_name, column_name, check_name
 """
 
 
-def provenance(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+def provenance(con: duckdb.DuckDBPyConnection) -> Provenance:
     """Provenance frames of the report.
 
     Returns
     -------
-    dict of DataFrames
+    Provenance
         ``centers``: one row per center, its last attempt (status, times, files, rows
         read / loaded / quarantined, message), the number of attempts, the patients in
         the report and the quarantine records now held. ``files``: one row per file of the
@@ -92,6 +93,6 @@ def provenance(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
         center, table and check with one example reason. ``quarantine``: every record
         (no patient identifier or pseudonym).
     """
-    return {"centers": con.sql(CENTERS_SQL).df(), "files": con.sql(FILES_SQL).df(),
-            "quarantine_counts": con.sql(QUARANTINE_COUNTS_SQL).df(),
-            "quarantine": con.sql(QUARANTINE_ROWS_SQL).df()}
+    return Provenance(centers=con.sql(CENTERS_SQL).df(), files=con.sql(FILES_SQL).df(),
+                      quarantine_counts=con.sql(QUARANTINE_COUNTS_SQL).df(),
+                      quarantine=con.sql(QUARANTINE_ROWS_SQL).df())

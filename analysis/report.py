@@ -12,8 +12,9 @@
 Statistics come from :mod:`analysis.km`, :mod:`analysis.comparisons`,
 :mod:`analysis.response` and :mod:`analysis.tables`; the figures from
 :mod:`analysis.figures`; the side-by-side table from :mod:`analysis.paper`; the
-provenance from :mod:`analysis.provenance`. HTML assembly lives here
-(:mod:`analysis.report_html`).
+provenance from :mod:`analysis.provenance`. The page is typed parts (:mod:`analysis.page`,
+built by :mod:`analysis.sections` and :mod:`analysis.sections_audit`) rendered by the Jinja2
+template ``analysis/templates/report.html.j2`` (:mod:`analysis.render`).
 """
 from __future__ import annotations
 
@@ -26,10 +27,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from harmonise.analysis import km, paper, present, report_html, response, tables, views
+from harmonise.analysis import km, paper, present, response, sections_audit, tables, views
+from harmonise.analysis import sections as s
 from harmonise.analysis.comparisons import COMPARISONS, run_comparisons
-from harmonise.analysis.figures import render_figures
+from harmonise.analysis.figures import FIGURE_TITLES, render_figures
+from harmonise.analysis.page import Page
 from harmonise.analysis.provenance import provenance
+from harmonise.analysis.render import render_page
+from harmonise.analysis.results import FigureSet, Results
+
+TITLE = "Immunotherapy-based therapy in metastatic soft tissue sarcoma: pooled analysis"
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """A CSV cell starting with one of these is prefixed with ``'`` (spreadsheet formula injection)."""
@@ -90,25 +97,27 @@ def _cutoff(con: duckdb.DuckDBPyConnection):
         cursor.close()
 
 
-def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log") -> dict:
-    """Every frame the report shows, computed by the analysis layer (no figures, no paper)."""
+def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log") -> Results:
+    """Every result the report shows, computed once by the analysis layer (no figures,
+    no paper)."""
     ref = _ref_labels(con)
     patients = views.patients(con)
+    responses = views.responses(con)
     results = run_comparisons(patients, transform=transform)
     km_all = pd.DataFrame([{"endpoint": ep, **km.endpoint_curve(patients, ep, transform=transform)
                             .summary.iloc[0].to_dict()} for ep in km.ENDPOINTS])
     followup = km.median_followup(patients["os_months"], patients["os_event"].astype(bool),
                                   transform=transform)
-    return {
-        "ref_labels": ref, "patients": patients, "cutoff": _cutoff(con),
-        "km_all": km_all, "landmarks": km.landmark_rates(patients, transform=transform),
-        "followup": followup, "comparisons": _comparisons_table(results, ref),
-        "response": _response_table(views.responses(con), ref),
-        "response_is_asps": response.response_rates(views.responses(con), "is_asps"),
-        "table1_data": tables.table1_data(con), "table1": tables.table1(con),
-        "table2_data": tables.table2_data(con), "table2": tables.table2(con),
-        **{f"provenance_{k}": v for k, v in provenance(con).items()},
-    }
+    table1_data, table2_data = tables.table1_data(con), tables.table2_data(con)
+    return Results(
+        ref_labels=ref, patients=patients, cutoff=_cutoff(con), transform=transform,
+        km_all=km_all, landmarks=km.landmark_rates(patients, transform=transform),
+        followup=followup, comparisons=_comparisons_table(results, ref),
+        response=_response_table(responses, ref),
+        response_by_asps=response.response_rates(responses, "is_asps"),
+        table1_data=table1_data, table1=tables.table1(table1_data),
+        table2_data=table2_data, table2=tables.table2(table2_data),
+        provenance=provenance(con))
 
 
 def _jsonable(x):
@@ -149,6 +158,41 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     safe.to_csv(path, index=False, encoding="utf-8")
 
 
+def _frames(res: Results) -> dict[str, pd.DataFrame]:
+    """Every section of ``numbers/``: name -> frame (written as CSV and into report.json)."""
+    frames = {
+        "km_summary": res.km_all, "landmarks": res.landmarks, "followup": res.followup,
+        "comparisons": res.comparisons, "response": res.response, "table1": res.table1_data,
+        "table1_display": res.table1.reset_index(), "table2": res.table2_data,
+        "table2_display": res.table2.reset_index(),
+        "figures": res.figures.figures, "figure_curves": res.figures.curves,
+        "figure_at_risk": res.figures.at_risk,
+        "provenance_centers": res.provenance.centers,
+        "provenance_files": res.provenance.files,
+        "quarantine_counts": res.provenance.quarantine_counts,
+        "quarantine": res.provenance.quarantine,
+    }
+    if res.paper is not None:
+        frames["paper_comparison"] = res.paper
+    return frames
+
+
+def build_page(res: Results, fig_dir: Path) -> Page:
+    """The typed page of the report (rendered by ``templates/report.html.j2``)."""
+    sections = [s.survival(res), s.figures(res, fig_dir, FIGURE_TITLES), s.table1(res),
+                s.table2(res), s.response(res), s.subgroups(res)]
+    if res.paper is not None:
+        sections.append(sections_audit.paper(res, errata="demo/ERRATA.md"))
+    sections.append(sections_audit.provenance(res))
+    warning = ("No patient is loaded in the warehouse: see Data provenance."
+               if res.patients.empty else "")
+    return Page(title=TITLE, lead="The analyses of the reference study, recomputed on the "
+                "pooled, harmonised data of the warehouse.",
+                meta=s.header_meta(res, days_per_month=views.DAYS_PER_MONTH,
+                                   citation=res.published_source.get("citation", "")),
+                warning=warning, sections=tuple(sections))
+
+
 def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
                  compare_with_paper: bool | None = None) -> Path:
     """Write the study report of ``warehouse`` into ``out_dir``; return the HTML path.
@@ -169,7 +213,7 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         raise ValueError(f"transform must be one of {km.TRANSFORMS}, got {transform!r}")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        data = collect(con, transform=transform)
+        res = collect(con, transform=transform)
     finally:
         con.close()
     out_dir = Path(out_dir)
@@ -178,51 +222,32 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         folder.mkdir(parents=True, exist_ok=True)
         for old in [f for pattern in patterns for f in folder.glob(pattern)]:
             old.unlink()                   # a panel or section that no longer exists goes
-    data["generated_at"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    data["transform"] = transform
-    data.update({f"figure_{k}": v for k, v in render_figures(
-        data["patients"], data["comparisons"], fig_dir, ref_labels=data["ref_labels"],
-        transform=transform).items()})
+    drawn = render_figures(res.patients, res.comparisons, fig_dir, ref_labels=res.ref_labels,
+                           transform=transform)
+    res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"])
     published = paper.load_published()
-    centers = sorted(data["patients"]["center_id"].unique())
-    compare = (paper.is_published_cohort(published, centers) if compare_with_paper is None
+    compare = (paper.is_published_cohort(published, res.centers) if compare_with_paper is None
                else bool(compare_with_paper))
-    data["paper"] = paper.side_by_side(
-        published, patients=data["patients"], table1=data["table1_data"],
-        table2=data["table2_data"], response=data["response_is_asps"],
-        comparisons=data["comparisons"], km_all=data["km_all"], landmarks=data["landmarks"],
-        followup=data["followup"], ref_labels=data["ref_labels"]) if compare else None
-    data["published_source"] = published.get("source", {})
+    res.paper = paper.side_by_side(
+        published, patients=res.patients, table1=res.table1_data, table2=res.table2_data,
+        response=res.response_by_asps, comparisons=res.comparisons, km_all=res.km_all,
+        landmarks=res.landmarks, followup=res.followup,
+        ref_labels=res.ref_labels) if compare else None
+    res.published_source = published.get("source", {})
 
-    frames = {
-        "km_summary": data["km_all"], "landmarks": data["landmarks"],
-        "followup": data["followup"], "comparisons": data["comparisons"],
-        "response": data["response"], "table1": data["table1_data"],
-        "table1_display": data["table1"].reset_index(), "table2": data["table2_data"],
-        "table2_display": data["table2"].reset_index(),
-        "figures": data["figure_figures"], "figure_curves": data["figure_curves"],
-        "figure_at_risk": data["figure_at_risk"],
-        "provenance_centers": data["provenance_centers"],
-        "provenance_files": data["provenance_files"],
-        "quarantine_counts": data["provenance_quarantine_counts"],
-        "quarantine": data["provenance_quarantine"],
-    }
-    if data["paper"] is not None:
-        frames["paper_comparison"] = data["paper"]
+    frames = _frames(res)
     for name, frame in frames.items():
         write_csv(frame, num_dir / f"{name}.csv")
-    meta = {"title": report_html.TITLE, "cutoff": data["cutoff"],
-            "generated_at": data["generated_at"], "transform": transform,
-            "transform_text": present.TRANSFORM_TEXT[transform], "conf_level": 0.95,
-            "months_per_day": 1 / views.DAYS_PER_MONTH, "centers": centers,
-            "patients": int(len(data["patients"])), "compare_with_paper": compare,
-            "published_source": data["published_source"]}
+    meta = {"title": TITLE, "cutoff": res.cutoff, "generated_at": res.generated_at,
+            "transform": transform, "transform_text": present.TRANSFORM_TEXT[transform],
+            "conf_level": 0.95, "months_per_day": 1 / views.DAYS_PER_MONTH,
+            "centers": res.centers, "patients": int(len(res.patients)),
+            "compare_with_paper": compare, "published_source": res.published_source}
     doc = {"meta": meta, **frames}
-    if "paper_comparison" not in doc:
-        doc["paper_comparison"] = None
+    doc.setdefault("paper_comparison", None)
     (num_dir / "report.json").write_text(
         json.dumps(_jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1),
         encoding="utf-8")
     html_path = out_dir / "report.html"
-    html_path.write_text(report_html.render(data, fig_dir), encoding="utf-8")
+    html_path.write_text(render_page(build_page(res, fig_dir)), encoding="utf-8")
     return html_path

@@ -181,13 +181,13 @@ def _range(low: float, high: float) -> str:
     return "" if pd.isna(low) else f"{low:g}-{high:g}"
 
 
-def table1(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Table 1 for display: rows (section, characteristic), one column per histology.
+def table1(data: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 for display, from :func:`table1_data`: rows (section, characteristic), one
+    column per histology.
 
     Histology columns hold counts, the Total column ``n (x.x%)``, as in the study; ages
     and prior lines show ``median`` and ``min-max``. Column headers ``"ASPS (n=20)"``.
     """
-    data = table1_data(con)
     n_by_col = data[data["section"] == "patients"].set_index("column")["value"]
     header = {c: f"{c} (n={int(n)})" for c, n in n_by_col.items()}
     cells = {}
@@ -233,12 +233,12 @@ def table2_data(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out
 
 
-def table2(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Table 2 for display: ``n (x.x%)`` per worst grade and in total, by AE label.
+def table2(data: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 for display, from :func:`table2_data`: ``n (x.x%)`` per worst grade and in
+    total, by AE label.
 
     Grade V appears only when some patient has a grade-5 event (the study has none).
     """
-    data = table2_data(con)
     grades = [g for g in GRADES if g != "grade5" or data["grade5"].any()]
 
     def cell(n, pct):

@@ -1,0 +1,70 @@
+"""The report's results as typed records: what :func:`analysis.report.collect` computes once
+and every writer (numbers, page) reads. Frames keep their documented columns (see the
+functions that make them); nothing here is recomputed or formatted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the data came from (:func:`analysis.provenance.provenance`)."""
+
+    centers: pd.DataFrame
+    files: pd.DataFrame
+    quarantine_counts: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class FigureSet:
+    """The drawn panels (:func:`analysis.figures.render_figures`): one row per panel, the
+    curves' numbers per panel and group, and the numbers at risk per tick."""
+
+    figures: pd.DataFrame
+    curves: pd.DataFrame
+    at_risk: pd.DataFrame
+
+
+@dataclass
+class Results:
+    """Everything the report shows, computed once from the warehouse and the plan.
+
+    ``ref_labels``: ``{vocabulary: {code: label}}`` of ``ref_code`` plus the plan's
+    derived groupings. ``patients``: ``v_patient`` rows. ``km_all``: one Kaplan-Meier
+    summary per endpoint, all patients. ``comparisons``: one row per comparison x endpoint
+    x group (:func:`analysis.comparisons.run_comparisons` plus labels). ``response``:
+    response rates overall and per grouping; ``response_by_asps``: overall, ASPS, non-ASPS
+    (for the side-by-side). ``table1_data``/``table2_data``: numbers; ``table1``/
+    ``table2``: display frames. ``paper``: the side-by-side frame, None when not shown.
+    """
+
+    ref_labels: dict[str, dict[str, str]]
+    patients: pd.DataFrame
+    cutoff: dt.date | None
+    transform: str
+    km_all: pd.DataFrame
+    landmarks: pd.DataFrame
+    followup: pd.DataFrame
+    comparisons: pd.DataFrame
+    response: pd.DataFrame
+    response_by_asps: pd.DataFrame
+    table1_data: pd.DataFrame
+    table1: pd.DataFrame
+    table2_data: pd.DataFrame
+    table2: pd.DataFrame
+    provenance: Provenance
+    generated_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    figures: FigureSet | None = None
+    paper: pd.DataFrame | None = None
+    published_source: dict = field(default_factory=dict)
+
+    @property
+    def centers(self) -> list[str]:
+        """The loaded centers, sorted."""
+        return sorted(self.patients["center_id"].unique())

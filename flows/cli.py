@@ -5,204 +5,243 @@ Examples::
     harmonise run --demo                 # ingest the bundled synthetic exports
     harmonise run                        # ingest var/inbox/<center>/ for every mapped center
     harmonise ingest site_b              # one center only
-    harmonise status                     # last attempt per center
+    harmonise status --json              # last attempt per center (also --csv)
     harmonise report                     # the pooled analyses as HTML, PNG, CSV and JSON
     harmonise profile EXPORT             # onboarding a center: profile, draft, dry run
     harmonise new-center site_d --export EXPORT
     harmonise check site_d
     harmonise serve --cron "0 2 * * *"   # schedule the nightly flow (needs a Prefect server)
+
+Shared options, exit codes and the row printer live in ``flows/cli_options.py``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.markup import escape
 
 from harmonise.flows import onboarding
-from harmonise.flows.progress import console, summary_table
+from harmonise.flows.cli_options import (CUTOFF, DEMO, INBOX, WAREHOUSE, ExitCode, one_of,
+                                         output_options, print_rows, verbosity_options)
+from harmonise.flows.output import QUIET, console, error, info, verbosity
+from harmonise.flows.progress import summary_table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Pool hospital exports into one DuckDB warehouse and analyse them.")
 
-CUTOFF_HELP = "Data cut-off, YYYY-MM-DD (default 2024-05-25). Dates after it are rejected."
-DEMO_HELP = "Use the bundled synthetic exports (demo/exports) and the public demo key."
 FORCE_HELP = "Reload every center even when its export is unchanged since the last load."
+FORCE_ONE_HELP = "Reload this center even when its export is unchanged since the last load."
 WAIT_HELP = "If another run is going, wait for it to finish instead of stopping."
 
 
-def _run(centers: list[str] | None, cutoff: str | None, demo: bool, inbox: str | None,
-         warehouse: str | None, force: bool = False, wait: bool = False) -> None:
+def _version(value: bool) -> None:
+    if value:
+        from harmonise.flows.steps import harmonise_version
+        console.print(f"harmonise {harmonise_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Pool hospital exports into one DuckDB warehouse and analyse them.
+
+    Exit codes: 0 done; 1 done with problems (a center failed, a check is not clean);
+    2 usage error; 3 another run is going; 4 cannot start (no key, no warehouse, no server).
+    """
+
+
+def _settings(warehouse: Optional[Path] = None, **options):
+    from harmonise.flows.settings import Settings
+    return Settings(**({"warehouse": warehouse} if warehouse else {}), **options)
+
+
+def _existing_warehouse(warehouse: Optional[Path]):
+    """Settings of a warehouse that must exist (else exit 4 with what to do)."""
+    settings = _settings(warehouse)
+    if not settings.warehouse.exists():
+        error(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
+        raise typer.Exit(ExitCode.CANNOT_START)
+    return settings
+
+
+def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: Path | None,
+         warehouse: Path | None, force: bool = False, wait: bool = False) -> None:
     from harmonise.flows import steps
     from harmonise.flows.nightly import run_settings
     from harmonise.mappings.pseudonym import PseudonymKeyError
 
-    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+    cutoff_text = cutoff.isoformat() if cutoff else None
+    inbox_text, warehouse_text = (str(p) if p else None for p in (inbox, warehouse))
+    settings = run_settings(cutoff=cutoff_text, demo=demo, inbox=inbox_text, warehouse=warehouse_text)
     try:
         steps.pseudonym_key(settings)  # before Prefect starts: a missing key fails at once
     except PseudonymKeyError as err:
-        console.print(f"[bold red]Cannot start:[/] {escape(str(err))}")
-        raise typer.Exit(2)
+        error(f"[bold red]Cannot start:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.CANNOT_START)
     if demo:
-        console.print("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
-                      "(never use it for real patients).[/]")
+        info("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
+             "(never use it for real patients).[/]")
     from harmonise.flows.nightly import nightly
     from harmonise.flows.runlock import AlreadyRunning
     try:
-        results = nightly(centers=centers, cutoff=cutoff, demo=demo, inbox=inbox,
-                          warehouse=warehouse, force=force, wait=wait)
+        results = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
+                          warehouse=warehouse_text, force=force, wait=wait)
     except AlreadyRunning as err:
-        console.print(f"[bold yellow]Not started:[/] {escape(str(err))}")
-        raise typer.Exit(3)
-    console.print(summary_table(results))
-    console.print(f"Warehouse: {settings.warehouse}  (quarantined rows: table `quarantine`)")
+        error(f"[bold yellow]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+    if verbosity() == QUIET:
+        counts = {s: sum(r.status == s for r in results) for s in ("loaded", "skipped", "failed")}
+        console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no centers")
+    else:
+        console.print(summary_table(results))
+        console.print(f"Warehouse: {settings.warehouse}  (quarantined rows: table `quarantine`)")
     if any(r.status == "failed" for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
 @app.command()
+@verbosity_options
 def run(
-    cutoff: Optional[str] = typer.Option(None, help=CUTOFF_HELP),
-    demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
-    inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders."),
-    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+    cutoff: Optional[dt.date] = CUTOFF,
+    demo: bool = DEMO,
+    inbox: Optional[Path] = INBOX,
+    warehouse: Optional[Path] = WAREHOUSE,
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
     """Ingest every center that has a mapping file, then refresh the analysis views.
 
     Example: harmonise run --demo
+
     Exit status 0 when every center loaded or was unchanged, 1 when any failed (the others
-    still load), 2 when the run could not start, 3 when another run is going.
+    still load), 2 on a usage error, 3 when another run is going, 4 when it cannot start.
     """
     _run(None, cutoff, demo, inbox, warehouse, force, wait)
 
 
 @app.command()
+@verbosity_options
 def ingest(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
-    cutoff: Optional[str] = typer.Option(None, help=CUTOFF_HELP),
-    demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
-    inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders."),
-    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    cutoff: Optional[dt.date] = CUTOFF,
+    demo: bool = DEMO,
+    inbox: Optional[Path] = INBOX,
+    warehouse: Optional[Path] = WAREHOUSE,
+    force: bool = typer.Option(False, "--force", help=FORCE_ONE_HELP),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
 ) -> None:
     """Ingest one center only (its previous rows are replaced, other centers untouched).
 
     Example: harmonise ingest site_b --demo
+
+    Exit status as for `harmonise run`.
     """
     _run([center], cutoff, demo, inbox, warehouse, force, wait)
 
 
 @app.command()
+@verbosity_options
 def report(
-    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
-    out: Optional[str] = typer.Option(None, help="Output folder (default var/report)."),
-    transform: str = typer.Option("log", help="95% CI transform of survival curves: log (R's default), "
-                                             "log-log (SAS, lifelines) or plain."),
+    warehouse: Optional[Path] = WAREHOUSE,
+    out: Optional[Path] = typer.Option(None, file_okay=False,
+                                       help="Output folder (default: the report folder beside the "
+                                            "warehouse, <home>/report for the default one)."),
+    transform: str = typer.Option("log", parser=one_of("log", "log-log", "plain"),
+                                  help="95% CI transform of survival curves: log (R's default), "
+                                       "log-log (SAS, lifelines) or plain."),
 ) -> None:
     """Write the pooled-analysis report: report.html, figures/*.png, numbers/*.csv and report.json.
 
     Example: harmonise report --transform log-log
     """
-    from pathlib import Path
-
     from harmonise.flows import steps
-    from harmonise.flows.settings import Settings
-    settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
-    if not settings.warehouse.exists():
-        console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
-        raise typer.Exit(1)
-    if transform not in ("log", "log-log", "plain"):
-        console.print(f"Unknown transform '{escape(transform)}': use log, log-log or plain.")
-        raise typer.Exit(2)
-    path = steps.write_report(settings, transform=transform, out_dir=Path(out) if out else None)
+    settings = _existing_warehouse(warehouse)
+    path = steps.write_report(settings, transform=transform, out_dir=out)
     console.print(f"Report: {path}")
 
 
 @app.command()
+@verbosity_options
 def serve(
     cron: str = typer.Option("0 2 * * *", help="When to run, as a cron expression (default 02:00 daily)."),
-    demo: bool = typer.Option(False, "--demo", help=DEMO_HELP),
+    timezone: Optional[str] = typer.Option(None, help="Time zone of the cron, an IANA name such as "
+                                                      "Europe/Paris (default: Settings.timezone, UTC)."),
+    demo: bool = DEMO,
 ) -> None:
     """Schedule the nightly flow on a cron and wait for runs (needs a Prefect server).
 
     Example: prefect server start &  export PREFECT_API_URL=http://127.0.0.1:4200/api
-             harmonise serve --cron "0 2 * * *"
+             harmonise serve --cron "0 2 * * *" --timezone Europe/Paris
     """
+    from harmonise.flows.settings import check_timezone
+    zone = timezone or _settings().timezone
+    try:
+        check_timezone(zone)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--timezone")
     if not os.environ.get("PREFECT_API_URL"):
-        console.print("[bold red]harmonise serve needs a Prefect server to keep the schedule.[/]\n"
-                      "Start one with `prefect server start` and set "
-                      "PREFECT_API_URL=http://127.0.0.1:4200/api, or schedule `harmonise run` "
-                      "with the system's cron instead (see README).")
-        raise typer.Exit(2)
+        error("[bold red]harmonise serve needs a Prefect server to keep the schedule.[/]\n"
+              "Start one with `prefect server start` and set "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api, or schedule `harmonise run` "
+              "with the system's cron instead (see README).")
+        raise typer.Exit(ExitCode.CANNOT_START)
     from prefect import serve as prefect_serve
 
     from harmonise.flows.nightly import build_deployment
-    deployment = build_deployment(cron=cron, **({"demo": True} if demo else {}))
-    console.print(f"Serving flow 'nightly' on cron '{cron}'. Stop with Ctrl+C.")
+    deployment = build_deployment(cron=cron, timezone=zone, **({"demo": True} if demo else {}))
+    info(f"Serving flow 'nightly' on cron '{cron}' ({zone}). Stop with Ctrl+C.")
     prefect_serve(deployment)
 
 
+STATUS_COLUMNS = ("center", "finished", "status", "files", "rows read", "loaded", "quarantined",
+                  "message")
+
+
 @app.command()
+@output_options
 def status(
-    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+    warehouse: Optional[Path] = WAREHOUSE,
+    output: str = "table",
 ) -> None:
     """Show the last load attempt of each center: when, which files, rows, outcome.
 
-    Example: harmonise status
+    Example: harmonise status --json
     """
-    from rich.table import Table
-
-    from harmonise.flows.settings import Settings
     from harmonise.warehouse import store
-    settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
-    if not settings.warehouse.exists():
-        console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
-        raise typer.Exit(1)
+    settings = _existing_warehouse(warehouse)
     with store.connect(settings.warehouse, read_only=True) as con:
         rows = con.execute(store.LAST_ATTEMPTS_SQL).fetchall()
-    table = Table(title=f"Last load per center ({settings.warehouse})")
-    for name in ("center", "finished", "status", "files", "rows read", "loaded", "quarantined", "message"):
-        table.add_column(name)
-    for row in rows:
-        table.add_row(*["" if v is None else escape(str(v)) for v in row])
-    console.print(table)
+    print_rows(STATUS_COLUMNS, rows, output, title=f"Last load per center ({settings.warehouse})")
 
 
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="SQL to run, e.g. \"SELECT * FROM v_patient LIMIT 5\"."),
-    warehouse: Optional[str] = typer.Option(None, help="Warehouse file (default var/warehouse.duckdb)."),
+    warehouse: Optional[Path] = WAREHOUSE,
 ) -> None:
     """Run one read-only SQL query on the warehouse and print the result as a table.
 
     Example: harmonise sql "SELECT center_id, count(*) AS patients FROM v_patient GROUP BY ALL"
     """
     import duckdb
-    from rich.table import Table
 
-    from harmonise.flows.settings import Settings
     from harmonise.warehouse import store
-    settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
-    if not settings.warehouse.exists():
-        console.print(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
-        raise typer.Exit(1)
+    settings = _existing_warehouse(warehouse)
     with store.connect(settings.warehouse, read_only=True) as con:
         try:
             cursor = con.execute(query)
             rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
         except duckdb.Error as err:
-            console.print(f"[bold red]SQL error:[/] {err}")
-            raise typer.Exit(1)
-    table = Table()
-    for name in names:
-        table.add_column(name)
-    for row in rows:
-        table.add_row(*["" if v is None else escape(str(v)) for v in row])
-    console.print(table)
+            error(f"[bold red]SQL error:[/] {escape(str(err))}")
+            raise typer.Exit(ExitCode.PROBLEMS)
+    print_rows(names, rows)
 
 
 onboarding.register(app)  # harmonise profile, harmonise new-center, harmonise check

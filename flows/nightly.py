@@ -107,6 +107,12 @@ def run_settings(cutoff: str | None = None, demo: bool = False, inbox: str | Non
     return Settings.demo(**options) if demo else Settings(**options)
 
 
-def build_deployment(cron: str = DEFAULT_CRON, name: str = "nightly", **parameters):
-    """The scheduled deployment of ``nightly`` (built without a server; ``serve`` runs it)."""
-    return nightly.to_deployment(name=name, cron=cron, parameters=parameters)
+def build_deployment(cron: str = DEFAULT_CRON, name: str = "nightly", timezone: str | None = None,
+                     **parameters):
+    """The scheduled deployment of ``nightly`` (built without a server; ``serve`` runs it).
+
+    The cron is read in ``timezone`` (default ``Settings().timezone``), never left implicit.
+    """
+    from prefect.schedules import Cron
+    zone = timezone or Settings().timezone
+    return nightly.to_deployment(name=name, schedule=Cron(cron, timezone=zone), parameters=parameters)

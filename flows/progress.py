@@ -1,11 +1,10 @@
 """What a person sees while a run goes: one line per center, then a summary table."""
 from __future__ import annotations
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-console = Console(stderr=False, highlight=False)
+from harmonise.flows.output import error, info
 
 STATUS_STYLE = {"loaded": "green", "failed": "bold red", "skipped": "yellow"}
 
@@ -14,20 +13,20 @@ def show_result(result) -> None:
     """One progress line for a finished center."""
     style = STATUS_STYLE.get(result.status, "")
     if result.status == "loaded":
-        console.print(f"[{style}]✓[/] {result.center}: {result.patients_loaded} patients loaded, "
-                      f"{result.rows_quarantined} rows quarantined ({result.rows_read} rows read)")
+        info(f"[{style}]✓[/] {result.center}: {result.patients_loaded} patients loaded, "
+             f"{result.rows_quarantined} rows quarantined ({result.rows_read} rows read)")
     elif result.status == "skipped":
-        console.print(f"[{style}]=[/] {result.center}: {escape(result.message or 'skipped')}")
+        info(f"[{style}]=[/] {result.center}: {escape(result.message or 'skipped')}")
     else:  # messages quote export content: never let it be read as markup
-        console.print(f"[{style}]✗ {result.center} failed[/]: {escape(result.message or '')}")
+        error(f"[{style}]✗ {result.center} failed[/]: {escape(result.message or '')}")
 
 
 def show_report(path: str | None, problem: str | None = None) -> None:
     """Where the report went, or why it could not be written (the loads stand either way)."""
     if path:
-        console.print(f"Report: {path}")
+        info(f"Report: {path}")
     else:
-        console.print(f"[bold red]The report could not be written:[/] {escape(problem or '')}")
+        error(f"[bold red]The report could not be written:[/] {escape(problem or '')}")
 
 
 def summary_table(results) -> Table:

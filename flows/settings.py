@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Settings:
     mappings_dir: Path = PROJECT_ROOT / "mappings"
     cutoff: dt.date = DEFAULT_CUTOFF
     demo_key: bool = False
+    #: IANA time zone of the nightly cron (``harmonise serve``): 02:00 means 02:00 there.
+    timezone: str = "UTC"
 
     def __post_init__(self):
         home = Path(self.home)
@@ -42,7 +45,15 @@ class Settings:
 
     @property
     def report_dir(self) -> Path:
-        return self.home / "report"
+        """``<home>/report`` for the home's warehouse; ``<stem>-report/`` beside any other one."""
+        if self.warehouse == self.home / "warehouse.duckdb":
+            return self.home / "report"
+        return self.warehouse.with_name(f"{self.warehouse.stem}-report")
+
+    @property
+    def log_dir(self) -> Path:
+        """One log file per run: ``<home>/logs/<run id>.log``."""
+        return self.home / "logs"
 
     @property
     def prefect_home(self) -> Path:
@@ -52,3 +63,13 @@ class Settings:
     def demo(cls, **overrides) -> "Settings":
         """The bundled synthetic demo: demo exports and the public demo key."""
         return cls(**{"inbox": DEMO_INBOX, "demo_key": True, **overrides})
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows, else ValueError saying so."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not a known time zone: use an IANA name such as "
+                         "Europe/Paris or UTC.") from None
+    return name

@@ -92,13 +92,14 @@ def rules_fingerprint() -> str:
     The shared vocabularies, the code lists and the harmonise version: change any of them
     and every center reloads on the next run.
     """
-    digest = hashlib.sha256(_version().encode())
+    digest = hashlib.sha256(harmonise_version().encode())
     for path in sorted((*VOCAB_DIR.glob("*.yaml"), CODES_FILE)):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def _version() -> str:
+def harmonise_version() -> str:
+    """The installed harmonise version (``unknown`` in a bare checkout)."""
     try:
         return importlib.metadata.version("harmonise")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
@@ -191,8 +192,11 @@ def ingest_center(center: str, settings: Settings, run_id: str, key: bytes,
                                 started_at=started, finished_at=dt.datetime.now(),
                                 message="export unchanged since the last load (use --force to reload)",
                                 mapping_version=mapping.version, cutoff=settings.cutoff)
-            if unchanged:
-                return CenterResult(center, "skipped", message="unchanged since the last load")
+                patients = con.execute("SELECT count(*) FROM patient WHERE center_id = ?",
+                                       [center]).fetchone()[0] if unchanged else 0
+            if unchanged:  # the summary shows the patients the warehouse holds for it
+                return CenterResult(center, "skipped", patients_loaded=patients,
+                                    message="unchanged since the last load")
         batch = build_batch(center, settings, key, mapping, hashes)
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)

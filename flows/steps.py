@@ -25,6 +25,7 @@ from harmonise.mappings.errors import CenterError
 from harmonise.mappings.pseudonym import key_fingerprint, load_key
 from harmonise.mappings.spec import list_centers, load_mapping
 from harmonise.schemas.codes import CODES_FILE
+from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.validate import validate_center
 from harmonise.warehouse import publish, store
 from harmonise.warehouse.loader import LoadBatch, current_load_id, load_center, load_id_for, log_attempt
@@ -133,8 +134,8 @@ def build_batch(center: str, settings: Settings, key: bytes, mapping=None,
     mapping = mapping or load_mapping(center, settings.mappings_dir)
     mapped = map_center(mapping, settings.inbox, key, hashes)
     cutoff = pd.Timestamp(settings.cutoff)
-    validated = validate_center(center, mapped.frames, cutoff, mapped.issues)
-    quarantine = explain_source_columns(validated.quarantine, mapped.source_columns)
+    validated = validate_center(center, mapped.frames, cutoff, mapped.quarantine)
+    quarantine = rendered(with_source_columns(validated.quarantine, mapped.source_columns))
     return LoadBatch(
         center_id=center, clean=validated.clean, quarantine=quarantine,
         file_hashes={f.name: f.sha256 for f in mapped.files},
@@ -143,27 +144,14 @@ def build_batch(center: str, settings: Settings, key: bytes, mapping=None,
         key_fingerprint=key_fingerprint(key), cutoff=settings.cutoff)
 
 
-def explain_source_columns(quarantine: pd.DataFrame, sources: dict) -> pd.DataFrame:
-    """Name the export's own column in each record validation wrote about a canonical column.
-
-    ``source_column`` is filled in, and a reason that starts with the canonical name
-    (``age_years '15' must be at least 18.``) starts with the export's header instead
-    (``Column 'Age' (age_years) value '15' must be at least 18.``).
-    """
+def with_source_columns(quarantine: pd.DataFrame, sources: dict) -> pd.DataFrame:
+    """Name the export's own column in each record validation made about a canonical column."""
     if quarantine.empty:
         return quarantine
     out = quarantine.copy()
-    out["source_column"] = out["source_column"].astype(object)
     known = pd.Series([sources.get((t, c)) for t, c in zip(out["table_name"], out["column_name"])],
-                      index=out.index)
-    filled = out["source_column"].isna() & known.notna()
-    out.loc[filled, "source_column"] = known[filled]
-    for index in out.index[filled]:
-        column, reason = out.at[index, "column_name"], out.at[index, "reason"]
-        if isinstance(reason, str) and reason.startswith(f"{column} "):
-            rest = reason[len(column) + 1:]
-            value = "value " if rest.startswith("'") else ""
-            out.at[index, "reason"] = f"Column '{known[index]}' ({column}) {value}{rest}"
+                      index=out.index, dtype=object)
+    out["source_column"] = out["source_column"].astype(object).where(out["source_column"].notna(), known)
     return out
 
 

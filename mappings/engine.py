@@ -4,7 +4,7 @@
 mapping (a structural problem: the center fails alone), pseudonymises the patient
 identifier, drops every other identifier unread, runs each column's transforms and
 assembles one frame per canonical table. Cells that cannot be converted are returned
-as ``issues`` (quarantine records) and the cell is left empty; validation decides
+as ``quarantine`` records and the cell is left empty; validation decides
 what happens to the row.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harmonise.mappings.pseudonym import pseudonymise
 from harmonise.mappings.readers import SOURCE_ROW, read_export, sha256_of
 from harmonise.mappings.spec import CenterMapping, ColumnSpec, FileSpec
 from harmonise.schemas.canonical import TABLES, columns_of
-from harmonise.schemas.quarantine import issue_frame, shown_value
+from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, shown_value
 
 
 @dataclass
@@ -42,7 +42,7 @@ class MappedCenter:
     center: str
     mapping: CenterMapping
     frames: dict[str, pd.DataFrame]
-    issues: pd.DataFrame
+    quarantine: pd.DataFrame
     files: list[SourceFile] = field(default_factory=list)
     #: ``{(table, column): source column}``: to tell a data manager which export column a
     #: canonical column came from.
@@ -64,7 +64,7 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
     folder = center_inbox(inbox, mapping.center)
     row_ids = count(1)
     pieces: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
-    issues, files, sources, deferred = [], [], {}, {}
+    found, files, sources, deferred = [], [], {}, {}
     for spec in mapping.files:
         path = folder / spec.name
         raw = read_export(mapping.center, path, spec)
@@ -83,16 +83,16 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
         mapped = _map_file(mapping, spec, raw, key, row_ids)
         for table, frame in mapped.frames.items():
             pieces[table].append(frame)
-        issues.append(mapped.issues)
+        found.append(mapped.quarantine)
         sources.update(mapped.sources)
         deferred.update(mapped.deferred)
     frames = {t: _concat(t, parts) for t, parts in pieces.items()}
     for (table, column), (base, unit) in deferred.items():
         frames[table][column] = _offset_from_other_table(frames[table], column, frames[base[0]],
                                                          base[1], unit)
-    all_issues = pd.concat([i for i in issues if len(i)], ignore_index=True) \
-        if any(len(i) for i in issues) else issue_frame([])
-    return MappedCenter(mapping.center, mapping, frames, all_issues, files, sources)
+    found = [q for q in found if len(q)]
+    quarantine = pd.concat(found, ignore_index=True) if found else quarantine_frame()
+    return MappedCenter(mapping.center, mapping, frames, quarantine, files, sources)
 
 
 def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, path: Path) -> None:
@@ -125,7 +125,7 @@ def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, pa
 @dataclass
 class _MappedFile:
     frames: dict[str, pd.DataFrame]
-    issues: pd.DataFrame
+    quarantine: pd.DataFrame
     sources: dict[tuple[str, str], str]
     #: ``{(table, column): ((base table, base column), unit)}``: offsets whose base date
     #: lives in another file of the center.
@@ -146,9 +146,7 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
 
     missing_key = base["patient_key"].isna()
     problems.append((id_column, tables[0], "patient_key",
-                     transforms.Problem(missing_key, "not_nullable",
-                                        "has no patient identifier, so the row cannot be linked. "
-                                        "Fill in the identifier in the export."), None))
+                     transforms.Problem(missing_key, Rule.MISSING_IDENTIFIER), None))
 
     # First pass: everything except offsets, which need their base date.
     ordered = sorted(spec.columns.values(), key=lambda c: c.days_after is not None)
@@ -199,33 +197,32 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
             frame[column] = values.get((table, column), pd.Series(None, index=raw.index, dtype=object))
         frames[table] = frame
 
-    records = []
+    records, record_rows = [], []
     for col, table, column, problem, text in problems:
         table = table if table in ids else tables[0]
         for idx in problem.mask[problem.mask.fillna(False).astype(bool)].index:
             value = None if text is None or col.action in ("pseudonymise", "identifier") \
                 else shown_value(text.loc[idx])
-            records.append({
-                "table_name": table, "_row_id": ids[table].loc[idx], "column_name": column,
-                "source_column": col.source, "check_name": problem.check, "failed_value": value,
-                "reason": f"Column '{col.source}'" + (f" value '{value}'" if value is not None else "")
-                          + f" {problem.reason}",
-            })
+            records.append(QuarantineRecord(
+                table_name=table, rule=problem.rule, column_name=column, source_column=col.source,
+                failed_value=value, inputs=problem.inputs))
+            record_rows.append(ids[table].loc[idx])
     if spec.wide_adverse_events:
-        frames["adverse_event"], wide_records = _melt_wide(spec, raw, base, row_ids)
+        frames["adverse_event"], wide_records, wide_rows = _melt_wide(spec, raw, base, row_ids)
         records += wide_records
+        record_rows += wide_rows
         for source in spec.wide_adverse_events:
             sources.setdefault(("adverse_event", "grade"), source)
-    return _MappedFile(frames, issue_frame(records), sources, deferred)
+    return _MappedFile(frames, quarantine_frame(records, record_rows), sources, deferred)
 
 
 def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
-               ) -> tuple[pd.DataFrame, list[dict]]:
+               ) -> tuple[pd.DataFrame, list[QuarantineRecord], list[int]]:
     """One grade column per adverse event -> one adverse-event row per non-empty cell.
 
     An empty cell, ``0`` or ``-`` means the patient did not have that event.
     """
-    rows, records = [], []
+    rows, records, record_rows = [], [], []
     for source, term in spec.wide_adverse_events.items():
         text = transforms.clean_text(raw[source])
         if spec.wide_extract:
@@ -242,18 +239,15 @@ def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
         part["onset_date"] = pd.NaT
         bad = grade.isna() | (grade != grade.round())
         for idx in bad[bad].index:
-            records.append({
-                "table_name": "adverse_event", "_row_id": part.loc[idx, "_row_id"],
-                "column_name": "grade", "source_column": source, "check_name": "type:integer",
-                "failed_value": shown_value(text.loc[idx]),
-                "reason": f"Column '{source}' value '{shown_value(text.loc[idx])}' is not a CTCAE grade "
-                          "(a whole number 1-5). Leave the cell empty if there was no such event.",
-            })
+            records.append(QuarantineRecord(
+                table_name="adverse_event", rule=Rule.NOT_A_GRADE, column_name="grade",
+                source_column=source, failed_value=shown_value(text.loc[idx])))
+            record_rows.append(part.loc[idx, "_row_id"])
         rows.append(part)
     columns = ["_source_file", "_source_row", "patient_key", "center_id", "_row_id",
                *[c for c in columns_of("adverse_event") if c not in ("center_id", "patient_key")]]
     frame = pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
-    return frame, records
+    return frame, records, record_rows
 
 
 def _as_number(col: ColumnSpec) -> ColumnSpec:

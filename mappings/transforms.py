@@ -10,7 +10,7 @@ Transforms, in the order they apply: ``extract`` (regular expression) -> ``separ
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from harmonise.mappings.spec import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
 from harmonise.schemas.canonical import AGENT_SEPARATOR
 from harmonise.schemas.codes import attribute
+from harmonise.schemas.quarantine import Rule
 
 #: ISO dates are always accepted besides the declared formats: Excel date cells arrive as ISO.
 ISO_DATE = "%Y-%m-%d"
@@ -31,11 +32,12 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 @dataclass
 class Problem:
-    """Cells of one column that a transform rejected (boolean mask over the column)."""
+    """Cells of one column that a transform rejected (boolean mask over the column), the
+    rule they broke and the inputs of its message (see ``schemas.quarantine``)."""
 
     mask: pd.Series
-    check: str
-    reason: str
+    rule: Rule
+    inputs: dict = field(default_factory=dict)
 
 
 def clean_text(cells: pd.Series) -> pd.Series:
@@ -48,8 +50,7 @@ def extract(text: pd.Series, pattern: str, spec: ColumnSpec) -> tuple[pd.Series,
     """Keep the part of each cell matched by the pattern's one group (``'PS 1'`` -> ``'1'``)."""
     out = text.str.extract(pattern, expand=False)
     bad = text.notna() & out.isna()
-    return out, [Problem(bad, "extract", f"does not match the pattern {pattern!r} declared for "
-                                         f"column '{spec.source}'. Fix the value or the pattern.")]
+    return out, [Problem(bad, Rule.PATTERN_MISMATCH, {"pattern": pattern, "source": spec.source})]
 
 
 def to_codes(text: pd.Series, spec: ColumnSpec, mapping_file: str) -> tuple[pd.Series, list[Problem]]:
@@ -66,9 +67,8 @@ def to_codes(text: pd.Series, spec: ColumnSpec, mapping_file: str) -> tuple[pd.S
         out = translate(text, spec.vocab, spec.values)
         bad = text.notna() & out.isna()
     where = f"mappings/vocab/{spec.vocab}.yaml" if spec.vocab else "the column's `values:`"
-    return out, [Problem(bad, f"vocabulary:{spec.vocab or 'values'}",
-                         f"is not a known spelling. If it is valid, add it to {where} or under "
-                         f"`values:` for column '{spec.source}' in {mapping_file}.")]
+    return out, [Problem(bad, Rule.UNKNOWN_CODE, {"vocabulary": spec.vocab or "values", "where": where,
+                                                  "source": spec.source, "mapping_file": mapping_file})]
 
 
 def to_type(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[Problem]]:
@@ -83,11 +83,10 @@ def to_type(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[Proble
             text = text.str.replace(spec.decimal, ".", regex=False)
         number = pd.to_numeric(text, errors="coerce")
         bad = values.notna() & number.isna()
-        problems = [Problem(bad, f"type:{kind}", f"is not a {'whole ' if kind == 'integer' else ''}"
-                                                 "number. Correct the value in the export.")]
+        problems = [Problem(bad, Rule.NOT_A_NUMBER, {"kind": kind})]
         if kind == "integer":
             fractional = number.notna() & (number != np.floor(number))
-            problems.append(Problem(fractional, "type:integer", "is not a whole number."))
+            problems.append(Problem(fractional, Rule.NOT_WHOLE_NUMBER))
             number = number.where(~fractional).round().astype("Int64")
         return number, problems
     if kind == "date":
@@ -108,7 +107,7 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series,
             out[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce")
     bad = values.notna() & out.isna()
     shown = " or ".join(sorted(set((*formats, ISO_DATE))))
-    return out, [Problem(bad, "date_format", f"is not a date in the declared format ({shown}).")]
+    return out, [Problem(bad, Rule.DATE_FORMAT, {"formats": shown})]
 
 
 def excel_serial_dates(values: pd.Series) -> pd.Series:
@@ -150,9 +149,7 @@ def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str
         result[target] = joined.reindex(text.index).astype("object").where(lambda s: s.notna(), None)
     pd1_count = coded[classes == "pd1"].groupby(level=0).nunique().reindex(text.index, fill_value=0)
     return result, [
-        Problem(unknown, "vocabulary:agent",
-                f"names an agent that is not in mappings/vocab/agent.yaml. Add its spelling there "
-                f"(or under `values:` for column '{spec.source}' in {mapping_file})."),
-        Problem(text.notna() & (pd1_count != 1), "regimen_one_pd1",
-                "must name exactly one PD-1 inhibitor. Check the regimen text."),
+        Problem(unknown, Rule.UNKNOWN_CODE, {"vocabulary": "agent", "where": "mappings/vocab/agent.yaml",
+                                             "source": spec.source, "mapping_file": mapping_file}),
+        Problem(text.notna() & (pd1_count != 1), Rule.ONE_PD1),
     ]

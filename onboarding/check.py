@@ -9,15 +9,15 @@ Rendering is at the edge (``flows.onboarding``).
 """
 from __future__ import annotations
 
-import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError, load_key
 from harmonise.onboarding.suggest import suggest_code
+from harmonise.schemas.quarantine import Rule, reason, records_of
 
 #: How many example rows a group of quarantined rows shows.
 EXAMPLES = 3
@@ -158,12 +158,11 @@ def _distinct_rows(quarantine: pd.DataFrame) -> int:
 def _unknown_values(quarantine: pd.DataFrame) -> list[UnknownValue]:
     if quarantine.empty:
         return []
-    unknown = quarantine[quarantine["check_name"].astype(str).str.startswith("vocabulary:")
-                         & quarantine["shown"].notna()]
+    unknown = quarantine[(quarantine["rule"] == Rule.UNKNOWN_CODE) & quarantine["shown"].notna()]
+    unknown = unknown.assign(vocabulary=[i["vocabulary"] for i in unknown["inputs"]])
     out = []
-    grouped = unknown.groupby(["file", "source_column", "check_name", "shown"], dropna=False)
-    for (file, column, check, value), rows in grouped:
-        vocabulary = str(check).split(":", 1)[1]
+    grouped = unknown.groupby(["file", "source_column", "vocabulary", "shown"], dropna=False)
+    for (file, column, vocabulary, value), rows in grouped:
         hint = suggest_code(value, vocabulary) if vocabulary != "values" else None
         out.append(UnknownValue(file=str(file), column=str(column), vocabulary=vocabulary,
                                 value=str(value), rows=int(rows["source_row"].nunique()),
@@ -190,18 +189,10 @@ def _problem_groups(quarantine: pd.DataFrame) -> list[ProblemGroup]:
 
 def _group_reason(rows: pd.DataFrame) -> str:
     """The reason of a group in general words (a record's reason names its own value and row)."""
-    first = rows.iloc[0]
-    if str(first["check_name"]).startswith("vocabulary:"):
-        return "Not a known spelling (the values are listed above)."
-    if first["check_name"] == "held_with_patient":
-        return ("Held because another row of the same patient was quarantined (see the other "
-                "reasons). These rows load once that row is fixed.")
-    reason = str(first["reason"])
-    if len(rows["failed_value"].dropna().unique()) > 1 or pd.isna(first["failed_value"]):
-        reason = re.sub(r"^Column '[^']*' (\([a-z_]+\) )?value '[^']*' ", "Value ", reason)
-    else:
-        reason = re.sub(r"^Column '[^']*' (\([a-z_]+\) )?", "", reason)
-    return reason[:1].upper() + reason[1:]
+    first = records_of(rows.head(1))[0]
+    if len(rows["failed_value"].dropna().unique()) > 1:
+        first = replace(first, failed_value=None)
+    return reason(first, general=True)
 
 
 def _preview(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -1,24 +1,108 @@
-"""The shape of a quarantine record, and the words that explain a failed check.
+"""The quarantine record: one typed record per failed cell (or per row held with its patient).
 
-One record per failed cell (or per held row). ``failed_value`` is the value as read,
-never for identifier columns (the mapping engine leaves it empty there).
+A record is made once, where the failure is found (the mapping engine, a pandera check,
+the timeline, links, repeats), with the facts only: where (center, file, source row, source
+column, canonical column), which rule (a ``Rule`` code), the value as read, and the inputs
+of the message (a bound, a vocabulary, a pattern). Nothing downstream parses text back.
+
+Words are made only at the edges (console, ``check``, report, the stored ``reason``):
+``check_name`` and ``reason`` render a record; ``reason(record, general=True)`` words a
+group of records about the same rule. ``failed_value`` is never filled for identifier
+columns (the mapping engine leaves it empty there).
+
+In pandas, a center's records travel as a frame whose columns are the record's fields
+(``RECORD_COLUMNS``) plus the engine's ``_row_id``; ``rendered`` adds ``check_name`` and
+``reason``.
 """
 from __future__ import annotations
 
-import re
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
-ISSUE_COLUMNS = [
-    "center_id", "patient_key", "table_name", "source_file", "source_row",
-    "column_name", "source_column", "check_name", "failed_value", "reason",
-]
+
+class Rule(StrEnum):
+    """Why a row did not load. The value is the stable code stored in ``quarantine.rule``."""
+
+    # found while mapping the export
+    MISSING_IDENTIFIER = "missing_identifier"
+    UNKNOWN_CODE = "unknown_code"            # inputs: vocabulary, where, source, mapping_file
+    NOT_A_NUMBER = "not_a_number"            # inputs: kind (integer | number)
+    NOT_WHOLE_NUMBER = "not_whole_number"
+    NOT_A_GRADE = "not_a_grade"
+    DATE_FORMAT = "date_format"              # inputs: formats
+    PATTERN_MISMATCH = "pattern_mismatch"    # inputs: pattern, source
+    ONE_PD1 = "one_pd1"
+    # found by the contract (pandera; inputs: check = pandera's name of the check)
+    REQUIRED = "required"
+    AT_LEAST = "at_least"                    # inputs: min_value
+    AT_MOST = "at_most"                      # inputs: max_value
+    BETWEEN = "between"                      # inputs: min_value, max_value
+    NOT_ALLOWED = "not_allowed"              # inputs: allowed_values
+    WRONG_FORM = "wrong_form"                # inputs: pattern
+    WRONG_TYPE = "wrong_type"                # inputs: dtype
+    DUPLICATE_PATIENT = "duplicate_patient"
+    DUPLICATE = "duplicate"
+    FAILS_CHECK = "fails_check"              # inputs: check (its name), error (its sentence)
+    # found across rows and tables
+    DATE_ORDER = "date_order"                # inputs: check (its name), error (its sentence)
+    PATIENT_EXISTS = "patient_exists"
+    MISSING_TABLE = "missing_table"          # inputs: table
+    DUPLICATE_EVENT = "duplicate_event"      # inputs: first_file, first_row
+    HELD = "held_with_patient"               # inputs: cause_file, cause_row, cause_check
 
 
-def issue_frame(records: list[dict]) -> pd.DataFrame:
-    """Records in the quarantine shape (plus the engine's ``_row_id``), missing keys empty."""
-    frame = pd.DataFrame.from_records(records, columns=ISSUE_COLUMNS + ["_row_id"])
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """One failed cell, or one row held because its patient failed elsewhere."""
+
+    table_name: str
+    rule: Rule
+    center_id: str | None = None
+    patient_key: str | None = None
+    source_file: str | None = None
+    source_row: int | None = None
+    column_name: str | None = None           # canonical column
+    source_column: str | None = None         # the export's own header
+    failed_value: str | None = None          # as read (see ``shown_value``); never an identifier
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+RECORD_COLUMNS = [f.name for f in fields(QuarantineRecord)]
+#: The columns of the warehouse's ``quarantine`` table (besides ``load_id``): the record's
+#: facts (its inputs live in its words) plus the rendered check name and reason.
+STORED_COLUMNS = [c for c in RECORD_COLUMNS if c != "inputs"] + ["check_name", "reason"]
+
+
+def quarantine_frame(records: list[QuarantineRecord] = (), row_ids: list[int] = ()) -> pd.DataFrame:
+    """Records as a frame (``RECORD_COLUMNS`` + ``_row_id``, the engine's row reference)."""
+    rows = [asdict(r) | {"_row_id": i} for r, i in zip(records, row_ids or [None] * len(records))]
+    frame = pd.DataFrame.from_records(rows, columns=RECORD_COLUMNS + ["_row_id"])
     return frame.astype({"source_row": "Int64", "_row_id": "Int64"})
+
+
+def records_of(frame: pd.DataFrame) -> list[QuarantineRecord]:
+    """The typed records of a quarantine frame (extra columns are ignored)."""
+    out = []
+    for row in frame[RECORD_COLUMNS].to_dict("records"):
+        row = {k: (None if _missing(v) else v) for k, v in row.items()}
+        row["rule"] = Rule(row["rule"])
+        row["inputs"] = row["inputs"] or {}
+        if row["source_row"] is not None:
+            row["source_row"] = int(row["source_row"])
+        out.append(QuarantineRecord(**row))
+    return out
+
+
+def rendered(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with ``check_name`` and ``reason`` worded from each record (an edge)."""
+    out = frame.copy()
+    records = records_of(frame) if len(frame) else []
+    out["check_name"] = pd.Series([check_name(r) for r in records], index=frame.index, dtype=object)
+    out["reason"] = pd.Series([reason(r) for r in records], index=frame.index, dtype=object)
+    return out
 
 
 #: Longest value copied into a quarantine record; longer ones are cut and marked.
@@ -27,7 +111,7 @@ MAX_SHOWN_VALUE = 200
 
 def shown_value(value) -> str | None:
     """A value as text for a quarantine record: missing stays missing, a 100 MB cell is cut."""
-    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+    if _missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         return str(value.date())
@@ -37,34 +121,107 @@ def shown_value(value) -> str | None:
     return text
 
 
-_PHRASES = [
-    (r"^not_nullable$", "is required but empty"),
-    (r"^greater_than_or_equal_to\((.*)\)$", "must be at least {0}"),
-    (r"^less_than_or_equal_to\((.*)\)$", "must be at most {0}"),
-    (r"^in_range\((.*), (.*)\)$", "must be between {0} and {1}"),
-    (r"^isin\((.*)\)$", "is not one of the allowed codes {0}"),
-    (r"^str_matches\((.*)\)$", "does not have the expected form {0}"),
-    (r"^multiple_fields_uniqueness$", "appears more than once for the same patient (duplicate)"),
-    (r"^field_uniqueness$", "appears more than once (duplicate)"),
-    (r"^coerce_dtype\('(.*)'\)$", "cannot be read as {0}"),
-    (r"^dtype\('(.*)'\)$", "is not of type {0}"),
-]
+def _missing(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value
 
-_HINTS = {
-    "multiple_fields_uniqueness": "Keep one row per patient in the export (or give each course its own course number).",
-    "not_nullable": "Fill in the value in the export.",
+
+#: The name of the failed check as stored in ``quarantine.check_name``.
+_CHECK_NAMES = {
+    Rule.MISSING_IDENTIFIER: "not_nullable", Rule.UNKNOWN_CODE: "vocabulary:{vocabulary}",
+    Rule.NOT_A_NUMBER: "type:{kind}", Rule.NOT_WHOLE_NUMBER: "type:integer",
+    Rule.NOT_A_GRADE: "type:integer", Rule.DATE_FORMAT: "date_format",
+    Rule.PATTERN_MISMATCH: "extract", Rule.ONE_PD1: "regimen_one_pd1",
+    Rule.PATIENT_EXISTS: "patient_exists", Rule.MISSING_TABLE: "has_{table}",
+    Rule.DUPLICATE_EVENT: "duplicate_event", Rule.HELD: "held_with_patient",
+}
+
+#: What is wrong with the value (after the subject ``Column 'Age' (age_years) value '15'``)
+#: and what to do; ``{...}`` are the record's inputs.
+_PHRASES = {
+    Rule.MISSING_IDENTIFIER: "has no patient identifier, so the row cannot be linked. "
+                             "Fill in the identifier in the export.",
+    Rule.UNKNOWN_CODE: "is not a known spelling. If it is valid, add it to {where} or under "
+                       "`values:` for column '{source}' in {mapping_file}.",
+    Rule.NOT_A_NUMBER: "is not a {whole}number. Correct the value in the export.",
+    Rule.NOT_WHOLE_NUMBER: "is not a whole number.",
+    Rule.NOT_A_GRADE: "is not a CTCAE grade (a whole number 1-5). Leave the cell empty if there "
+                      "was no such event.",
+    Rule.DATE_FORMAT: "is not a date in the declared format ({formats}).",
+    Rule.PATTERN_MISMATCH: "does not match the pattern {pattern!r} declared for column "
+                           "'{source}'. Fix the value or the pattern.",
+    Rule.ONE_PD1: "must name exactly one PD-1 inhibitor. Check the regimen text.",
+    Rule.REQUIRED: "is required but empty. Fill in the value in the export.",
+    Rule.AT_LEAST: "must be at least {min_value}. Correct the value in the export.",
+    Rule.AT_MOST: "must be at most {max_value}. Correct the value in the export.",
+    Rule.BETWEEN: "must be between {min_value} and {max_value}. Correct the value in the export.",
+    Rule.NOT_ALLOWED: "is not one of the allowed codes {allowed_values}. Correct the value in "
+                      "the export.",
+    Rule.WRONG_FORM: "does not have the expected form {pattern}. Correct the value in the export.",
+    Rule.WRONG_TYPE: "cannot be read as {dtype}. Correct the value in the export.",
+    Rule.DUPLICATE_PATIENT: "appears more than once for the same patient (duplicate). Keep one "
+                            "row per patient in the export (or give each course its own course "
+                            "number).",
+    Rule.DUPLICATE: "appears more than once (duplicate). Correct the value in the export.",
+    Rule.FAILS_CHECK: "fails the rule: {error}. Correct the value in the export.",
+}
+
+#: Whole sentences, for failures about a row rather than one value.
+_SENTENCES = {
+    Rule.DATE_ORDER: "Dates out of order: {error} ({value}). Check the dates of this patient in "
+                     "the export.",
+    Rule.PATIENT_EXISTS: "This row refers to a patient who is not in the patients file. Check the "
+                         "patient identifier, or add the patient to the export.",
+    Rule.MISSING_TABLE: "The patient has no {table} data, so PFS and OS cannot be computed. Fill "
+                        "in the {table} columns for this patient.",
+    Rule.DUPLICATE_EVENT: "The same adverse event (term, grade, onset date) is already in "
+                          "{first_file} row {first_row}; it is loaded once. Remove the repeated "
+                          "row from the export.",
+    Rule.HELD: "Held because this patient's row {cause_row} in {cause_file} was quarantined "
+               "({cause_check}). It loads once that row is fixed.",
+}
+
+#: A group of records of one rule, in general words (``harmonise check``).
+_GENERAL = {
+    Rule.UNKNOWN_CODE: "Not a known spelling (the values are listed above).",
+    Rule.HELD: "Held because another row of the same patient was quarantined (see the other "
+               "reasons). These rows load once that row is fixed.",
 }
 
 
-def describe_check(column: str | None, check: str, value) -> str:
-    """A sentence a data manager can act on, e.g. ``age_years '15' must be at least 18.``"""
-    text = shown_value(value)
-    shown = "" if text is None else f" '{text}'"
-    subject = f"{column}{shown}" if column else f"Value{shown}"
-    for pattern, phrase in _PHRASES:
-        match = re.match(pattern, check)
-        if match:
-            text = f"{subject} {phrase.format(*match.groups())}."
-            hint = _HINTS.get(check.split("(")[0], "Correct the value in the export.")
-            return f"{text} {hint}"
-    return f"{subject} fails the rule: {check}. Correct the value in the export."
+def check_name(record: QuarantineRecord) -> str:
+    """The failed check's name: ours (``vocabulary:agent``) or pandera's (``isin([...])``)."""
+    template = _CHECK_NAMES.get(record.rule)
+    if template is None:
+        return str(record.inputs.get("check", record.rule.value))
+    return template.format(**record.inputs)
+
+
+def reason(record: QuarantineRecord, general: bool = False) -> str:
+    """A sentence a data manager can act on.
+
+    ``Column 'Age' (age_years) value '15' must be at least 18. Correct the value in the
+    export.`` With ``general``, the words for a group of such records about one column:
+    ``Value '15' must be ...`` (clear ``failed_value`` when the group's values differ).
+    """
+    if general and record.rule in _GENERAL:
+        return _GENERAL[record.rule]
+    inputs = {"whole": "whole " if record.inputs.get("kind") == "integer" else "",
+              **record.inputs, "value": record.failed_value}
+    if record.rule in _SENTENCES:
+        return _SENTENCES[record.rule].format(**inputs)
+    phrase = _PHRASES[record.rule].format(**inputs)
+    if general and record.failed_value is not None:
+        return f"Value '{record.failed_value}' {phrase}"
+    value = "" if record.failed_value is None else f" value '{record.failed_value}'"
+    return f"{_subject(record)}{value} {phrase}"
+
+
+def _subject(record: QuarantineRecord) -> str:
+    source, column = record.source_column, record.column_name
+    if source and column and source != column:
+        return f"Column '{source}' ({column})"
+    if source or column:
+        return f"Column '{source or column}'"
+    return "Value"

@@ -11,8 +11,8 @@ Rules of the split:
 - Rows pointing at a patient who is not in the patients file are quarantined as orphans.
 
 Input frames hold the canonical columns plus lineage columns (see ``LINEAGE``); the
-mapping engine may pass ``issues`` it already found (unparseable dates, unknown values),
-in the quarantine record shape, referencing rows by ``_row_id``.
+mapping engine may pass the ``quarantine`` records it already made (unparseable dates,
+unknown values), referencing rows by ``_row_id``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from harmonise.schemas.canonical import DATAFRAME_CHECK_COLUMN, TABLES, Timeline, columns_of
-from harmonise.schemas.quarantine import ISSUE_COLUMNS, describe_check, issue_frame, shown_value
+from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule, check_name,
+                                          quarantine_frame, records_of, shown_value)
 
 #: Lineage columns every canonical frame carries from the mapping engine.
 LINEAGE = ["_row_id", "_source_file", "_source_row"]
@@ -42,7 +43,7 @@ class ValidatedCenter:
 
 
 def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
-                    cutoff: pd.Timestamp, issues: pd.DataFrame | None = None) -> ValidatedCenter:
+                    cutoff: pd.Timestamp, quarantine: pd.DataFrame | None = None) -> ValidatedCenter:
     """Validate every table of one center lazily and split good rows from bad ones.
 
     Parameters
@@ -50,17 +51,17 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     frames : ``{table: frame}`` for the tables of ``schemas.canonical.TABLES``; a table
         the center does not provide may be absent.
     cutoff : data cut-off; any recorded date after it fails ``no_date_after_cutoff``.
-    issues : problems the mapping engine already found, one row per failed cell.
+    quarantine : records the mapping engine already made, one per failed cell.
     """
     frames = {t: frames.get(t, _empty(t)) for t in TABLES}
-    found = [issues if issues is not None else issue_frame([])]
+    found = [quarantine if quarantine is not None else quarantine_frame()]
     for table, frame in frames.items():
         found.append(_schema_failures(table, frame, TABLES[table]))
     found.append(_timeline_failures(frames, cutoff))
     found.append(_link_failures(frames))
     found.append(_repeated_events(frames["adverse_event"]))
     failures = _drop_repeats(pd.concat([f for f in found if len(f)], ignore_index=True)
-                             if any(len(f) for f in found) else issue_frame([]))
+                             if any(len(f) for f in found) else quarantine_frame())
     failures = _with_lineage(failures, frames)
 
     held_keys = _held_patient_keys(failures)
@@ -74,7 +75,7 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
         clean[table] = frame[~row_failed & ~is_held].reset_index(drop=True)
     quarantine = pd.concat([failures] + [h for h in held if len(h)], ignore_index=True)
     quarantine["center_id"] = center_id
-    return ValidatedCenter(clean=clean, quarantine=quarantine[ISSUE_COLUMNS + ["_row_id"]])
+    return ValidatedCenter(clean=clean, quarantine=quarantine[RECORD_COLUMNS + ["_row_id"]])
 
 
 @contextmanager
@@ -91,57 +92,79 @@ def _empty(table: str) -> pd.DataFrame:
 
 
 def _schema_failures(table: str, frame: pd.DataFrame, model) -> pd.DataFrame:
-    """Run one pandera model lazily; one issue per failing (row, column, check)."""
+    """Run one pandera model lazily; one record per failing (row, column, check)."""
     if frame.empty:
-        return issue_frame([])
+        return quarantine_frame()
     data = frame[columns_of(table)]
     try:
         with _quiet_pandera():
             model.validate(data, lazy=True)
     except pa.errors.SchemaErrors as err:
-        return _issues_from_failure_cases(table, frame, err.failure_cases)
-    return issue_frame([])
+        return _records_from_failure_cases(table, frame, model.to_schema(), err.failure_cases)
+    return quarantine_frame()
 
 
-def _issues_from_failure_cases(table: str, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
-    records = []
-    row_ids = frame["_row_id"]
-    # A dataframe-level check reports its message once per column: keep one record per row,
-    # under the check's name and the column it is about.
-    named = {check.error: check.name for check in TABLES[table].to_schema().checks}
-    is_frame_check = cases["check"].astype(str).isin(named)
-    frame_cases = cases[is_frame_check].drop_duplicates(subset=["check", "index"]).copy()
-    frame_cases["column"] = [DATAFRAME_CHECK_COLUMN.get(named[c]) for c in frame_cases["check"]]
-    frame_cases["failure_case"] = [frame.loc[i, col] if col else None
-                                   for i, col in zip(frame_cases["index"], frame_cases["column"])]
-    frame_cases["check"] = frame_cases["check"].map(named)
-    parts = [part for part in (cases[~is_frame_check], frame_cases) if len(part)]
-    if len(parts) == 2:
-        cases = pd.concat(parts, ignore_index=True)
-    elif parts:
-        cases = parts[0]
-    for case in cases.itertuples(index=False):
+def _records_from_failure_cases(table: str, frame: pd.DataFrame, schema,
+                                cases: pd.DataFrame) -> pd.DataFrame:
+    # A dataframe-level check reports its failure once per column: keep one record per row,
+    # about the column the check is about.
+    is_frame_check = (cases["schema_context"] == "DataFrameSchema") & cases["check_number"].notna()
+    frame_cases = cases[is_frame_check].drop_duplicates(subset=["check_number", "index"])
+    records, row_ids = [], []
+    for case in pd.concat([cases[~is_frame_check], frame_cases]).itertuples(index=False):
+        rule, inputs, column = _rule_of(schema, case)
         index = case.index
         if index is None or (isinstance(index, float) and pd.isna(index)):
-            # A failure about the whole column (e.g. wrong dtype): charge every row.
-            targets = list(frame.index)
+            targets = list(frame.index)  # a failure about the whole column: charge every row
         else:
             targets = [index]
         for idx in targets:
-            column = case.column if isinstance(case.column, str) else None
-            records.append({
-                "table_name": table, "_row_id": row_ids.loc[idx], "column_name": column,
-                "check_name": str(case.check), "failed_value": shown_value(case.failure_case),
-                "reason": describe_check(column, str(case.check), case.failure_case),
-            })
-    return issue_frame(records)
+            value = frame.loc[idx, column] if column and rule is Rule.FAILS_CHECK and \
+                case.schema_context == "DataFrameSchema" else case.failure_case
+            records.append(QuarantineRecord(table_name=table, rule=rule, column_name=column,
+                                            failed_value=shown_value(value), inputs=inputs))
+            row_ids.append(frame.loc[idx, "_row_id"])
+    return quarantine_frame(records, row_ids)
+
+
+#: pandera's built-in checks -> our rule and the statistics its message needs.
+_PANDERA_RULES = {
+    "greater_than_or_equal_to": Rule.AT_LEAST, "less_than_or_equal_to": Rule.AT_MOST,
+    "in_range": Rule.BETWEEN, "isin": Rule.NOT_ALLOWED, "str_matches": Rule.WRONG_FORM,
+}
+#: pandera's checks of the schema itself (no Check object): by their name.
+_SCHEMA_RULES = {
+    "not_nullable": Rule.REQUIRED, "field_uniqueness": Rule.DUPLICATE,
+    "multiple_fields_uniqueness": Rule.DUPLICATE_PATIENT,
+    "coerce_dtype": Rule.WRONG_TYPE, "dtype": Rule.WRONG_TYPE,
+}
+
+
+def _rule_of(schema, case) -> tuple[Rule, dict, str | None]:
+    """The rule, message inputs and canonical column of one pandera failure case."""
+    column = case.column if isinstance(case.column, str) else None
+    inputs = {"check": str(case.check)}
+    if pd.notna(case.check_number):
+        if case.schema_context == "DataFrameSchema":
+            check = schema.checks[int(case.check_number)]
+            column = DATAFRAME_CHECK_COLUMN.get(check.name)
+        else:
+            check = schema.columns[column].checks[int(case.check_number)]
+        rule = _PANDERA_RULES.get(check.name, Rule.FAILS_CHECK)
+        if rule is Rule.FAILS_CHECK:
+            return rule, {"check": check.name, "error": check.error}, column
+        return rule, inputs | check.statistics, column
+    rule = _SCHEMA_RULES.get(str(case.check).split("(")[0], Rule.FAILS_CHECK)
+    if rule is Rule.WRONG_TYPE:
+        inputs["dtype"] = str(schema.columns[column].dtype)
+    return rule, inputs | {"error": str(case.check)}, column
 
 
 def _timeline_failures(frames: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.DataFrame:
     """Check the clinical order of each patient's dates (treatment joined with outcome)."""
     treatment, outcome = frames["treatment"], frames["outcome"]
     if treatment.empty or outcome.empty:
-        return issue_frame([])
+        return quarantine_frame()
     timeline = treatment[["patient_key", "start_date", "end_date", "_row_id"]].merge(
         outcome[["patient_key", "progression_date", "death_date", "last_followup_date", "_row_id"]],
         on="patient_key", suffixes=("_treatment", "_outcome"))
@@ -151,33 +174,24 @@ def _timeline_failures(frames: dict[str, pd.DataFrame], cutoff: pd.Timestamp) ->
         with _quiet_pandera():
             Timeline.validate(timeline[model_columns], lazy=True)
     except pa.errors.SchemaErrors as err:
-        records = []
-        by_check = err.failure_cases.dropna(subset=["index"]).groupby(["check", "index"])
-        for (check, idx), cases in by_check:
+        records, row_ids = [], []
+        checks = Timeline.to_schema().checks
+        by_check = err.failure_cases.dropna(subset=["index"]).groupby(["check_number", "index"])
+        for (number, idx), cases in by_check:
             row = timeline.loc[idx]
-            check = str(check)
-            name = _TIMELINE_CHECK_NAMES.get(check, check)
+            check = checks[int(number)]
             values = {c: row[c] for c in cases["column"] if c in row and "date" in str(c)
                       and c != "cutoff_date" and pd.notna(row[c])}
             shown = ", ".join(f"{c} {pd.Timestamp(v).date()}" for c, v in values.items())
-            blamed = "outcome" if name != "end_not_before_start" else "treatment"
-            records.append({
-                "table_name": blamed, "_row_id": row[f"_row_id_{blamed}"],
-                "column_name": _TIMELINE_COLUMN.get(name), "check_name": name,
-                "failed_value": shown,
-                "reason": f"Dates out of order: {check} ({shown}). Check the dates of this "
-                          "patient in the export.",
-            })
-        return issue_frame(records)
-    return issue_frame([])
+            blamed = "outcome" if check.name != "end_not_before_start" else "treatment"
+            records.append(QuarantineRecord(
+                table_name=blamed, rule=Rule.DATE_ORDER, column_name=_TIMELINE_COLUMN.get(check.name),
+                failed_value=shown, inputs={"check": check.name, "error": check.error}))
+            row_ids.append(row[f"_row_id_{blamed}"])
+        return quarantine_frame(records, row_ids)
+    return quarantine_frame()
 
 
-def _timeline_check_names() -> dict[str, str]:
-    schema = Timeline.to_schema()
-    return {check.error: check.name for check in schema.checks}
-
-
-_TIMELINE_CHECK_NAMES = _timeline_check_names()
 _TIMELINE_COLUMN = {
     "progression_not_before_start": "progression_date",
     "death_not_before_progression": "death_date",
@@ -192,29 +206,23 @@ _TIMELINE_COLUMN = {
 def _link_failures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Orphans (rows of an unknown patient) and patients missing a treatment or outcome row."""
     known = set(frames["patient"]["patient_key"].dropna())
-    records = []
+    records, row_ids = [], []
     for table in ("treatment", "outcome", "adverse_event"):
         frame = frames[table]
         orphan = frame[frame["patient_key"].notna() & ~frame["patient_key"].isin(known)]
         for row_id in orphan["_row_id"]:
-            records.append({
-                "table_name": table, "_row_id": row_id, "column_name": "patient_key",
-                "check_name": "patient_exists", "failed_value": None,
-                "reason": "This row refers to a patient who is not in the patients file. Check the "
-                          "patient identifier, or add the patient to the export.",
-            })
+            records.append(QuarantineRecord(table_name=table, rule=Rule.PATIENT_EXISTS,
+                                            column_name="patient_key"))
+            row_ids.append(row_id)
     patients = frames["patient"]
     for table in ("treatment", "outcome"):
         present = set(frames[table]["patient_key"].dropna())
         missing = patients[patients["patient_key"].notna() & ~patients["patient_key"].isin(present)]
         for row_id in missing["_row_id"]:
-            records.append({
-                "table_name": "patient", "_row_id": row_id, "column_name": None,
-                "check_name": f"has_{table}", "failed_value": None,
-                "reason": f"The patient has no {table} data, so PFS and OS cannot be computed. "
-                          f"Fill in the {table} columns for this patient.",
-            })
-    return issue_frame(records)
+            records.append(QuarantineRecord(table_name="patient", rule=Rule.MISSING_TABLE,
+                                            inputs={"table": table}))
+            row_ids.append(row_id)
+    return quarantine_frame(records, row_ids)
 
 
 def _repeated_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -224,7 +232,7 @@ def _repeated_events(events: pd.DataFrame) -> pd.DataFrame:
     with unknown dates may both be real.
     """
     if events.empty:
-        return issue_frame([])
+        return quarantine_frame()
     dated = events[events["onset_date"].notna() & events["patient_key"].notna()]
     key = ["patient_key", "term", "grade", "onset_date"]
     repeat = dated[dated.duplicated(subset=key, keep="first")]
@@ -232,14 +240,10 @@ def _repeated_events(events: pd.DataFrame) -> pd.DataFrame:
     records = []
     for row in repeat.to_dict("records"):
         original = first.loc[tuple(row[k] for k in key)]
-        records.append({
-            "table_name": "adverse_event", "_row_id": row["_row_id"], "column_name": None,
-            "check_name": "duplicate_event", "failed_value": None,
-            "reason": f"The same adverse event (term, grade, onset date) is already in "
-                      f"{original['_source_file']} row {original['_source_row']}; it is loaded once. "
-                      "Remove the repeated row from the export.",
-        })
-    return issue_frame(records)
+        records.append(QuarantineRecord(
+            table_name="adverse_event", rule=Rule.DUPLICATE_EVENT,
+            inputs={"first_file": original["_source_file"], "first_row": int(original["_source_row"])}))
+    return quarantine_frame(records, list(repeat["_row_id"]))
 
 
 def _drop_repeats(failures: pd.DataFrame) -> pd.DataFrame:
@@ -250,8 +254,11 @@ def _drop_repeats(failures: pd.DataFrame) -> pd.DataFrame:
     first = ~pd.DataFrame({"t": failures["table_name"], "r": failures["_row_id"],
                            "c": column}).duplicated()
     # A null reported by pandera for a cell the engine already explained is the same problem.
-    return failures[first | (column == "")].drop_duplicates(
-        subset=["table_name", "_row_id", "column_name", "check_name"]).reset_index(drop=True)
+    kept = failures[first | (column == "")]
+    checks = pd.Series([check_name(r) for r in records_of(kept)], index=kept.index)
+    repeated = pd.DataFrame({"t": kept["table_name"], "r": kept["_row_id"],
+                             "c": kept["column_name"], "k": checks}).duplicated()
+    return kept[~repeated].reset_index(drop=True)
 
 
 def _with_lineage(failures: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -277,18 +284,12 @@ def _held_patient_keys(failures: pd.DataFrame) -> set[str]:
 def _held_records(table: str, rows: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     """Quarantine records for rows held because their patient failed elsewhere."""
     if rows.empty:
-        return issue_frame([])
-    first = (failures[failures["table_name"].isin(CORE_TABLES)]
-             .drop_duplicates("patient_key").set_index("patient_key"))
-    records = []
-    for row in rows.to_dict("records"):
-        cause = first.loc[row["patient_key"]]
-        records.append({
-            "table_name": table, "_row_id": row["_row_id"], "patient_key": row["patient_key"],
-            "source_file": row["_source_file"], "source_row": row["_source_row"],
-            "column_name": None, "check_name": "held_with_patient", "failed_value": None,
-            "reason": f"Held because this patient's row {cause['source_row']} in "
-                      f"{cause['source_file']} was quarantined ({cause['check_name']}). "
-                      "It loads once that row is fixed.",
-        })
-    return issue_frame(records)
+        return quarantine_frame()
+    first = failures[failures["table_name"].isin(CORE_TABLES)].drop_duplicates("patient_key")
+    causes = {r.patient_key: {"cause_row": r.source_row, "cause_file": r.source_file,
+                              "cause_check": check_name(r)} for r in records_of(first)}
+    records = [QuarantineRecord(
+        table_name=table, rule=Rule.HELD, patient_key=row["patient_key"],
+        source_file=row["_source_file"], source_row=int(row["_source_row"]),
+        inputs=causes[row["patient_key"]]) for row in rows.to_dict("records")]
+    return quarantine_frame(records, list(rows["_row_id"]))

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from harmonise.schemas.quarantine import rendered
 from harmonise.mappings.engine import map_center
 from tests.conftest import MINIMAL_MAPPING
 from harmonise.mappings.errors import CenterError, MappingError
@@ -91,7 +92,7 @@ def test_center_values_override_the_shared_vocabulary(tmp_path):
 
 def test_unknown_value_becomes_an_issue_naming_source_column_value_and_where_to_add_it(tmp_path):
     mapped = _center(tmp_path, _patients_yaml(PATIENT_COLUMNS), {"p.csv": b"ID,NAME,SEX\nA,a,X\n"})
-    issue = mapped.issues.iloc[0]
+    issue = rendered(mapped.quarantine).iloc[0]
     assert (issue.source_column, issue.failed_value, issue.check_name) == ("SEX", "X", "vocabulary:sex")
     assert "mappings/vocab/sex.yaml" in issue.reason and "x_site.yaml" in issue.reason
     assert pd.isna(mapped.frames["patient"].sex.iloc[0])
@@ -106,8 +107,8 @@ def test_each_declared_date_format_is_tried_and_unparseable_dates_are_issues(tmp
     dates = mapped.frames["treatment"].start_date
     assert list(dates[:3]) == [pd.Timestamp("2021-03-15"), pd.Timestamp("2021-03-16"),
                                pd.Timestamp("2021-03-17")]
-    assert list(mapped.issues.check_name) == ["date_format"]
-    assert mapped.issues.iloc[0].failed_value == "March 1"
+    assert list(rendered(mapped.quarantine).check_name) == ["date_format"]
+    assert rendered(mapped.quarantine).iloc[0].failed_value == "March 1"
 
 
 def test_days_after_start_with_a_unit_converts_offsets_to_dates(tmp_path):
@@ -147,7 +148,7 @@ def test_split_regimen_sorts_agents_into_pd1_antiangiogenic_and_cytotoxic(tmp_pa
     assert list(t.pd1_agent[:3]) == ["sintilimab"] * 3
     assert list(t.antiangiogenic_agents[:3]) == ["anlotinib", "anlotinib", None]
     assert list(t.cytotoxic_agents[:3]) == [None, "gemcitabine", None]
-    assert list(mapped.issues.check_name) == ["regimen_one_pd1"]   # two PD-1 inhibitors in row D
+    assert list(rendered(mapped.quarantine).check_name) == ["regimen_one_pd1"]   # two PD-1 inhibitors in row D
 
 
 def test_separator_joins_several_agents_in_one_cell_as_sorted_codes(tmp_path):
@@ -183,14 +184,14 @@ def test_extract_keeps_the_matched_group(tmp_path):
     columns = PATIENT_COLUMNS + "  ECOG: {to: patient.ecog, extract: 'PS\\s*(\\d)'}\n"
     mapped = _center(tmp_path, _patients_yaml(columns), {"p.csv": b"ID,NAME,SEX,ECOG\nA,a,F,PS 1\nB,b,F,good\n"})
     assert mapped.frames["patient"].ecog.iloc[0] == 1
-    assert list(mapped.issues.check_name) == ["extract"]
+    assert list(rendered(mapped.quarantine).check_name) == ["extract"]
 
 
 def test_comma_decimal_numbers_are_read_when_declared(tmp_path):
     columns = PATIENT_COLUMNS + "  AGE: {to: patient.age_years, decimal: ','}\n"
     mapped = _center(tmp_path, _patients_yaml(columns), {"p.csv": b'ID,NAME,SEX,AGE\nA,a,F,"46,0"\nB,b,F,"46,5"\n'})
     assert mapped.frames["patient"].age_years.iloc[0] == 46
-    assert list(mapped.issues.check_name) == ["type:integer"]          # 46,5 is not a whole age
+    assert list(rendered(mapped.quarantine).check_name) == ["type:integer"]          # 46,5 is not a whole age
 
 
 def test_identifiers_are_pseudonymised_or_dropped_and_never_in_the_frames(tmp_path):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from harmonise.schemas.quarantine import rendered
 from harmonise.flows.settings import DEMO_INBOX
 from harmonise.onboarding.draft import build_draft, draft_mapping, write_draft
 from harmonise.onboarding.errors import OnboardingError
@@ -382,6 +383,6 @@ files:
     end = mapped.frames["treatment"]["end_date"]
     assert list(end.iloc[:3]) == [pd.Timestamp("2021-03-15")] * 3     # day number, with a time, and text
     assert pd.isna(end.iloc[3])
-    issue = mapped.issues.iloc[0]
+    issue = rendered(mapped.quarantine).iloc[0]
     assert (issue.check_name, issue.failed_value) == ("date_format", "soon")
     assert "excel_serial" in issue.reason

@@ -15,10 +15,9 @@ import duckdb
 import pandas as pd
 
 from harmonise.schemas.canonical import columns_of
+from harmonise.schemas.quarantine import STORED_COLUMNS
 from harmonise.warehouse.store import DATA_TABLES
 
-QUARANTINE_COLUMNS = ["center_id", "patient_key", "table_name", "source_file", "source_row",
-                      "column_name", "source_column", "check_name", "failed_value", "reason"]
 
 
 @dataclass
@@ -27,7 +26,7 @@ class LoadBatch:
 
     center_id: str
     clean: dict[str, pd.DataFrame]           # canonical columns + _source_file, _source_row
-    quarantine: pd.DataFrame                  # QUARANTINE_COLUMNS
+    quarantine: pd.DataFrame                  # rendered quarantine records (schemas.quarantine)
     file_hashes: dict[str, str]               # export file name -> sha256
     rows_read: dict[str, int]                 # export file name -> data rows read
     mapping_version: str
@@ -115,8 +114,8 @@ def _stored_frame(table: str, batch: LoadBatch) -> pd.DataFrame:
 def _stored_quarantine(batch: LoadBatch) -> pd.DataFrame:
     frame = batch.quarantine
     if frame is None or frame.empty:
-        return pd.DataFrame(columns=QUARANTINE_COLUMNS + ["load_id"])
-    out = frame[QUARANTINE_COLUMNS].copy()
+        return pd.DataFrame(columns=STORED_COLUMNS + ["load_id"])
+    out = frame[STORED_COLUMNS].astype({"rule": str}).copy()
     out["center_id"] = batch.center_id
     out["load_id"] = batch.load_id
     out["source_row"] = out["source_row"].astype("Int64")

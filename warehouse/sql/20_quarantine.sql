@@ -9,8 +9,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
     source_row    INTEGER,
     column_name   VARCHAR,           -- canonical column
     source_column VARCHAR,           -- column header in the export
-    check_name    VARCHAR NOT NULL,  -- the rule that failed (held_with_patient: held, not failed)
+    rule          VARCHAR NOT NULL,  -- why, as a code (schemas/quarantine.py Rule; held_with_patient: held, not failed)
+    check_name    VARCHAR NOT NULL,  -- the check that failed, by name
     failed_value  VARCHAR,
     reason        VARCHAR NOT NULL,  -- what is wrong and what to do, for the data manager
     load_id       VARCHAR NOT NULL
 );
+-- Warehouses written before the rule column existed.
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS rule VARCHAR;

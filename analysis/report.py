@@ -88,13 +88,9 @@ def _comparisons_table(results: pd.DataFrame, ref: dict) -> pd.DataFrame:
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection):
-    """``views.cutoff_date`` on its own cursor: its ``fetchone()`` leaves the result open,
-    which DuckDB 2 refuses for the next ``con.sql`` on the same connection."""
-    cursor = con.cursor()
-    try:
-        return views.cutoff_date(cursor)
-    finally:
-        cursor.close()
+    """``views.cutoff_date`` on the report's own connection (a DuckLake reader is pinned to
+    one snapshot on it; a fresh cursor would not be)."""
+    return views.cutoff_date(con)
 
 
 def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log") -> Results:
@@ -199,8 +195,9 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
 
     Parameters
     ----------
-    warehouse : Path
-        DuckDB warehouse file (opened read-only).
+    warehouse : Path or object with ``connect(read_only=True)``
+        DuckDB warehouse file (opened read-only), or a reader of another storage (a
+        DuckLake snapshot): anything whose ``connect`` returns a DuckDB connection.
     out_dir : Path
         Output folder (created); ``report.html``, ``figures/``, ``numbers/`` are replaced.
     transform : {"log", "log-log", "plain"}
@@ -211,7 +208,8 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
     """
     if transform not in km.TRANSFORMS:
         raise ValueError(f"transform must be one of {km.TRANSFORMS}, got {transform!r}")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
+           else duckdb.connect(str(warehouse), read_only=True))
     try:
         res = collect(con, transform=transform)
     finally:

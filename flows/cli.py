@@ -65,8 +65,8 @@ def _settings(warehouse: Optional[Path] = None, **options):
 def _existing_warehouse(warehouse: Optional[Path]):
     """Settings of a warehouse that must exist (else exit 4 with what to do)."""
     settings = _settings(warehouse)
-    if not settings.warehouse.exists():
-        error(f"No warehouse at {settings.warehouse} yet: run `harmonise run` first.")
+    if not settings.backend.exists():
+        error(f"No warehouse at {settings.backend.describe()} yet: run `harmonise run` first.")
         raise typer.Exit(ExitCode.CANNOT_START)
     return settings
 
@@ -101,7 +101,7 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
         console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no centers")
     else:
         console.print(summary_table(results))
-        console.print(f"Warehouse: {settings.warehouse}  (quarantined rows: table `quarantine`)")
+        console.print(f"Warehouse: {settings.backend.describe()}  (quarantined rows: table `quarantine`)")
     if any(r.status == "failed" for r in results):
         raise typer.Exit(ExitCode.PROBLEMS)
 
@@ -156,15 +156,24 @@ def report(
     transform: str = typer.Option("log", parser=one_of("log", "log-log", "plain"),
                                   help="95% CI transform of survival curves: log (R's default), "
                                        "log-log (SAS, lifelines) or plain."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="DuckLake only: report the warehouse "
+                                        "as it was at a snapshot (a number from `harmonise status`) "
+                                        "or at a date's last data freeze (YYYY-MM-DD)."),
 ) -> None:
     """Write the pooled-analysis report: report.html, figures/*.png, numbers/*.csv and report.json.
 
     Example: harmonise report --transform log-log
+             harmonise report --as-of 2026-11-30 --out var/report-freeze-2026-11-30
     """
     from harmonise.flows import steps
+    from harmonise.warehouse.backend import StorageError
     settings = _existing_warehouse(warehouse)
-    path = steps.write_report(settings, transform=transform, out_dir=out)
-    console.print(f"Report: {path}")
+    try:
+        version = settings.backend.resolve_as_of(as_of) if as_of else None
+    except StorageError as err:
+        raise typer.BadParameter(str(err), param_hint="--as-of")
+    path = steps.write_report(settings, transform=transform, out_dir=out, as_of=version)
+    console.print(f"Report: {path}" + (f"  (snapshot {version})" if version is not None else ""))
 
 
 @app.command()
@@ -202,6 +211,7 @@ def serve(
 
 STATUS_COLUMNS = ("center", "finished", "status", "files", "rows read", "loaded", "quarantined",
                   "message")
+SNAPSHOT_COLUMNS = ("snapshot", "taken at", "kind", "message")
 
 
 @app.command()
@@ -209,16 +219,25 @@ STATUS_COLUMNS = ("center", "finished", "status", "files", "rows read", "loaded"
 def status(
     warehouse: Optional[Path] = WAREHOUSE,
     output: str = "table",
+    snapshots: int = typer.Option(10, min=1, help="DuckLake: how many recent snapshots to list."),
 ) -> None:
     """Show the last load attempt of each center: when, which files, rows, outcome.
+
+    On a DuckLake warehouse the table output also lists the recent snapshots (the "freeze"
+    ones are the nightly runs' data freezes, for `harmonise report --as-of`).
 
     Example: harmonise status --json
     """
     from harmonise.warehouse import store
     settings = _existing_warehouse(warehouse)
-    with store.connect(settings.warehouse, read_only=True) as con:
+    with settings.backend.connect(read_only=True) as con:
         rows = con.execute(store.LAST_ATTEMPTS_SQL).fetchall()
-    print_rows(STATUS_COLUMNS, rows, output, title=f"Last load per center ({settings.warehouse})")
+    print_rows(STATUS_COLUMNS, rows, output,
+               title=f"Last load per center ({settings.backend.describe()})")
+    if settings.backend.supports_snapshots and output == "table":
+        print_rows(SNAPSHOT_COLUMNS, [(s.version, f"{s.taken_at:%Y-%m-%d %H:%M:%S %Z}", s.kind,
+                                       s.message) for s in settings.backend.snapshots(snapshots)],
+                   output, title="Recent snapshots (`harmonise report --as-of N` reproduces one)")
 
 
 @app.command()
@@ -234,7 +253,7 @@ def sql(
 
     from harmonise.warehouse import store
     settings = _existing_warehouse(warehouse)
-    with store.connect(settings.warehouse, read_only=True) as con:
+    with settings.backend.connect(read_only=True) as con:
         try:
             cursor = con.execute(query)
             rows, names = cursor.fetchall(), [d[0] for d in cursor.description]

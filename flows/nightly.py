@@ -44,8 +44,13 @@ def ingest(center: str, settings: Settings, run_id: str, force: bool = False) ->
 
 
 @task(cache_policy=NO_CACHE)
-def prepare(settings: Settings) -> None:
-    steps.prepare_warehouse(settings)
+def prepare(settings: Settings, run_id: str = "") -> None:
+    steps.prepare_warehouse(settings, run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def freeze(settings: Settings, run_id: str, results: list[steps.CenterResult]) -> None:
+    steps.freeze(settings, run_id, results)
 
 
 @task(cache_policy=NO_CACHE)
@@ -78,7 +83,7 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
     with run_lock(steps.lock_path(settings), wait=wait):
         run_id = steps.new_run_id()
         build = steps.begin_build(settings)
-        prepare(build)
+        prepare(build, run_id)
         results = []
         for center in steps.centers_to_run(settings, centers):
             started = dt.datetime.now()
@@ -88,6 +93,7 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             show_result(result)
             results.append(result)
         refresh_views(build)
+        freeze(build, run_id, results)
         publish(build, settings)
         written = report(settings, return_state=True)  # a report problem never undoes a load
         show_report(written.result() if written.is_completed() else None, written.message)

@@ -12,6 +12,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harmonise.warehouse.backend import STORAGES, StorageError, Warehouse, open_warehouse
 from harmonise.warehouse.store import DEFAULT_CUTOFF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,13 @@ class Settings:
     demo_key: bool = False
     #: IANA time zone of the nightly cron (``harmonise serve``): 02:00 means 02:00 there.
     timezone: str = "UTC"
+    #: ``embedded`` (one DuckDB file, ``warehouse``) or ``ducklake`` (catalog in PostgreSQL,
+    #: Parquet under ``lake_data_path``): see docs/operations.md, "Scaling out".
+    storage: str = ""
+    #: libpq connection string of the DuckLake catalog, e.g. "dbname=harmonise host=db user=h".
+    lake_catalog: str | None = None
+    #: Folder (or shared mount) holding the DuckLake's Parquet files (default <home>/lake).
+    lake_data_path: Path | None = None
 
     def __post_init__(self):
         home = Path(self.home)
@@ -42,6 +50,20 @@ class Settings:
         object.__setattr__(self, "home", home)
         object.__setattr__(self, "inbox", Path(inbox))
         object.__setattr__(self, "warehouse", Path(warehouse))
+        storage = self.storage or os.environ.get("HARMONISE_STORAGE", "embedded")
+        if storage not in STORAGES:
+            raise StorageError(f"Unknown storage '{storage}': use one of {', '.join(STORAGES)}.")
+        object.__setattr__(self, "storage", storage)
+        object.__setattr__(self, "lake_catalog",
+                           self.lake_catalog or os.environ.get("HARMONISE_LAKE_CATALOG") or None)
+        data = self.lake_data_path or os.environ.get("HARMONISE_LAKE_DATA", home / "lake")
+        object.__setattr__(self, "lake_data_path", Path(data))
+
+    @property
+    def backend(self) -> Warehouse:
+        """The warehouse these settings name (a local file, or the DuckLake)."""
+        return open_warehouse(self.storage, path=self.warehouse, lake_catalog=self.lake_catalog,
+                              lake_data_path=self.lake_data_path)
 
     @property
     def report_dir(self) -> Path:

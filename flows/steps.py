@@ -28,7 +28,9 @@ from harmonise.schemas.codes import CODES_FILE
 from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.validate import validate_center
 from harmonise.warehouse import publish, store
-from harmonise.warehouse.loader import LoadBatch, current_load_id, load_center, load_id_for, log_attempt
+from harmonise.warehouse.backend import Commit
+from harmonise.warehouse.loader import (LoadBatch, current_load_id, load_id_for, log_attempt,
+                                        replace_center_rows)
 
 
 @dataclass
@@ -54,10 +56,13 @@ def centers_to_run(settings: Settings, only: list[str] | None = None) -> list[st
     return list(only) if only else list_centers(settings.mappings_dir)
 
 
-def prepare_warehouse(settings: Settings) -> None:
+def prepare_warehouse(settings: Settings, run_id: str = "") -> None:
     """Create tables, write reference codes and the cut-off, refresh the views."""
-    with store.connect(settings.warehouse) as con:
-        store.prepare(con, settings.cutoff)
+    warehouse = settings.backend
+    warehouse.write(store.ensure_tables, Commit("schema", f"run {run_id}: tables", run_id))
+    warehouse.write(lambda con: store.write_conventions(con, settings.cutoff),
+                    Commit("prepare", f"run {run_id}: codes, cut-off {settings.cutoff}, views",
+                           run_id))
 
 
 def lock_path(settings: Settings) -> Path:
@@ -66,25 +71,59 @@ def lock_path(settings: Settings) -> Path:
 
 
 def begin_build(settings: Settings) -> Settings:
-    """Settings that point at a fresh private copy of the warehouse, for one run to write."""
+    """Settings that point at a fresh private copy of the warehouse, for one run to write.
+
+    A DuckLake needs no copy: each center's load is its own transaction in the lake.
+    """
+    if settings.storage == "ducklake":
+        return settings
     return replace(settings, warehouse=publish.begin_build(settings.warehouse))
 
 
 def publish_build(build: Settings, settings: Settings) -> None:
-    """Swap the run's copy in as the published warehouse (atomic)."""
+    """Swap the run's copy in as the published warehouse (atomic); nothing to do on a lake."""
+    if settings.storage == "ducklake":
+        return
     publish.publish(build.warehouse, settings.warehouse)
 
 
-def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None) -> Path:
-    """Write the pooled-analysis report of the published warehouse; return the HTML path."""
+def freeze(settings: Settings, run_id: str, results: list["CenterResult"]) -> None:
+    """Record the run in ``data_freeze``; on a DuckLake its snapshot is the run's data freeze."""
+    loaded = tuple(r.center for r in results if r.status in ("loaded", "skipped"))
+    failed = ",".join(r.center for r in results if r.status == "failed") or None
+    message = f"nightly run {run_id}: centers loaded {', '.join(loaded) or 'none'}" + (
+        f"; failed {failed}" if failed else "")
+    settings.backend.write(
+        lambda con: con.execute("INSERT INTO data_freeze VALUES (?, ?, ?, ?)",
+                                [run_id, ",".join(loaded), failed, dt.datetime.now()]),
+        Commit("freeze", message, run_id, loaded))
+
+
+@dataclass(frozen=True)
+class WarehouseReader:
+    """What the report reads from: a read-only connection, optionally at a snapshot."""
+
+    warehouse: object
+    as_of: int | None = None
+
+    def connect(self, read_only: bool = True):
+        return self.warehouse.connect(read_only=True, as_of=self.as_of)
+
+
+def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None,
+                 as_of: int | None = None) -> Path:
+    """Write the pooled-analysis report of the published warehouse; return the HTML path.
+
+    ``as_of`` (DuckLake only): the snapshot to report on, so an earlier freeze is reproduced.
+    """
     from harmonise.analysis.report import write_report as write
-    return write(settings.warehouse, out_dir or settings.report_dir, transform=transform)
+    return write(WarehouseReader(settings.backend, as_of), out_dir or settings.report_dir,
+                 transform=transform)
 
 
 def refresh_views(settings: Settings) -> None:
     """Recreate the analysis views (after loads, so analysts see the new rows)."""
-    with store.connect(settings.warehouse) as con:
-        store.refresh_views(con)
+    settings.backend.write(store.refresh_views, Commit("views", "analysis views"))
 
 
 def rules_fingerprint() -> str:
@@ -173,31 +212,44 @@ def ingest_center(center: str, settings: Settings, run_id: str, key: bytes,
         hashes = export_hashes(mapping, settings)
         if not force and hashes is not None:
             planned = planned_load_id(mapping, settings, key, hashes)
-            with store.connect(settings.warehouse) as con:
+            with settings.backend.connect(read_only=True) as con:
                 unchanged = current_load_id(con, center) == planned
-                if unchanged:
-                    log_attempt(con, run_id=run_id, center_id=center, status="skipped",
-                                started_at=started, finished_at=dt.datetime.now(),
-                                message="export unchanged since the last load (use --force to reload)",
-                                mapping_version=mapping.version, cutoff=settings.cutoff)
                 patients = con.execute("SELECT count(*) FROM patient WHERE center_id = ?",
                                        [center]).fetchone()[0] if unchanged else 0
             if unchanged:  # the summary shows the patients the warehouse holds for it
+                settings.backend.write(lambda con: log_attempt(
+                    con, run_id=run_id, center_id=center, status="skipped", started_at=started,
+                    finished_at=dt.datetime.now(),
+                    message="export unchanged since the last load (use --force to reload)",
+                    mapping_version=mapping.version, cutoff=settings.cutoff),
+                    Commit("skip", f"run {run_id}: {center} unchanged", run_id, (center,)))
                 return CenterResult(center, "skipped", patients_loaded=patients,
                                     message="unchanged since the last load")
         batch = build_batch(center, settings, key, mapping, hashes)
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)
         return CenterResult(center, "failed", message=err.message)
-    with store.connect(settings.warehouse) as con:
-        loaded = load_center(con, batch, run_id)
-        log_attempt(con, run_id=run_id, center_id=center, status="loaded", started_at=started,
-                    finished_at=dt.datetime.now(), batch=batch)
+    loaded = store_batch(settings, batch, run_id, started)
     rows_read = sum(batch.rows_read.values())
     quarantined = batch.quarantine.dropna(subset=["source_row"]).drop_duplicates(
         ["source_file", "source_row"]).shape[0]
     return CenterResult(center, "loaded", rows_read=rows_read, rows_loaded=rows_read - quarantined,
                         rows_quarantined=quarantined, patients_loaded=loaded["patient"])
+
+
+def store_batch(settings: Settings, batch: LoadBatch, run_id: str, started: dt.datetime
+                ) -> dict[str, int]:
+    """Replace the center's rows and append its audit record, in ONE transaction."""
+    warehouse = settings.backend
+    warehouse.claim(batch.center_id, run_id)
+
+    def body(con):
+        loaded = replace_center_rows(con, batch, run_id)
+        log_attempt(con, run_id=run_id, center_id=batch.center_id, status="loaded",
+                    started_at=started, finished_at=dt.datetime.now(), batch=batch)
+        return loaded
+    return warehouse.write(body, Commit("load", f"run {run_id}: load {batch.center_id}", run_id,
+                                        (batch.center_id,)))
 
 
 def failed_after_retries(center: str, settings: Settings, run_id: str, started: dt.datetime,
@@ -212,7 +264,7 @@ def failed_after_retries(center: str, settings: Settings, run_id: str, started: 
 def record_failure(center: str, settings: Settings, run_id: str, started: dt.datetime,
                    message: str, file_name: str | None = None) -> None:
     """Append a failed attempt to ``load_log`` (the center's previous rows stay as they were)."""
-    with store.connect(settings.warehouse) as con:
-        log_attempt(con, run_id=run_id, center_id=center, status="failed", started_at=started,
-                    finished_at=dt.datetime.now(), message=message, file_name=file_name,
-                    cutoff=settings.cutoff)
+    settings.backend.write(lambda con: log_attempt(
+        con, run_id=run_id, center_id=center, status="failed", started_at=started,
+        finished_at=dt.datetime.now(), message=message, file_name=file_name,
+        cutoff=settings.cutoff), Commit("failed", f"run {run_id}: {center} failed", run_id, (center,)))

@@ -106,3 +106,22 @@ def report_json(demo_report) -> dict:
         raise ValueError(f"non-strict JSON constant {name}")
     text = (demo_report.parent / "numbers" / "report.json").read_text(encoding="utf-8")
     return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A real PostgreSQL cluster on loopback for DuckLake catalogs (stopped by its own pid)."""
+    from tests.pg_cluster import PostgresCluster
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def lake_settings_for(tmp_path, pg_cluster):
+    """Settings for a demo-key run into a fresh DuckLake (its own catalog database)."""
+    def make(inbox: Path = DEMO_INBOX, **overrides) -> Settings:
+        return Settings(home=tmp_path / "home", inbox=inbox, demo_key=True, storage="ducklake",
+                        lake_catalog=pg_cluster.new_database(), lake_data_path=tmp_path / "lake",
+                        **overrides)
+    return make

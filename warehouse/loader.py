@@ -60,20 +60,27 @@ def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = 
     ``center_load`` is updated in the same transaction, so it always names the load whose
     rows are stored. Any exception rolls everything back: the center stays as it was.
     """
-    frames = {t: _stored_frame(t, batch) for t in DATA_TABLES}
-    quarantine = _stored_quarantine(batch)
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (*reversed(DATA_TABLES), "quarantine", "center_load"):
-            con.execute(f"DELETE FROM {table} WHERE center_id = ?", [batch.center_id])
-        for table, frame in (*frames.items(), ("quarantine", quarantine)):
-            _insert(con, table, frame)
-        con.execute("INSERT INTO center_load VALUES (?, ?, ?, ?)",
-                    [batch.center_id, batch.load_id, run_id, dt.datetime.now()])
+        loaded = replace_center_rows(con, batch, run_id)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return loaded
+
+
+def replace_center_rows(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = ""
+                        ) -> dict[str, int]:
+    """The body of a center's load, inside the caller's transaction: delete, then insert."""
+    frames = {t: _stored_frame(t, batch) for t in DATA_TABLES}
+    quarantine = _stored_quarantine(batch)
+    for table in (*reversed(DATA_TABLES), "quarantine", "center_load"):
+        con.execute(f"DELETE FROM {table} WHERE center_id = ?", [batch.center_id])
+    for table, frame in (*frames.items(), ("quarantine", quarantine)):
+        _insert(con, table, frame)
+    con.execute("INSERT INTO center_load VALUES (?, ?, ?, ?)",
+                [batch.center_id, batch.load_id, run_id, dt.datetime.now()])
     return {table: len(frame) for table, frame in frames.items()}
 
 

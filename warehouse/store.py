@@ -35,8 +35,41 @@ def sql_files(prefixes: tuple[str, ...]) -> list[Path]:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create any missing table (existing tables and rows are left alone)."""
+    if is_lake(con):
+        _ensure_lake_tables(con)
+        return
     for path in sql_files(("1", "2")):
         con.execute(path.read_text(encoding="utf-8"))
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the connection's default catalog is a DuckLake (see warehouse/lake.py)."""
+    row = con.execute("SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
+                      ).fetchone()
+    return bool(row) and row[0] == "ducklake"
+
+
+def _ensure_lake_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The same tables in a DuckLake: same columns, types and NOT NULLs, no keys (DuckLake has
+    none), partitioned by ``center_id`` so each center's rows live in files of their own."""
+    with duckdb.connect() as scratch:
+        for path in sql_files(("1", "2")):
+            scratch.execute(path.read_text(encoding="utf-8"))
+        columns = scratch.execute(
+            "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+            "WHERE database_name = 'memory' ORDER BY table_name, column_index").fetchall()
+    existing = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    tables: dict[str, list[tuple[str, str, bool]]] = {}
+    for table, column, data_type, nullable in columns:
+        tables.setdefault(table, []).append((column, data_type, nullable))
+    for table, cols in tables.items():
+        if table in existing:
+            continue
+        body = ", ".join(f'"{c}" {t}{"" if n else " NOT NULL"}' for c, t, n in cols)
+        con.execute(f"CREATE TABLE {table} ({body})")
+        if any(c == "center_id" for c, _, _ in cols):
+            con.execute(f"ALTER TABLE {table} SET PARTITIONED BY (center_id)")
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -47,7 +80,8 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
 
 def write_study_config(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
     """Store the study settings the views read (today: the data cut-off)."""
-    con.execute("INSERT OR REPLACE INTO study_config VALUES ('cutoff_date', ?)", [cutoff.isoformat()])
+    con.execute("DELETE FROM study_config WHERE key = 'cutoff_date'")  # (DuckLake has no keys)
+    con.execute("INSERT INTO study_config VALUES ('cutoff_date', ?)", [cutoff.isoformat()])
 
 
 def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
@@ -57,18 +91,31 @@ def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
         for order, (code, attrs) in enumerate(entries.items(), start=1):
             group = attrs.get("group") or attrs.get("class")
             rows.append((vocabulary, str(code), attrs.get("label", str(code)), group, order))
-    con.execute("BEGIN")
     con.execute("DELETE FROM ref_code")
     con.executemany("INSERT INTO ref_code VALUES (?, ?, ?, ?, ?)", rows)
-    con.execute("COMMIT")
 
 
-def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date = DEFAULT_CUTOFF) -> None:
-    """Everything a run needs before loading centers: tables, codes, settings, views."""
-    ensure_tables(con)
+def write_conventions(con: duckdb.DuckDBPyConnection, cutoff: dt.date = DEFAULT_CUTOFF) -> None:
+    """Reference codes, study settings and views (inside the caller's transaction)."""
     write_reference_codes(con)
     write_study_config(con, cutoff)
     refresh_views(con)
+
+
+def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date = DEFAULT_CUTOFF) -> None:
+    """Everything a run needs before loading centers: tables, codes, settings, views.
+
+    Codes, settings and views change in one transaction, so a reader never sees the
+    warehouse without its cut-off.
+    """
+    ensure_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        write_conventions(con, cutoff)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def table_checksum(con: duckdb.DuckDBPyConnection, table: str) -> str:

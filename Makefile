@@ -17,7 +17,7 @@ test: $(STAMP)
 bench: $(STAMP)  ## ingest benchmark, e.g. make bench BENCH_ARGS="--centers 100 --patients 10000"
 	$(BIN)/python -m tests.bench_ingest $(BENCH_ARGS)
 
-exports: $(STAMP)  ## regenerate demo/exports from the seeded generator
+exports: $(STAMP)  ## regenerate demo/study/inbox (the example project's exports) from the seeded generator
 	$(BIN)/python -m harmonise.demo.exports
 
 docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the schemas

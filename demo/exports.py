@@ -1,6 +1,7 @@
 """Write the synthetic cohort as three hospital exports, each in its own shape.
 
-Run ``python -m demo.exports`` to regenerate ``demo/exports/`` (committed). The three
+Run ``python -m harmonise.demo.exports`` (``make exports``) to regenerate ``demo/study/inbox/``
+(committed: the example project's exports). The three
 shapes differ the way real hospital exports differ:
 
 - site_a: UTF-8 CSV, English headers, ISO dates, patients and adverse events in two
@@ -23,7 +24,7 @@ import pandas as pd
 
 from harmonise.demo.cohort import DEFAULT_SEED, Cohort, build_cohort
 
-EXPORTS_DIR = Path(__file__).with_name("exports")
+EXPORTS_DIR = Path(__file__).parent / "study" / "inbox"   # the example project's inbox
 
 # -- each hospital's own spellings of the canonical codes ------------------------------
 ENGLISH_SITE = {"extremity": "Extremity", "trunk": "Trunk", "retroperitoneum": "Retroperitoneum",

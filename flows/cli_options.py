@@ -152,5 +152,5 @@ CUTOFF = typer.Option(None, "--cutoff", parser=iso_date, metavar="YYYY-MM-DD",
                       help="Data cut-off, YYYY-MM-DD (default 2024-05-25). Dates after it are rejected.")
 INBOX = typer.Option(None, "--inbox", exists=True, file_okay=False,
                      help="Folder holding <center>/ export folders.")
-DEMO = typer.Option(False, "--demo", help="Use the bundled synthetic exports (demo/exports) and the "
-                                          "public demo key.")
+DEMO = typer.Option(False, "--demo", help="Run the bundled example project (synthetic exports, "
+                                          "public demo key).")

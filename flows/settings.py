@@ -2,7 +2,8 @@
 
 Defaults keep everything inside the project: the warehouse, the quarantine, logs and
 Prefect's own state live under ``var/`` (override with ``HARMONISE_HOME``), exports are
-read from ``<inbox>/<center>/`` (``HARMONISE_INBOX``; the demo reads ``demo/exports``).
+read from ``<inbox>/<center>/`` (``HARMONISE_INBOX``). The demo is the example project
+``demo/study/`` shipped with the package: its mappings and its exports (``inbox/``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from harmonise.warehouse.backend import STORAGES, StorageError, Warehouse, open_
 from harmonise.warehouse.store import DEFAULT_CUTOFF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEMO_INBOX = PROJECT_ROOT / "demo" / "exports"
+DEMO_PROJECT = PROJECT_ROOT / "demo" / "study"
+DEMO_INBOX = DEMO_PROJECT / "inbox"
+DEMO_MAPPINGS = DEMO_PROJECT / "mappings"
 
 
 def _home() -> Path:
@@ -30,7 +33,7 @@ class Settings:
     home: Path = field(default_factory=_home)
     inbox: Path | None = None
     warehouse: Path | None = None
-    mappings_dir: Path = PROJECT_ROOT / "mappings"
+    mappings_dir: Path = DEMO_MAPPINGS
     cutoff: dt.date = DEFAULT_CUTOFF
     demo_key: bool = False
     #: IANA time zone of the nightly cron (``harmonise serve``): 02:00 means 02:00 there.

@@ -3,7 +3,7 @@
 Run with ``make bench`` (defaults: 20 centers x 5,000 patients) or
 ``python -m tests.bench_ingest --centers 100 --patients 10000`` for the 1,000,000-patient run.
 Each synthetic center is a copy of the site_a export shape (two UTF-8 CSV files) with
-``--patients`` rows and fresh identifiers, mapped by a copy of ``mappings/site_a.yaml``.
+``--patients`` rows and fresh identifiers, mapped by a copy of the demo study's ``mappings/site_a.yaml``.
 
 What it shows: time per center stays flat as centers are added (nothing quadratic in the
 number of centers), and peak memory follows one center's size, not the pool's.
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from harmonise.flows import steps
-from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, Settings
 
 
 def make_center(inbox: Path, mappings: Path, center: str, patients: int, seed: int) -> None:
@@ -44,7 +44,7 @@ def make_center(inbox: Path, mappings: Path, center: str, patients: int, seed: i
     folder.mkdir(parents=True)
     rows.to_csv(folder / "site_a_patients.csv", index=False)
     ae.to_csv(folder / "site_a_adverse_events.csv", index=False)
-    text = (PROJECT_ROOT / "mappings" / "site_a.yaml").read_text(encoding="utf-8")
+    text = (DEMO_MAPPINGS / "site_a.yaml").read_text(encoding="utf-8")
     (mappings / f"{center}.yaml").write_text(text.replace("center: site_a", f"center: {center}"),
                                              encoding="utf-8")
 
@@ -61,7 +61,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="harmonise-bench-"))
     inbox, mappings = work / "inbox", work / "mappings"
     mappings.mkdir()
-    shutil.copytree(PROJECT_ROOT / "mappings" / "vocab", mappings / "vocab")
     started = time.perf_counter()
     for i in range(args.centers):
         make_center(inbox, mappings, f"bench_{i:03d}", args.patients, seed=i)

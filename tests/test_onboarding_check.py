@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from harmonise.flows import onboarding
 from harmonise.flows.onboarding import check_center
-from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
-from harmonise.mappings.spec import MAPPINGS_DIR
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, PROJECT_ROOT, Settings
 
 runner = CliRunner()
 
@@ -142,7 +141,7 @@ def test_without_a_key_a_throwaway_one_is_used_and_said(center, monkeypatch):
 
 def test_a_workbook_read_twice_names_the_sheet_and_counts_both_sheets(tmp_path):
     mappings = tmp_path / "mappings"
-    shutil.copytree(MAPPINGS_DIR, mappings)
+    shutil.copytree(DEMO_MAPPINGS, mappings)
     shutil.copy(PROJECT_ROOT / "demo" / "site_d" / "site_d.yaml", mappings / "site_d.yaml")
     inbox = tmp_path / "inbox" / "site_d"
     inbox.mkdir(parents=True)
@@ -200,19 +199,19 @@ def test_profile_command_on_an_unreadable_file_exits_2(app, tmp_path):
 
 
 def test_new_center_command_refuses_to_overwrite_a_mapping(app):
-    before = (MAPPINGS_DIR / "site_a.yaml").read_bytes()
+    before = (DEMO_MAPPINGS / "site_a.yaml").read_bytes()
     result = runner.invoke(app, ["new-center", "site_a", str(DEMO_INBOX / "site_a" / "site_a_patients.csv")],
                            env={"COLUMNS": "300"})
     assert result.exit_code == 2
     assert "already exists" in result.output and "--force" in result.output
-    assert (MAPPINGS_DIR / "site_a.yaml").read_bytes() == before
+    assert (DEMO_MAPPINGS / "site_a.yaml").read_bytes() == before
 
 
 def test_new_center_command_refuses_an_invalid_center_id(app):
     result = runner.invoke(app, ["new-center", "Site D", str(DEMO_INBOX / "site_a" / "site_a_patients.csv")],
                            env={"COLUMNS": "300"})
     assert result.exit_code == 2 and "not a valid center id" in result.output
-    assert not (MAPPINGS_DIR / "Site D.yaml").exists()
+    assert not (DEMO_MAPPINGS / "Site D.yaml").exists()
 
 
 def test_new_center_command_writes_the_draft_and_says_what_is_next(app, tmp_path, monkeypatch):

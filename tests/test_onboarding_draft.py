@@ -10,14 +10,14 @@ import pytest
 import yaml
 
 from harmonise.schemas.quarantine import rendered
-from harmonise.flows.settings import DEMO_INBOX
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS
 from harmonise.onboarding.draft import build_draft, draft_mapping, write_draft
 from harmonise.onboarding.errors import OnboardingError
 from harmonise.onboarding.headers import header_score, match_header
 from harmonise.onboarding.suggest import suggest_code
 from harmonise.mappings.engine import map_center
 from harmonise.mappings.pseudonym import DEMO_KEY
-from harmonise.mappings.spec import MAPPINGS_DIR, load_mapping
+from harmonise.mappings.spec import load_mapping
 
 NAMES = ["张三丰", "李四", "王小五", "赵六", "钱七", "孙八"]
 
@@ -296,7 +296,7 @@ def test_a_draft_only_uses_the_mapping_language(tmp_path):
 ])
 def test_drafts_of_the_demo_exports_map_every_column_as_the_shipped_mappings_do(tmp_path, center, files):
     drafted = _load(tmp_path, center, draft_mapping(center, [DEMO_INBOX / f for f in files]))
-    shipped = load_mapping(center, MAPPINGS_DIR)
+    shipped = load_mapping(center, DEMO_MAPPINGS)
     for got, want in zip(drafted.files, shipped.files):
         assert (got.role, got.name, got.format, got.sheet) == (want.role, want.name, want.format, want.sheet)
         targets = lambda spec: {k: (c.action, c.table, c.field, c.vocab, c.separator)  # noqa: E731

@@ -16,10 +16,10 @@ from harmonise.analysis import views
 from harmonise.analysis.km import endpoint_curve
 from harmonise.demo.site_d import AE_SHEET, EXPORT_DIR, EXPORT_NAME, FINISHED_MAPPING, PATIENT_SHEET, write_site_d
 from harmonise.flows.onboarding import check_center
-from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, PROJECT_ROOT, Settings
 from harmonise.onboarding.draft import write_draft
 from harmonise.onboarding.profile import profile
-from harmonise.mappings.spec import MAPPINGS_DIR, list_centers, load_mapping
+from harmonise.mappings.spec import list_centers, load_mapping
 from tests.conftest import ingest_all
 
 DOC = PROJECT_ROOT / "docs" / "adding-a-center.md"
@@ -61,7 +61,7 @@ def test_the_committed_site_d_export_equals_a_fresh_generation(tmp_path):
 
 
 def test_site_d_is_not_one_of_the_study_centers():
-    assert "site_d" not in list_centers(MAPPINGS_DIR)
+    assert "site_d" not in list_centers(DEMO_MAPPINGS)
     assert not (DEMO_INBOX / "site_d").exists()
 
 
@@ -76,9 +76,9 @@ def test_the_finished_mapping_keeps_every_guess_of_the_draft(tmp_path):
 
 @pytest.fixture
 def workspace(tmp_path):
-    """A copy of mappings/ (vocabularies included) and an inbox with the study exports and site_d."""
+    """A copy of the demo study's mappings/ and an inbox with the study exports and site_d."""
     mappings = tmp_path / "mappings"
-    shutil.copytree(MAPPINGS_DIR, mappings, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(DEMO_MAPPINGS, mappings)
     inbox = tmp_path / "inbox"
     shutil.copytree(DEMO_INBOX, inbox)
     (inbox / "site_d").mkdir()

@@ -171,9 +171,9 @@ def test_unchanged_export_is_skipped_changed_one_reloads_and_force_reloads_all(s
 
 def test_a_broken_mapping_fails_its_center_only(tmp_path, inbox_copy):
     import shutil
-    from harmonise.flows.settings import PROJECT_ROOT, Settings
+    from harmonise.flows.settings import DEMO_MAPPINGS, Settings
     mappings = tmp_path / "mappings"
-    shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(DEMO_MAPPINGS, mappings)
     text = (mappings / "site_b.yaml").read_text(encoding="utf-8")
     (mappings / "site_b.yaml").write_text(text.replace("vocab: sex", "vocabulary: sex"), encoding="utf-8")
     results = ingest_all(Settings(home=tmp_path / "home", inbox=inbox_copy, mappings_dir=mappings,
@@ -185,10 +185,10 @@ def test_a_broken_mapping_fails_its_center_only(tmp_path, inbox_copy):
 
 def test_an_event_repeated_across_two_files_loads_once(tmp_path, inbox_copy):
     import shutil
-    from harmonise.flows.settings import PROJECT_ROOT, Settings
+    from harmonise.flows.settings import DEMO_MAPPINGS, Settings
     from harmonise.flows import steps
     mappings = tmp_path / "mappings"
-    shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(DEMO_MAPPINGS, mappings)
     spec = (mappings / "site_a.yaml").read_text(encoding="utf-8")
     second = spec[spec.index("  - role: adverse_events"):].replace(
         "site_a_adverse_events.csv", "site_a_adverse_events_2.csv")

@@ -1,7 +1,7 @@
 """A fourth synthetic center, ``site_d``, for practising ``harmonise new-center``.
 
 site_d is NOT one of the study's three centers: its export lives in ``demo/site_d/export/``,
-not in ``demo/exports/``, so the demo run keeps loading exactly the 79 study patients.
+not in the example project's ``demo/study/inbox/``, so the demo run keeps loading exactly the 79 study patients.
 ``docs/adding-a-center.md`` walks through onboarding it, and ``demo/site_d/site_d.yaml``
 is the finished mapping that walkthrough arrives at.
 

@@ -20,7 +20,6 @@ from harmonise.mappings.vocabulary import available as available_vocabularies
 from harmonise.schemas.canonical import TABLES, columns_of
 from harmonise.schemas.codes import codes
 
-MAPPINGS_DIR = Path(__file__).parent
 MAX_MAPPING_BYTES = 1_000_000
 
 TOP_KEYS = {"center", "mapping_version", "description", "files"}
@@ -90,16 +89,16 @@ class CenterMapping:
     files: tuple[FileSpec, ...]
 
 
-def mapping_path(center: str, mappings_dir: Path = MAPPINGS_DIR) -> Path:
+def mapping_path(center: str, mappings_dir: Path) -> Path:
     return Path(mappings_dir) / f"{center}.yaml"
 
 
-def list_centers(mappings_dir: Path = MAPPINGS_DIR) -> list[str]:
+def list_centers(mappings_dir: Path) -> list[str]:
     """Centers with a mapping file, alphabetically (vocabularies are not centers)."""
     return sorted(p.stem for p in Path(mappings_dir).glob("*.yaml"))
 
 
-def load_mapping(center: str, mappings_dir: Path = MAPPINGS_DIR) -> CenterMapping:
+def load_mapping(center: str, mappings_dir: Path) -> CenterMapping:
     """Read and check ``<mappings_dir>/<center>.yaml``; raise ``MappingError`` on any mistake."""
     path = mapping_path(center, mappings_dir)
     if not path.is_file():

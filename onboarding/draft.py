@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from harmonise.mappings.errors import MappingError
-from harmonise.mappings.spec import MAPPINGS_DIR, load_mapping, mapping_path
+from harmonise.mappings.spec import load_mapping, mapping_path
 from harmonise.onboarding.errors import OnboardingError
 from harmonise.onboarding.headers import match_header
 from harmonise.onboarding.inference import Draft, FileDraft, _guess_role, plan_file
@@ -80,7 +80,7 @@ def draft_mapping(center_id: str, export_paths: list[Path | str]) -> str:
     return build_draft(center_id, export_paths).text
 
 
-def write_draft(center_id: str, export_paths: list[Path | str], *, mappings_dir: Path = MAPPINGS_DIR,
+def write_draft(center_id: str, export_paths: list[Path | str], *, mappings_dir: Path,
                 force: bool = False) -> Draft:
     """Write the draft to ``<mappings_dir>/<center_id>.yaml``; refuse to overwrite unless ``force``."""
     check_center_id(center_id)

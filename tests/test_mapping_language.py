@@ -266,11 +266,12 @@ def test_a_file_without_a_pseudonymised_identifier_is_refused(tmp_path):
 
 
 def test_the_shipped_center_mappings_all_load():
+    from harmonise.flows.settings import DEMO_MAPPINGS
     from harmonise.mappings.spec import list_centers
-    centers = list_centers()
+    centers = list_centers(DEMO_MAPPINGS)
     assert centers == ["site_a", "site_b", "site_c"]
     for center in centers:
-        assert load_mapping(center).files
+        assert load_mapping(center, DEMO_MAPPINGS).files
 
 
 def test_missing_export_file_is_a_center_error_listing_what_is_there(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harmonise.flows.cli import app
-from harmonise.flows.settings import DEMO_INBOX
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS
 from harmonise.mappings.readers import read_export
 from harmonise.mappings.spec import list_centers, load_mapping
 
@@ -19,8 +19,10 @@ from harmonise.mappings.spec import list_centers, load_mapping
 def identifier_values() -> set[str]:
     """Every value of every column that a center's mapping marks as an identifier."""
     values = set()
-    for center in list_centers():
-        mapping = load_mapping(center)
+    centers = list_centers(DEMO_MAPPINGS)
+    assert centers, "no demo mappings found"
+    for center in centers:
+        mapping = load_mapping(center, DEMO_MAPPINGS)
         for spec in mapping.files:
             raw = read_export(center, DEMO_INBOX / center / spec.name, spec)
             for column in spec.columns.values():

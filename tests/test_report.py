@@ -181,8 +181,9 @@ def injected_report(demo_warehouse, tmp_path_factory) -> Path:
     shutil.copy(demo_warehouse, db)
     con = duckdb.connect(str(db))
     con.execute(
-        "INSERT INTO quarantine VALUES ('site_b', NULL, 'patient', ?, 7, 'age_years', 'Age', "
-        "?, ?, ?, 'x')", ['<img src=x onerror=alert(1)>.csv', "@SUM(1+1)", INJECTION, INJECTION])
+        "INSERT INTO quarantine (center_id, patient_key, table_name, source_file, source_row, "
+        "column_name, source_column, check_name, failed_value, reason, load_id, rule) "
+        "VALUES ('site_b', NULL, 'patient', ?, 7, 'age_years', 'Age', ?, ?, ?, 'x', 'x')", ['<img src=x onerror=alert(1)>.csv', "@SUM(1+1)", INJECTION, INJECTION])
     con.execute(
         "INSERT INTO load_log SELECT 'zzzz-later-run', load_id, center_id, ?, file_sha256, "
         "rows_read, rows_loaded, rows_quarantined, 'loaded', ?, mapping_version, mapping_sha256, "

@@ -21,7 +21,7 @@ from harmonise.mappings.errors import CenterError
 from harmonise.mappings.pseudonym import pseudonymise
 from harmonise.mappings.readers import SOURCE_ROW, read_export, sha256_of
 from harmonise.mappings.spec import CenterMapping, ColumnSpec, FileSpec
-from harmonise.schemas.canonical import TABLES, columns_of
+from harmonise.schemas.canonical import TABLES, mapped_columns
 from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, shown_value
 
 
@@ -191,9 +191,7 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
     for table in tables:
         ids[table] = pd.Series([next(row_ids) for _ in range(len(raw))], index=raw.index)
         frame = base.assign(_row_id=ids[table])
-        for column in columns_of(table):
-            if column in ("center_id", "patient_key"):
-                continue
+        for column in mapped_columns(table):
             frame[column] = values.get((table, column), pd.Series(None, index=raw.index, dtype=object))
         frames[table] = frame
 
@@ -245,7 +243,7 @@ def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
             record_rows.append(part.loc[idx, "_row_id"])
         rows.append(part)
     columns = ["_source_file", "_source_row", "patient_key", "center_id", "_row_id",
-               *[c for c in columns_of("adverse_event") if c not in ("center_id", "patient_key")]]
+               *mapped_columns("adverse_event")]
     frame = pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
     return frame, records, record_rows
 
@@ -269,6 +267,5 @@ def _concat(table: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=["_source_file", "_source_row", "patient_key", "center_id",
-                                     "_row_id", *[c for c in columns_of(table)
-                                                  if c not in ("center_id", "patient_key")]])
+                                     "_row_id", *mapped_columns(table)])
     return pd.concat(parts, ignore_index=True)

@@ -17,7 +17,7 @@ import yaml
 
 from harmonise.mappings.errors import MappingError
 from harmonise.mappings.vocabulary import available as available_vocabularies
-from harmonise.schemas.canonical import TABLES, columns_of
+from harmonise.schemas.canonical import TABLES, mapped_columns, vocabulary_of
 from harmonise.schemas.codes import codes
 
 MAX_MAPPING_BYTES = 1_000_000
@@ -239,9 +239,8 @@ class _Reader:
         tables = ROLE_TABLES[role]
         if key == "days_after":  # a base date may come from the center's patients file
             tables = {t for ts in ROLE_TABLES.values() for t in ts}
-        valid = sorted(f"{t}.{c}" for t in tables for c in columns_of(t)
-                       if c not in ("center_id", "patient_key")
-                       and (key != "days_after" or _default_type(t, c) == "date"))
+        valid = sorted(f"{t}.{c}" for t in tables for c in mapped_columns(t)
+                       if (key != "days_after" or _default_type(t, c) == "date"))
         text = str(value)
         if text not in valid:
             close = difflib.get_close_matches(text, valid, n=1)
@@ -318,7 +317,7 @@ class _Reader:
             self.fail("adverse_events_wide belongs to a patients file and needs `columns:`",
                       line=self.line(*here))
         self.check_keys(spec, WIDE_KEYS, here, "adverse_events_wide")
-        terms = set(codes("ae_term"))
+        terms = set(codes(vocabulary_of("adverse_event", "term")))
         out = {}
         for source, term in (spec.get("columns") or {}).items():
             self.choose(term, terms, (*here, "columns"), str(source))

@@ -22,7 +22,7 @@ from harmonise.onboarding.identifiers import IDENTIFIER_HEADERS, IDENTIFIER_LABE
 from harmonise.onboarding.profile import Profile, TableProfile
 from harmonise.onboarding.suggest import (MULTI_VALUED, TARGET_VOCAB, _shown, _unknown_todo,
                                           best_vocabulary, guess_separator, vocabulary_coverage)
-from harmonise.schemas.canonical import TABLES, columns_of
+from harmonise.schemas.canonical import PATIENT, TABLES, mapped_columns
 
 
 SPLIT_REGIMEN = "split_regimen"
@@ -93,15 +93,14 @@ class Draft:
 
 
 def _targets_of(role: str) -> set[str]:
-    return {f"{t}.{c}" for t in ROLE_TABLES[role] for c in columns_of(t)
-            if c not in ("center_id", "patient_key")}
+    return {f"{t}.{c}" for t in ROLE_TABLES[role] for c in mapped_columns(t)}
 
 
 def _required(role: str) -> list[str]:
     out = []
     for table in sorted(ROLE_TABLES[role], key=list(TABLES).index):
         for column, col in TABLES[table].to_schema().columns.items():
-            if column not in ("center_id", "patient_key") and not col.nullable:
+            if column not in PATIENT and not col.nullable:
                 out.append(f"{table}.{column}")
     return out
 

@@ -10,19 +10,14 @@ import pandas as pd
 import yaml
 
 from harmonise.mappings.vocabulary import canonical_vocabulary, normalise, shared, translate
+from harmonise.schemas.canonical import COLUMN_VOCABULARY
 from harmonise.schemas.codes import codes
 
 
 #: Share of a column's distinct values a vocabulary must know to be proposed from values alone.
 VOCAB_SHARE = 0.8
-#: Canonical column -> the shared vocabulary its values are translated with.
-TARGET_VOCAB = {
-    "patient.sex": "sex", "patient.histology": "histology", "patient.primary_site": "primary_site",
-    "treatment.pd1_agent": "agent", "treatment.antiangiogenic_agents": "agent",
-    "treatment.cytotoxic_agents": "agent", "treatment.local_treatment": "local_treatment",
-    "treatment.discontinuation_reason": "discontinuation_reason",
-    "outcome.best_response": "best_response", "adverse_event.term": "ae_term",
-}
+#: Canonical column -> the shared vocabulary its values are translated with (said in the contract).
+TARGET_VOCAB = COLUMN_VOCABULARY
 #: Columns that may hold several agents in one cell.
 MULTI_VALUED = {"treatment.antiangiogenic_agents", "treatment.cytotoxic_agents"}
 #: What may join several values in one cell, in order of preference.

@@ -16,6 +16,8 @@ columns hold codes of ``codes.yaml``; multi-valued agent columns hold codes join
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -31,6 +33,28 @@ PSEUDONYM_PATTERN = r"^[0-9a-f]{24}$"
 CENTER_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becoming a float
+
+#: Who a row is about: every canonical table starts with these two columns.
+PATIENT = ("center_id", "patient_key")
+
+
+@dataclass(frozen=True)
+class LineageColumn:
+    """A column every stored canonical row carries besides its contract: where it came from."""
+
+    name: str
+    sql_type: str
+    description: str
+
+
+#: Lineage of every stored canonical row (the warehouse adds it at load time).
+LINEAGE = (
+    LineageColumn("source_file", "VARCHAR", "export file name, as received"),
+    LineageColumn("source_sha256", "VARCHAR", "sha256 of that file"),
+    LineageColumn("source_row", "INTEGER", "row in the file as a spreadsheet shows it (header = 1)"),
+    LineageColumn("mapping_version", "VARCHAR", "mapping_version of mappings/<center>.yaml"),
+    LineageColumn("load_id", "VARCHAR", "content address of the load (see load_log)"),
+)
 
 
 def _agents_in(agent_class: str):
@@ -62,6 +86,13 @@ def _date_field(description: str, nullable: bool = True):
     return pa.Field(nullable=nullable, ge=EARLIEST_PLAUSIBLE_DATE, description=description)
 
 
+def _coded(vocabulary: str, description: str, nullable: bool = False, check: bool = True, **where):
+    """A column holding codes of ``vocabulary`` (``codes.yaml``; spellings in ``vocab/<name>.yaml``)."""
+    allowed = {"isin": codes(vocabulary, **where)} if check else {}
+    return pa.Field(nullable=nullable, description=description,
+                    metadata={"vocabulary": vocabulary}, **allowed)
+
+
 class _Canonical(pa.DataFrameModel):
     class Config:
         strict = True   # a column not in the contract is an error, not silently loaded
@@ -73,16 +104,14 @@ class Patient(_Canonical):
 
     center_id: Series[str] = _center_field()
     patient_key: Series[str] = _key_field()
-    sex: Series[str] = pa.Field(isin=codes("sex"), description="Sex: female or male.")
+    sex: Series[str] = _coded("sex", "Sex: female or male.")
     age_years: Series[Int] = pa.Field(
         ge=18, le=120, description="Age in whole years at the start of immunotherapy-based "
                                    "therapy. The study enrolled adults only (>= 18).")
-    histology: Series[str] = pa.Field(
-        isin=codes("histology"), description="Histological subtype (ASPS, UPS, DDLPS, MFS "
-                                             "[FBS in the paper], AS, SS, LMS, CCS, MPNST, ES).")
-    primary_site: Series[str] = pa.Field(
-        isin=codes("primary_site"), description="Primary tumour site: extremity, trunk, "
-                                                "retroperitoneum or other.")
+    histology: Series[str] = _coded("histology", "Histological subtype (ASPS, UPS, DDLPS, MFS "
+                                                 "[FBS in the paper], AS, SS, LMS, CCS, MPNST, ES).")
+    primary_site: Series[str] = _coded("primary_site", "Primary tumour site: extremity, trunk, "
+                                                       "retroperitoneum or other.")
     lung_metastasis: Series[pd.BooleanDtype] = pa.Field(description="Lung metastases at baseline.")
     other_metastasis: Series[pd.BooleanDtype] = pa.Field(
         description="Metastases at sites other than the lung (bone, liver, ...) at baseline.")
@@ -91,7 +120,7 @@ class Patient(_Canonical):
         ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).")
 
     class Config:
-        unique = ["center_id", "patient_key"]
+        unique = [*PATIENT]
 
 
 class Treatment(_Canonical):
@@ -104,24 +133,23 @@ class Treatment(_Canonical):
         "Start of the PD-1-inhibitor-based therapy: time zero of PFS and OS.", nullable=False)
     line_of_therapy: Series[Int] = pa.Field(
         ge=1, le=21, description="Line of systemic therapy of this course (1 = first line).")
-    pd1_agent: Series[str] = pa.Field(isin=codes("agent", **{"class": "pd1"}),
-                                      description="PD-1 inhibitor given.")
-    antiangiogenic_agents: Series[str] = pa.Field(
-        nullable=True, description="Anti-angiogenic agent(s) given with it, '+'-joined; empty if none.")
-    cytotoxic_agents: Series[str] = pa.Field(
-        nullable=True, description="Cytotoxic agent(s) given with it, '+'-joined; empty if none.")
-    local_treatment: Series[str] = pa.Field(
-        nullable=True, isin=codes("local_treatment"),
-        description="Local treatment of metastases during the course (radiotherapy, "
-                    "radiofrequency_ablation, surgery); empty if none.")
+    pd1_agent: Series[str] = _coded("agent", "PD-1 inhibitor given.", **{"class": "pd1"})
+    antiangiogenic_agents: Series[str] = _coded(
+        "agent", "Anti-angiogenic agent(s) given with it, '+'-joined; empty if none.",
+        nullable=True, check=False)
+    cytotoxic_agents: Series[str] = _coded(
+        "agent", "Cytotoxic agent(s) given with it, '+'-joined; empty if none.",
+        nullable=True, check=False)
+    local_treatment: Series[str] = _coded(
+        "local_treatment", "Local treatment of metastases during the course (radiotherapy, "
+                           "radiofrequency_ablation, surgery); empty if none.", nullable=True)
     end_date: Series[pd.Timestamp] = _date_field(
         "Date the course ended; empty while the patient is still on treatment.")
-    discontinuation_reason: Series[str] = pa.Field(
-        isin=codes("discontinuation_reason"),
-        description="Why the course ended: progression, adverse_event, other, or ongoing.")
+    discontinuation_reason: Series[str] = _coded(
+        "discontinuation_reason", "Why the course ended: progression, adverse_event, other, or ongoing.")
 
     class Config:
-        unique = ["center_id", "patient_key", "course_no"]
+        unique = [*PATIENT, "course_no"]
 
     @pa.check("antiangiogenic_agents", name="antiangiogenic_agents_known",
               error="every anti-angiogenic agent must be a known anti-angiogenic agent")
@@ -145,9 +173,8 @@ class Outcome(_Canonical):
 
     center_id: Series[str] = _center_field()
     patient_key: Series[str] = _key_field()
-    best_response: Series[str] = pa.Field(
-        isin=codes("best_response"),
-        description="Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).")
+    best_response: Series[str] = _coded(
+        "best_response", "Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).")
     progression_date: Series[pd.Timestamp] = _date_field(
         "Date of disease progression; empty if the patient has not progressed.")
     death_date: Series[pd.Timestamp] = _date_field("Date of death from any cause; empty if alive.")
@@ -155,7 +182,7 @@ class Outcome(_Canonical):
         "Date the patient was last known alive (or date of death).", nullable=False)
 
     class Config:
-        unique = ["center_id", "patient_key"]
+        unique = [*PATIENT]
 
 
 class AdverseEvent(_Canonical):
@@ -163,9 +190,8 @@ class AdverseEvent(_Canonical):
 
     center_id: Series[str] = _center_field()
     patient_key: Series[str] = _key_field()
-    term: Series[str] = pa.Field(
-        isin=codes("ae_term"), description="Adverse event category (the 10 categories of the "
-                                           "reference study's Table 2; see codes.yaml).")
+    term: Series[str] = _coded("ae_term", "Adverse event category (the 10 categories of the "
+                                          "reference study's Table 2; see codes.yaml).")
     grade: Series[Int] = pa.Field(ge=1, le=5, description="CTCAE 5.0 grade, 1-5.")
     onset_date: Series[pd.Timestamp] = _date_field("Date of onset, when known.")
 
@@ -248,3 +274,19 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
 def columns_of(table: str) -> list[str]:
     """The canonical column names of ``table``, in contract order."""
     return list(TABLES[table].to_schema().columns)
+
+
+def mapped_columns(table: str) -> list[str]:
+    """The columns of ``table`` a mapping fills (all but ``PATIENT``, which the engine sets)."""
+    return [c for c in columns_of(table) if c not in PATIENT]
+
+
+def vocabulary_of(table: str, column: str) -> str | None:
+    """The vocabulary whose codes ``table.column`` holds (None for a free column)."""
+    metadata = TABLES[table].to_schema().columns[column].metadata or {}
+    return metadata.get("vocabulary")
+
+
+#: ``{"table.column": vocabulary}`` for every coded column.
+COLUMN_VOCABULARY = {f"{t}.{c}": v for t in TABLES for c in columns_of(t)
+                     if (v := vocabulary_of(t, c))}

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import duckdb
 
-from harmonise.schemas.canonical import TABLES
+from harmonise.schemas.canonical import LINEAGE, TABLES, vocabulary_of
 from harmonise.schemas.codes import all_vocabularies
+from harmonise.warehouse.ddl import sql_type
 from harmonise.warehouse.store import VIEWS, sql_files, ensure_tables, refresh_views
 
 HEADER = """# Data dictionary
 
 Generated from `schemas/canonical.py`, `schemas/codes.yaml` and `warehouse/sql/` by
-`make docs`: do not edit by hand. Every stored row also carries its lineage: `source_file`, `source_sha256`,
-`source_row` (row in the export as a spreadsheet shows it, header = 1), `mapping_version`
-and `load_id`. Derived fields (PFS, OS, groups) are computed in the view `v_patient`
-(`warehouse/sql/30_v_patient.sql`).
+`make docs`: do not edit by hand. Derived fields (PFS, OS, groups) are computed in the view
+`v_patient` (`warehouse/sql/30_v_patient.sql`). Every stored canonical row also carries its
+lineage:
 """
 
 
@@ -37,11 +37,12 @@ def _checks(column) -> str:
     return "; ".join(parts)
 
 
-def _codes_of(column) -> str:
+def _codes_of(table: str, name: str, column) -> str:
     for check in column.checks:
         if check.name == "isin":
             return ", ".join(f"`{v}`" for v in check.statistics["allowed_values"])
-    return ""
+    vocabulary = vocabulary_of(table, name)
+    return f"codes of `{vocabulary}`" if vocabulary else ""
 
 
 def _view_header(name: str) -> list[str]:
@@ -73,7 +74,7 @@ def _views() -> list[str]:
 
 def render() -> str:
     """The whole dictionary as Markdown."""
-    lines = [HEADER]
+    lines = [HEADER, *(f"- `{c.name}`: {c.description}" for c in LINEAGE), ""]
     for table, model in TABLES.items():
         schema = model.to_schema()
         doc = (model.__doc__ or "").strip().splitlines()[0]
@@ -81,8 +82,9 @@ def render() -> str:
                   "| column | type | required | rules | allowed codes | description |",
                   "|---|---|---|---|---|---|"]
         for name, column in schema.columns.items():
-            lines.append(f"| `{name}` | {column.dtype} | {'no' if column.nullable else 'yes'} | "
-                         f"{_checks(column)} | {_codes_of(column)} | {column.description or ''} |")
+            lines.append(f"| `{name}` | {sql_type(column.dtype)} | {'no' if column.nullable else 'yes'} | "
+                         f"{_checks(column)} | {_codes_of(table, name, column)} | "
+                         f"{column.description or ''} |")
         table_checks = [c.name for c in schema.checks]
         unique = schema.unique
         if unique or table_checks:

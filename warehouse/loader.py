@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from harmonise.schemas.canonical import columns_of
+from harmonise.schemas.canonical import LINEAGE, columns_of
 from harmonise.schemas.quarantine import STORED_COLUMNS
 from harmonise.warehouse.store import DATA_TABLES
 
@@ -106,12 +106,11 @@ def _stored_frame(table: str, batch: LoadBatch) -> pd.DataFrame:
     columns = columns_of(table)
     if frame is None or frame.empty:
         return pd.DataFrame(columns=columns)
-    out = frame[columns].copy()
-    out["source_file"] = frame["_source_file"].astype(str)
-    out["source_sha256"] = frame["_source_file"].map(batch.file_hashes)
-    out["source_row"] = frame["_source_row"].astype("int64")
-    out["mapping_version"] = batch.mapping_version
-    out["load_id"] = batch.load_id
+    lineage = {"source_file": frame["_source_file"].astype(str),
+               "source_sha256": frame["_source_file"].map(batch.file_hashes),
+               "source_row": frame["_source_row"].astype("int64"),
+               "mapping_version": batch.mapping_version, "load_id": batch.load_id}
+    out = frame[columns].assign(**{c.name: lineage[c.name] for c in LINEAGE})
     for column in out.columns:
         if str(out[column].dtype).startswith("datetime64"):
             out[column] = out[column].dt.date

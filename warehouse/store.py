@@ -1,8 +1,9 @@
 """The DuckDB warehouse file: open it, create its tables, refresh its views.
 
-Tables and views are defined in ``warehouse/sql/*.sql`` (one per object, grain in the
-header), applied in file-name order: ``1x`` canonical tables, ``2x`` bookkeeping
-tables, ``3x`` analysis views.
+The canonical tables are generated from their declaration (``warehouse/ddl.py`` over
+``schemas/canonical.py``); bookkeeping tables (``2x``) and analysis views (``3x``) are
+defined in ``warehouse/sql/*.sql`` (one per object, grain in the header), applied in
+file-name order.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import duckdb
 
+from harmonise.schemas.canonical import TABLES
 from harmonise.schemas.codes import all_vocabularies
+from harmonise.warehouse.ddl import canonical_ddl
 
 SQL_DIR = Path(__file__).with_name("sql")
 DEFAULT_CUTOFF = dt.date(2024, 5, 25)
-#: Canonical and bookkeeping tables, in dependency order.
-DATA_TABLES = ("patient", "treatment", "outcome", "adverse_event")
+#: The canonical tables, in dependency order (parents first).
+DATA_TABLES = tuple(TABLES)
 VIEWS = ("v_patient", "v_adverse_event", "v_adverse_event_worst", "v_response")
 
 
@@ -38,8 +41,13 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     if is_lake(con):
         _ensure_lake_tables(con)
         return
-    for path in sql_files(("1", "2")):
-        con.execute(path.read_text(encoding="utf-8"))
+    for ddl in table_ddl():
+        con.execute(ddl)
+
+
+def table_ddl() -> list[str]:
+    """The DDL of every table: the generated canonical ones, then the ``2x`` bookkeeping files."""
+    return [*canonical_ddl(), *(p.read_text(encoding="utf-8") for p in sql_files(("2",)))]
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
@@ -53,8 +61,8 @@ def _ensure_lake_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The same tables in a DuckLake: same columns, types and NOT NULLs, no keys (DuckLake has
     none), partitioned by ``center_id`` so each center's rows live in files of their own."""
     with duckdb.connect() as scratch:
-        for path in sql_files(("1", "2")):
-            scratch.execute(path.read_text(encoding="utf-8"))
+        for ddl in table_ddl():
+            scratch.execute(ddl)
         columns = scratch.execute(
             "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
             "WHERE database_name = 'memory' ORDER BY table_name, column_index").fetchall()

@@ -3,7 +3,7 @@
 Each :class:`Comparison` names a population (a ``DataFrame.query`` on ``v_patient``) and
 a grouping column; :func:`run_comparisons` runs every comparison for PFS and OS: per group
 n, events, log-rank observed/expected, Kaplan-Meier median with CI (months, R's rule,
-NaN = not reached), the unstratified and center-stratified log-rank tests, and the
+NaN = not reached, R's print.survfit rule by default), the unstratified and center-stratified log-rank tests, and the
 center-stratified Cox hazard ratio versus the named reference group.
 """
 from __future__ import annotations
@@ -104,7 +104,7 @@ def select(patients: pd.DataFrame, comparison: Comparison) -> pd.DataFrame:
 
 def compare(patients: pd.DataFrame, comparison: Comparison, endpoint: str, *,
             strata: str = "center_id", transform: str = "log",
-            alpha: float = 0.05) -> list[dict]:
+            alpha: float = 0.05, median_rule: str = "print") -> list[dict]:
     """Run one comparison for one endpoint (``"pfs"`` or ``"os"``): one dict per group,
     keys :data:`RESULT_COLUMNS` (see :func:`run_comparisons`)."""
     rows = select(patients, comparison)
@@ -120,7 +120,7 @@ def compare(patients: pd.DataFrame, comparison: Comparison, endpoint: str, *,
     out = []
     for i, value in enumerate(values):
         curve = kaplan_meier(t[g == value], e[g == value], transform=transform, alpha=alpha,
-                             label=labels[value])
+                             label=labels[value], median_rule=median_rule)
         hr = hrs[hrs["group"] == value]
         is_ref = value == comparison.reference
         out.append({
@@ -144,7 +144,8 @@ def compare(patients: pd.DataFrame, comparison: Comparison, endpoint: str, *,
 
 def run_comparisons(patients: pd.DataFrame, comparisons=COMPARISONS,
                     endpoints=("pfs", "os"), *, strata: str = "center_id",
-                    transform: str = "log", alpha: float = 0.05) -> pd.DataFrame:
+                    transform: str = "log", alpha: float = 0.05,
+                    median_rule: str = "print") -> pd.DataFrame:
     """Run every comparison for every endpoint on a ``v_patient`` frame.
 
     Parameters
@@ -159,6 +160,8 @@ def run_comparisons(patients: pd.DataFrame, comparisons=COMPARISONS,
         Column stratifying the second log-rank test and the Cox model (center).
     transform : str
         Band transform for the median CIs (:data:`analysis.km.TRANSFORMS`).
+    median_rule : str
+        Median rule (:data:`analysis.km.MEDIAN_RULES`; ``print`` = R's print.survfit).
 
     Returns
     -------
@@ -171,5 +174,6 @@ def run_comparisons(patients: pd.DataFrame, comparisons=COMPARISONS,
         reference (1 / NaN on the reference row) and ``hr_note``.
     """
     rows = [row for c in comparisons for ep in endpoints
-            for row in compare(patients, c, ep, strata=strata, transform=transform, alpha=alpha)]
+            for row in compare(patients, c, ep, strata=strata, transform=transform, alpha=alpha,
+                               median_rule=median_rule)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)

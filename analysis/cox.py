@@ -1,20 +1,45 @@
 """Hazard ratios from a Cox proportional-hazards model, optionally stratified by center.
 
-lifelines ``CoxPHFitter`` with Efron's tie handling, one indicator per non-reference group,
-``strata`` giving each stratum (center) its own baseline hazard; Wald 95% CI
-``exp(beta -/+ z se)``. NaN with a ``note`` when not estimable (empty group, a group or
-the reference without events, failed or non-converged fit), never an exception.
+The model holds one indicator per non-reference group; ``strata`` (center) gives each
+stratum its own baseline hazard; ties by Efron's method; Wald CI ``exp(beta -/+ z se)``
+and Wald p. With group indicators only, Efron's partial likelihood depends on the data
+through the risk sets alone (:mod:`analysis.risksets`: per stratum and distinct event
+time, numbers at risk and events per group), so it is maximised on those counts by
+Newton-Raphson with step halving (as R's ``coxph``), to ``|step| < 1e-10``: a million
+patients cost one sort. lifelines' ``CoxPHFitter`` fits the subjects themselves, stops
+at hazard ratios up to 1e-4 from R's maximum by default, and halts on some strata (one
+patient in a stratum, a tiny group); the results are checked against R's ``coxph``
+(tests/test_r_oracle.py), lifelines and statsmodels ``PHReg`` (tests/test_analysis_cox.py).
+
+Not estimable, with a ``note`` and NaN, never an exception: an empty group, the reference
+without events (every ratio is infinite), an infinite estimate (monotone likelihood, e.g.
+all of a group's events precede the reference's within each stratum). A group without
+events has an infinite log hazard ratio (HR 0): it is flagged and left out of the model,
+which is the limit R's ``coxph`` approaches (its coefficient runs to -infinity and that
+group's subjects vanish from the risk sets), so the other groups keep their finite ratios.
+Subjects with a missing time are dropped, as R does.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from scipy.stats import norm
+
+from harmonise.analysis.risksets import group_indices, risk_sets
 
 HR_COLUMNS = ["group", "reference", "hr", "hr_lower", "hr_upper", "hr_p", "note"]
+
+MAX_ITER, STEP_TOL, MAX_LOG_HR = 100, 1e-10, 15.0
+"""Newton-Raphson limits; an estimate beyond ``|log HR| = 15`` is taken as infinite."""
+
+NOTES = {
+    "empty": "not estimable: no patient in the group",
+    "no_event": "not estimable: no event in the group (hazard ratio 0, infinite log HR)",
+    "no_event_reference": "not estimable: no event in the reference group",
+    "infinite": "not estimable: infinite estimate (monotone likelihood)",
+    "not_converged": "not estimable: the model did not converge",
+}
+"""Why a hazard ratio is withheld, in words a clinical table can show."""
 
 
 def _hr_rows(groups, reference, note):
@@ -23,13 +48,64 @@ def _hr_rows(groups, reference, note):
                          for x in groups if x != reference], columns=HR_COLUMNS)
 
 
+def _stack(sets):
+    """Risk sets of all strata side by side, each event time expanded to its tied deaths:
+    ``(at_risk, events, at_risk per death, events per death, Efron fraction l / D)``."""
+    at_risk = np.concatenate([s.at_risk for s in sets], axis=1)
+    events = np.concatenate([s.events for s in sets], axis=1)
+    ties = events.sum(axis=0).astype(np.int64)
+    column = np.repeat(np.arange(ties.size), ties)
+    start = np.cumsum(ties) - ties
+    fraction = (np.arange(column.size) - start[column]) / ties[column]
+    return events, at_risk[:, column], events[:, column], fraction
+
+
+def _efron(beta, events, risk_d, dead_d, fraction):
+    """Log partial likelihood, score and information at ``beta`` (reference = index 0)."""
+    b = np.concatenate([[0.0], beta])
+    w = np.exp(b)[:, None]
+    a = w * (risk_d - fraction * dead_d)               # k x deaths: Efron's risk per group
+    denom = a.sum(axis=0)
+    share = a / denom
+    loglik = float((events.sum(axis=1) * b).sum() - np.log(denom).sum())
+    score = events.sum(axis=1)[1:] - share[1:].sum(axis=1)
+    info = np.diag(share[1:].sum(axis=1)) - share[1:] @ share[1:].T
+    return loglik, score, info
+
+
+def _fit(sets):
+    """Newton-Raphson with step halving; returns (beta, covariance, converged)."""
+    events, risk_d, dead_d, fraction = _stack(sets)
+    beta = np.zeros(events.shape[0] - 1)
+    loglik, score, info = _efron(beta, events, risk_d, dead_d, fraction)
+    for _ in range(MAX_ITER):
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            return beta, None, False
+        for _ in range(60):                            # halve until the likelihood rises
+            trial = beta + step
+            new = _efron(trial, events, risk_d, dead_d, fraction)
+            if np.isfinite(new[0]) and new[0] >= loglik - 1e-12 * abs(loglik):
+                break
+            step = step / 2
+        beta, (loglik, score, info) = trial, new
+        if np.max(np.abs(step)) < STEP_TOL or np.max(np.abs(beta)) > 2 * MAX_LOG_HR:
+            break
+    try:
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return beta, None, False
+    return beta, cov, bool(np.max(np.abs(step)) < STEP_TOL)
+
+
 def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None,
                       alpha: float = 0.05) -> pd.DataFrame:
     """Hazard ratios of each group versus ``reference`` from a (stratified) Cox model.
 
-    lifelines ``CoxPHFitter`` with Efron's tie handling; the model holds one indicator per
-    non-reference group; ``strata`` (e.g. center) gives each stratum its own baseline
-    hazard. CI: Wald, ``exp(beta -/+ z se)``.
+    Efron's ties; one indicator per non-reference group; ``strata`` (e.g. center) gives
+    each stratum its own baseline hazard. CI: Wald, ``exp(beta -/+ z se)`` (module
+    docstring).
 
     Parameters
     ----------
@@ -48,13 +124,15 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
     -------
     pandas.DataFrame
         One row per non-reference group: ``group``, ``reference``, ``hr``, ``hr_lower``,
-        ``hr_upper``, ``hr_p`` (Wald), ``note``. NaN with a note when the reference or the
-        group is empty or has no events (the likelihood has no finite maximum), or when the
-        fit fails or does not converge.
+        ``hr_upper``, ``hr_p`` (Wald), ``note``. NaN with a note (:data:`NOTES`) when the
+        group is empty or has no events, when the reference has no events, or when the
+        estimate is infinite; the other groups keep their ratios (module docstring).
     """
     t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=bool)
-    g = np.asarray(group, dtype=object)
+    keep = ~np.isnan(t)
+    t = t[keep]
+    e = np.asarray(event, dtype=bool)[keep]
+    g = np.asarray(group, dtype=object)[keep]
     groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
     others = [x for x in groups if x != reference]
     if not others:
@@ -64,39 +142,35 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
         return int(e[g == value].sum())
 
     if events_in(reference) == 0:
-        return _hr_rows(groups, reference, "not estimable: no event in the reference group")
-    fitted = [x for x in others if (g == x).any()]
-    frame = pd.DataFrame({"time": t, "event": e.astype(int)})
-    for i, x in enumerate(fitted):
-        frame[f"g{i}"] = (g == x).astype(float)
-    if strata is not None:
-        frame["stratum"] = np.asarray(strata, dtype=object).astype(str)
+        return _hr_rows(groups, reference, NOTES["no_event_reference"])
     out = _hr_rows(groups, reference, "")
-    out.loc[~out["group"].isin(fitted), "note"] = "not estimable: empty group"
-    no_event = [x for x in fitted if events_in(x) == 0]
-    out.loc[out["group"].isin(no_event), "note"] = "not estimable: no event in the group"
-    if not fitted or no_event:
-        if no_event:
-            out.loc[out["note"] == "", "note"] = "not estimated: another group has no event"
+    empty = [x for x in others if not (g == x).any()]
+    no_event = [x for x in others if x not in empty and events_in(x) == 0]
+    fitted = [x for x in others if x not in empty and x not in no_event]
+    out.loc[out["group"].isin(empty), "note"] = NOTES["empty"]
+    out.loc[out["group"].isin(no_event), "note"] = NOTES["no_event"]
+    if not fitted:
         return out
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")                  # numerical noise of failed steps
-            warnings.simplefilter("error", ConvergenceWarning)
-            cph = CoxPHFitter(alpha=alpha, strata=["stratum"] if strata is not None else None)
-            cph.fit(frame, duration_col="time", event_col="event")
-    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError, ValueError) as exc:
-        out.loc[out["group"].isin(fitted), "note"] = f"not estimable: {type(exc).__name__}"
-        return out
-    summ = cph.summary
-    if not np.isfinite(summ[["coef", "se(coef)"]].to_numpy()).all():
-        out.loc[out["group"].isin(fitted), "note"] = "not estimable: non-finite estimate"
-        return out
+    in_model = [reference, *fitted]
+    index = group_indices(g, in_model)
+    stratum = (np.zeros(t.size, dtype=np.int64) if strata is None
+               else pd.factorize(pd.Series(np.asarray(strata, dtype=object)[keep]))[0])
+    sets = [risk_sets(t[stratum == s], e[stratum == s], index[stratum == s], len(in_model))
+            for s in np.unique(stratum)]
+    sets = [rs for rs in sets if rs.times.size]
+    beta, cov, converged = _fit(sets) if sets else (None, None, False)
+    z = norm.ppf(1 - alpha / 2)
     for i, x in enumerate(fitted):
-        row = summ.loc[f"g{i}"]
         sel = out["group"] == x
-        out.loc[sel, "hr"] = float(row["exp(coef)"])
-        out.loc[sel, "hr_lower"] = float(np.exp(row["coef lower %g%%" % (100 * (1 - alpha))]))
-        out.loc[sel, "hr_upper"] = float(np.exp(row["coef upper %g%%" % (100 * (1 - alpha))]))
-        out.loc[sel, "hr_p"] = float(row["p"])
+        se = np.sqrt(cov[i, i]) if cov is not None and cov[i, i] > 0 else np.nan
+        if beta is None or abs(beta[i]) > MAX_LOG_HR or not np.isfinite(se):
+            out.loc[sel, "note"] = NOTES["infinite"]
+            continue
+        if not converged:
+            out.loc[sel, "note"] = NOTES["not_converged"]
+            continue
+        out.loc[sel, "hr"] = float(np.exp(beta[i]))
+        out.loc[sel, "hr_lower"] = float(np.exp(beta[i] - z * se))
+        out.loc[sel, "hr_upper"] = float(np.exp(beta[i] + z * se))
+        out.loc[sel, "hr_p"] = float(2 * norm.sf(abs(beta[i]) / se))
     return out

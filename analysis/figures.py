@@ -86,13 +86,15 @@ def _ticks(max_time: float) -> np.ndarray:
     return np.arange(0.0, step * math.ceil(max(max_time, 1e-9) / step) + 0.5 * step, step)
 
 
-def _curves(patients: pd.DataFrame, spec: FigureSpec, ref_labels: dict, transform: str):
+def _curves(patients: pd.DataFrame, spec: FigureSpec, ref_labels: dict, transform: str,
+            median_rule: str = "print"):
     """[(group value, label, time, event, KaplanMeier)] of one panel."""
     time_col, event_col = ENDPOINTS[spec.endpoint]
     if spec.comparison is None:
         t, e = patients[time_col].to_numpy(float), patients[event_col].to_numpy(bool)
         return [("all", "All patients", t, e,
-                 kaplan_meier(t, e, transform=transform, label="All patients"))]
+                 kaplan_meier(t, e, transform=transform, label="All patients",
+                              median_rule=median_rule))]
     comparison = BY_NAME[spec.comparison]
     rows = select(patients, comparison)
     words = present.group_labels(comparison, ref_labels)
@@ -104,7 +106,7 @@ def _curves(patients: pd.DataFrame, spec: FigureSpec, ref_labels: dict, transfor
         if comparison.group_col == "regimen_class":
             label = f"{value}: {label}"
         out.append((str(value), label, t, e, kaplan_meier(t, e, transform=transform,
-                                                          label=label)))
+                                                          label=label, median_rule=median_rule)))
     return out
 
 
@@ -128,7 +130,7 @@ def _p_text(spec: FigureSpec, results: pd.DataFrame) -> str:
 
 
 def plot_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFrame, path: Path, *,
-               ref_labels: dict, transform: str = "log") -> dict:
+               ref_labels: dict, transform: str = "log", median_rule: str = "print") -> dict:
     """Draw one Kaplan-Meier panel to ``path`` (PNG).
 
     Returns
@@ -137,7 +139,7 @@ def plot_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFrame, 
         ``curves`` (one summary dict per group: n, events, median with CI) and ``at_risk``
         (a frame: group, time, at_risk) - the numbers the picture shows.
     """
-    curves = _curves(patients, spec, ref_labels, transform)
+    curves = _curves(patients, spec, ref_labels, transform, median_rule)
     col = BY_NAME[spec.comparison].group_col if spec.comparison else None
     max_time = max([float(np.max(t)) for _, _, t, _, _ in curves if t.size] or [1.0])
     ticks = _ticks(max_time)
@@ -201,7 +203,8 @@ def plot_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFrame, 
 
 
 def render_figures(patients: pd.DataFrame, results: pd.DataFrame, out_dir: Path, *,
-                   ref_labels: dict, transform: str = "log") -> dict[str, pd.DataFrame]:
+                   ref_labels: dict, transform: str = "log",
+                   median_rule: str = "print") -> dict[str, pd.DataFrame]:
     """Draw every panel of :data:`FIGURES` into ``out_dir`` (``<key>.png``).
 
     Returns
@@ -215,7 +218,7 @@ def render_figures(patients: pd.DataFrame, results: pd.DataFrame, out_dir: Path,
     for spec in FIGURES:
         path = Path(out_dir) / f"{spec.key}.png"
         drawn = plot_panel(spec, patients, results, path, ref_labels=ref_labels,
-                           transform=transform)
+                           transform=transform, median_rule=median_rule)
         figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[0]),
                         "endpoint": spec.endpoint, "comparison": spec.comparison or "all",
                         "title": f"Figure {spec.panel}. {title(spec)}",

@@ -18,15 +18,19 @@ Conventions
   Where ``S(t) = 1`` (before the first event) the band is [1, 1]. Where ``S(t) = 0`` the
   Greenwood term ``d / (n (n - d))`` has ``n = d`` and is infinite: the standard error
   and the band are NaN there, as in R (lifelines silently drops that term).
-* Quantiles (median) follow R's ``quantile.survfit``: the median is the first time
-  ``S(t) <= 0.5``; when the curve sits *exactly* at 0.5 (within ``sqrt(machine eps)``)
-  over a horizontal stretch, the median is the midpoint of that stretch, from the time
-  the curve drops to 0.5 to the next drop (or to the last observed time if it never drops
-  again), the usual midpoint rule for medians. Its CI limits are the same rule applied to
-  the lower band (lower limit) and the upper band (upper limit). A quantile that is never
-  reached is ``None`` ("NR"); so is a CI limit whose band never reaches 0.5 or is NaN.
-  (lifelines' ``median_survival_time_`` takes the first time ``S <= 0.5`` without the
-  midpoint rule; statsmodels takes the first time ``S < 0.5``, SAS's strict rule.)
+* Quantiles (median) follow R's ``print.survfit`` by default (``median_rule="print"``,
+  what readers and most papers quote): the median is the first time ``S(t) <= 0.5``; when
+  the curve sits *exactly* at 0.5 (within ``sqrt(machine eps)``) over a horizontal stretch
+  and drops again later, the median is the midpoint of that stretch (from the time the
+  curve reaches 0.5 to the next drop); when it stays at 0.5 to the end of follow-up, the
+  median is the start of the stretch. ``median_rule="midpoint"`` is R's
+  ``quantile.survfit``: the midpoint also when the stretch runs to the end (to the last
+  observed time). CI limits are the same rule applied to the lower band (lower limit) and
+  the upper band (upper limit). A quantile that is never reached is ``None`` ("NR"); so is
+  a CI limit whose band never reaches 0.5 or is NaN. (lifelines' ``median_survival_time_``
+  takes the first time ``S <= 0.5`` without the midpoint rule; statsmodels takes the
+  first time ``S < 0.5``, SAS's strict rule.)
+* Missing times (NaN) are dropped, as R's ``na.action`` does, and counted (``missing``).
 """
 from __future__ import annotations
 
@@ -45,6 +49,15 @@ ENDPOINTS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")
 
 LANDMARKS = {"pfs": (3.0, 6.0, 12.0), "os": (6.0, 12.0, 18.0)}
 """The study's landmark months per endpoint."""
+
+MEDIAN_RULES = {
+    "print": "R print.survfit: first time S(t) <= 0.5; on an exact 0.5 plateau the midpoint "
+             "to the next drop, or the start of the plateau when it lasts to the end of "
+             "follow-up",
+    "midpoint": "R quantile.survfit: first time S(t) <= 0.5; on an exact 0.5 plateau the "
+                "midpoint to the next drop or to the last observed time",
+}
+"""Median rules by name, with the words a methods section uses."""
 
 QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
 """Tolerance of the exact-0.5 plateau test (R: ``sqrt(.Machine$double.eps)``)."""
@@ -72,7 +85,11 @@ class KaplanMeier:
         (subjects with time >= t), ``events``, ``censored`` (at t), ``survival``,
         ``std_err`` (Greenwood SE of S), ``lower``, ``upper``, ``transform``.
     median, median_lower, median_upper : float or None
-        Median and its CI limits (R's rule, see module docstring); None = not reached.
+        Median and its CI limits (``median_rule``, see module docstring); None = not reached.
+    missing : int
+        Subjects dropped for a missing time (not in ``n``).
+    median_rule : str
+        One of :data:`MEDIAN_RULES`.
     """
 
     label: str
@@ -84,6 +101,8 @@ class KaplanMeier:
     median: float | None
     median_lower: float | None
     median_upper: float | None
+    missing: int = 0
+    median_rule: str = "print"
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -93,6 +112,11 @@ class KaplanMeier:
             "median": self.median, "median_lower": self.median_lower,
             "median_upper": self.median_upper, "transform": self.transform,
             "conf_level": self.conf_level}])
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in MEDIAN_RULES:
+        raise ValueError(f"median_rule must be one of {tuple(MEDIAN_RULES)}, got {rule!r}")
 
 
 def _check_transform(transform: str) -> None:
@@ -139,8 +163,8 @@ def confidence_band(survival, cumulative_sq, transform: str = "log", alpha: floa
 
 
 def survival_quantile(times, values, prob: float = 0.5, *, last_time: float | None = None,
-                      tol: float = QUANTILE_TOL) -> float | None:
-    """Time at which a non-increasing step curve first reaches ``1 - prob`` (R's rule).
+                      tol: float = QUANTILE_TOL, rule: str = "print") -> float | None:
+    """Time at which a non-increasing step curve first reaches ``1 - prob`` (R's rules).
 
     Parameters
     ----------
@@ -157,14 +181,19 @@ def survival_quantile(times, values, prob: float = 0.5, *, last_time: float | No
         ``times[-1]``.
     tol : float
         Values within ``tol`` of the level count as exactly on it.
+    rule : {"print", "midpoint"}
+        What an exact plateau at the level gives when it lasts to the end (see
+        :data:`MEDIAN_RULES`).
 
     Returns
     -------
     float or None
         The first time the curve is ``<= 1 - prob``; if the curve equals ``1 - prob``
-        exactly on a stretch, the midpoint of that stretch (to the next drop, or to
-        ``last_time``). None when the level is never reached (NR).
+        exactly on a stretch, the midpoint of that stretch to the next drop; a stretch
+        lasting to the end gives its start (``print``) or the midpoint to ``last_time``
+        (``midpoint``). None when the level is never reached (NR).
     """
+    _check_rule(rule)
     t = np.asarray(times, dtype=float)
     v = np.asarray(values, dtype=float)
     if t.size == 0:
@@ -180,6 +209,8 @@ def survival_quantile(times, values, prob: float = 0.5, *, last_time: float | No
     if abs(v[first] - level) >= tol:
         return float(t[first])
     below = np.flatnonzero(v < level - tol)
+    if not below.size and rule == "print":
+        return float(t[first])
     stretch_end = float(t[below[0]]) if below.size else end
     return (float(t[first]) + stretch_end) / 2.0
 
@@ -191,13 +222,14 @@ def _empty_table() -> pd.DataFrame:
 
 
 def kaplan_meier(time, event, *, transform: str = "log", alpha: float = 0.05,
-                 label: str = "all") -> KaplanMeier:
-    """Kaplan-Meier curve with Greenwood SE, pointwise band and median (R's rule).
+                 label: str = "all", median_rule: str = "print") -> KaplanMeier:
+    """Kaplan-Meier curve with Greenwood SE, pointwise band and median (R's rules).
 
     Parameters
     ----------
     time : array_like
-        Follow-up times (months in this study), >= 0. Rows with a missing time are dropped.
+        Follow-up times (months in this study), >= 0. Rows with a missing time are dropped
+        and counted in ``missing``.
     event : array_like of bool
         True where the event was observed, False where censored.
     transform : {"log", "log-log", "plain"}
@@ -206,6 +238,8 @@ def kaplan_meier(time, event, *, transform: str = "log", alpha: float = 0.05,
         Band and median-CI level is ``1 - alpha``.
     label : str
         Name of the curve.
+    median_rule : {"print", "midpoint"}
+        Median rule (:data:`MEDIAN_RULES`); ``print`` = what ``print(survfit)`` shows.
 
     Returns
     -------
@@ -214,13 +248,16 @@ def kaplan_meier(time, event, *, transform: str = "log", alpha: float = 0.05,
         flat curve at 1 and median None (NR).
     """
     _check_transform(transform)
+    _check_rule(median_rule)
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=bool)
     keep = ~np.isnan(t)
     t, e = t[keep], e[keep]
+    missing = int((~keep).sum())
     conf = 1.0 - alpha
     if t.size == 0:
-        return KaplanMeier(label, transform, conf, 0, 0, _empty_table(), None, None, None)
+        return KaplanMeier(label, transform, conf, 0, 0, _empty_table(), None, None, None,
+                           missing, median_rule)
 
     kmf = KaplanMeierFitter(alpha=alpha).fit(t, e)
     timeline = kmf.timeline
@@ -246,9 +283,10 @@ def kaplan_meier(time, event, *, transform: str = "log", alpha: float = 0.05,
     return KaplanMeier(
         label=label, transform=transform, conf_level=conf, n=int(t.size), events=int(e.sum()),
         table=table,
-        median=survival_quantile(table["time"], surv, last_time=last),
-        median_lower=survival_quantile(table["time"], lower, last_time=last),
-        median_upper=survival_quantile(table["time"], upper, last_time=last))
+        median=survival_quantile(table["time"], surv, last_time=last, rule=median_rule),
+        median_lower=survival_quantile(table["time"], lower, last_time=last, rule=median_rule),
+        median_upper=survival_quantile(table["time"], upper, last_time=last, rule=median_rule),
+        missing=missing, median_rule=median_rule)
 
 
 def survival_at(km: KaplanMeier, times) -> pd.DataFrame:
@@ -312,11 +350,12 @@ def number_at_risk(time, event, ticks) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "at_risk", "events", "censored"])
 
 
-def median_followup(time, event, *, transform: str = "log", alpha: float = 0.05) -> pd.DataFrame:
+def median_followup(time, event, *, transform: str = "log", alpha: float = 0.05,
+                    median_rule: str = "print") -> pd.DataFrame:
     """Median follow-up by the reverse Kaplan-Meier method.
 
     The Kaplan-Meier estimator is applied with the roles swapped: censoring is the
-    "event" and the event is a censoring. Median and CI by R's rule (module docstring).
+    "event" and the event is a censoring. Median and CI by ``median_rule`` (module docstring).
 
     Returns
     -------
@@ -327,7 +366,8 @@ def median_followup(time, event, *, transform: str = "log", alpha: float = 0.05)
         censored (the reverse curve never drops).
     """
     e = np.asarray(event, dtype=bool)
-    km = kaplan_meier(time, ~e, transform=transform, alpha=alpha, label="reverse KM")
+    km = kaplan_meier(time, ~e, transform=transform, alpha=alpha, label="reverse KM",
+                      median_rule=median_rule)
     return pd.DataFrame([{
         "method": "reverse Kaplan-Meier", "n": km.n, "censored": km.events,
         "median": km.median, "median_lower": km.median_lower,
@@ -336,11 +376,12 @@ def median_followup(time, event, *, transform: str = "log", alpha: float = 0.05)
 
 
 def endpoint_curve(patients: pd.DataFrame, endpoint: str, *, transform: str = "log",
-                   alpha: float = 0.05, label: str = "all") -> KaplanMeier:
+                   alpha: float = 0.05, label: str = "all",
+                   median_rule: str = "print") -> KaplanMeier:
     """Kaplan-Meier curve of ``"pfs"`` or ``"os"`` (months) for rows of ``v_patient``."""
     time_col, event_col = ENDPOINTS[endpoint]
     return kaplan_meier(patients[time_col], patients[event_col].astype(bool),
-                        transform=transform, alpha=alpha, label=label)
+                        transform=transform, alpha=alpha, label=label, median_rule=median_rule)
 
 
 def landmark_rates(patients: pd.DataFrame, *, transform: str = "log",

@@ -1,16 +1,20 @@
-"""Log-rank tests for k groups: plain (lifelines) and stratified by center, with O/E.
+"""Log-rank tests for k groups, plain and stratified by center, with observed/expected events.
 
 Conventions
 -----------
-* Log-rank statistic for k groups: ``U = (O - E)' V^+ (O - E)`` with the hypergeometric
-  variance (ties handled as R ``survdiff`` / lifelines / statsmodels do). ``V^+`` is the
-  Moore-Penrose inverse, which equals the usual "drop one group" inverse because
-  ``O - E`` always lies in the column space of ``V``. ``df`` = number of groups present
-  minus 1 (lifelines and statsmodels' convention); ``p = P(chi2_df > U)``.
-* The unstratified statistic and p-value are lifelines' ``multivariate_logrank_test``;
-  observed/expected events per group come from :func:`observed_expected` (lifelines does
-  not expose them). The stratified test sums per-stratum ``O - E`` and ``V``
+* Log-rank statistic for k groups: ``U = (O - E)' V^- (O - E)`` with the hypergeometric
+  variance (ties handled as R ``survdiff`` / lifelines / statsmodels do). ``V^-`` is the
+  "drop one group" inverse (R, lifelines): the groups with a positive variance, less the
+  last of them, solved exactly. (A Moore-Penrose ``pinv`` gives the same in exact
+  arithmetic but keeps the round-off direction of a singular V: 0.3% off with a group of
+  one.) ``df`` = number of groups present minus 1 (lifelines and statsmodels'
+  convention); ``p = P(chi2_df > U)``.
+* Observed/expected events per group and their variance come from
+  :func:`observed_expected` (lifelines does not expose them); the statistic from
+  :func:`chi2_statistic`, checked against lifelines' ``multivariate_logrank_test`` and R's
+  ``survdiff``. The stratified test sums per-stratum ``O - E`` and ``V``
   (:func:`stratified_logrank_test`); a group absent from a stratum contributes zero there.
+* Subjects with a missing time are dropped (R's ``na.action``) and counted (``missing``).
 * Not testable (no events, fewer than two groups, or a zero variance matrix): ``chi2`` and
   ``p`` are NaN and ``df`` is 0, never an exception.
 """
@@ -20,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines.statistics import multivariate_logrank_test
 from scipy.stats import chi2 as chi2_dist
+
+from harmonise.analysis.risksets import group_indices, risk_sets
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class LogRank:
         Chi-square p-value (NaN when not testable).
     stratified : bool
         Whether the test is stratified.
+    missing : int
+        Subjects dropped for a missing time (not in ``n``).
     """
 
     groups: tuple
@@ -56,6 +63,7 @@ class LogRank:
     df: int
     p: float
     stratified: bool = False
+    missing: int = 0
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -66,6 +74,17 @@ class LogRank:
             "chi2": self.chi2, "df": self.df, "p": self.p, "stratified": self.stratified})
 
 
+def _clean(time, event, group, strata=None):
+    """Drop subjects with a missing time (R's ``na.action``); return arrays and that count."""
+    t = np.asarray(time, dtype=float)
+    keep = ~np.isnan(t)
+    arrays = [t[keep], np.asarray(event, dtype=bool)[keep],
+              np.asarray(group, dtype=object)[keep]]
+    if strata is not None:
+        arrays.append(np.asarray(strata, dtype=object)[keep])
+    return arrays, int((~keep).sum())
+
+
 def observed_expected(time, event, group, groups=None):
     """Observed and expected events per group and the variance of ``O - E`` (one stratum).
 
@@ -73,11 +92,14 @@ def observed_expected(time, event, group, groups=None):
     (``n_gj`` in group g): ``E_g = sum_j D_j n_gj / N_j`` and
     ``V_gh = sum_j D_j (N_j - D_j) / (N_j - 1) * r_gj (delta_gh - r_hj)`` with
     ``r_gj = n_gj / N_j`` (terms with ``N_j = 1`` are 0). "At risk at t" means time >= t.
+    Counts come from :func:`analysis.risksets.risk_sets` (one column per distinct event
+    time), so a million subjects cost a sort, not a loop.
 
     Parameters
     ----------
     time, event, group : array_like
-        Follow-up time, event flag (True = event), group value per subject.
+        Follow-up time (no NaN: see :func:`logrank_test`), event flag (True = event),
+        group value per subject.
     groups : sequence, optional
         Group values and their order (default: sorted distinct values of ``group``).
         Groups without subjects get zeros.
@@ -87,18 +109,14 @@ def observed_expected(time, event, group, groups=None):
     (groups, n, observed, expected, variance) : tuple
         ``groups`` as a tuple; the rest numpy arrays of length k (variance k x k).
     """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=bool)
     g = np.asarray(group, dtype=object)
     groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
-    member = np.array([g == value for value in groups], dtype=bool).reshape(len(groups), t.size)
-    n = member.sum(axis=1).astype(float)
-    event_times = np.unique(t[e])
-    if event_times.size == 0 or len(groups) == 0:
-        k = len(groups)
+    k = len(groups)
+    sets = risk_sets(time, event, group_indices(g, groups), k)
+    n = sets.n
+    if sets.times.size == 0 or k == 0:
         return groups, n, np.zeros(k), np.zeros(k), np.zeros((k, k))
-    at_risk = np.array([[np.sum(m & (t >= s)) for s in event_times] for m in member], float)
-    deaths = np.array([[np.sum(m & e & (t == s)) for s in event_times] for m in member], float)
+    at_risk, deaths = sets.at_risk, sets.events
     total_risk, total_deaths = at_risk.sum(axis=0), deaths.sum(axis=0)
     share = at_risk / total_risk
     expected = (share * total_deaths).sum(axis=1)
@@ -111,7 +129,7 @@ def observed_expected(time, event, group, groups=None):
 
 
 def chi2_statistic(observed, expected, variance, groups_present: int):
-    """``(O - E)' V^+ (O - E)`` with its df and p-value.
+    """``(O - E)' V^- (O - E)`` with its df and p-value (module docstring).
 
     Parameters
     ----------
@@ -130,38 +148,42 @@ def chi2_statistic(observed, expected, variance, groups_present: int):
     v = np.asarray(variance, dtype=float)
     diff = np.asarray(observed, dtype=float) - np.asarray(expected, dtype=float)
     df = int(groups_present) - 1
-    if df < 1 or v.size == 0 or np.linalg.matrix_rank(v) == 0:
+    if df < 1 or v.size == 0:
         return float("nan"), 0, float("nan")
-    stat = float(diff @ np.linalg.pinv(v) @ diff)
+    diag = np.diag(v)
+    kept = np.flatnonzero(diag > 1e-12 * max(float(diag.max()), 1e-300))[:-1]
+    if kept.size == 0:
+        return float("nan"), 0, float("nan")
+    try:
+        stat = float(diff[kept] @ np.linalg.solve(v[np.ix_(kept, kept)], diff[kept]))
+    except np.linalg.LinAlgError:
+        stat = float(diff[kept] @ np.linalg.pinv(v[np.ix_(kept, kept)]) @ diff[kept])
     return stat, df, float(chi2_dist.sf(stat, df))
 
 
 def logrank_test(time, event, group, groups=None) -> LogRank:
-    """Unstratified k-group log-rank test (lifelines' statistic, our O/E).
+    """Unstratified k-group log-rank test.
 
     Parameters
     ----------
     time, event, group : array_like
-        Follow-up time, event flag (True = event) and group value per subject.
+        Follow-up time, event flag (True = event) and group value per subject. Subjects
+        with a missing time are dropped (as R's ``survdiff``) and counted in ``missing``.
     groups : sequence, optional
         Group values and order; listed groups with no subject appear with zeros.
 
     Returns
     -------
     LogRank
-        ``chi2``, ``df``, ``p`` from lifelines ``multivariate_logrank_test`` (NaN / 0 when
-        not testable, see module docstring), O, E and V from :func:`observed_expected`.
+        O, E and V from :func:`observed_expected`, ``chi2``/``df``/``p`` from
+        :func:`chi2_statistic` (NaN / 0 when not testable, see module docstring). The
+        statistic equals lifelines' ``multivariate_logrank_test`` and R's ``survdiff``
+        (tests/test_analysis_logrank.py, tests/test_r_oracle.py).
     """
-    groups, n, obs, exp, var = observed_expected(time, event, group, groups)
-    present = int((n > 0).sum())
-    stat, df, p = chi2_statistic(obs, exp, var, present)
-    if df >= 1:
-        mask = np.isin(np.asarray(group, dtype=object), [x for x, m in zip(groups, n) if m > 0])
-        res = multivariate_logrank_test(np.asarray(time, dtype=float)[mask],
-                                        np.asarray(group, dtype=object)[mask].astype(str),
-                                        np.asarray(event, dtype=bool)[mask])
-        stat, df, p = float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
-    return LogRank(groups, n, obs, exp, var, stat, df, p, stratified=False)
+    (t, e, g), missing = _clean(time, event, group)
+    groups, n, obs, exp, var = observed_expected(t, e, g, groups)
+    stat, df, p = chi2_statistic(obs, exp, var, int((n > 0).sum()))
+    return LogRank(groups, n, obs, exp, var, stat, df, p, stratified=False, missing=missing)
 
 
 def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
@@ -171,17 +193,14 @@ def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
     strata and the statistic is :func:`chi2_statistic` of the sums (R
     ``survdiff(... + strata(center))``, statsmodels ``survdiff(strata=...)``). A group with
     no patient in a stratum contributes zero there; a stratum holding one group only
-    contributes nothing.
+    contributes nothing. Subjects with a missing time are dropped and counted.
 
     Returns
     -------
     LogRank
         With ``stratified=True``; ``n``, ``observed``, ``expected`` summed over strata.
     """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=bool)
-    g = np.asarray(group, dtype=object)
-    s = np.asarray(strata, dtype=object)
+    (t, e, g, s), missing = _clean(time, event, group, strata)
     groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
     k = len(groups)
     n, obs, exp, var = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros((k, k))
@@ -190,4 +209,4 @@ def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
         _, n1, o1, e1, v1 = observed_expected(t[m], e[m], g[m], groups)
         n, obs, exp, var = n + n1, obs + o1, exp + e1, var + v1
     stat, df, p = chi2_statistic(obs, exp, var, int((n > 0).sum()))
-    return LogRank(groups, n, obs, exp, var, stat, df, p, stratified=True)
+    return LogRank(groups, n, obs, exp, var, stat, df, p, stratified=True, missing=missing)

@@ -93,20 +93,23 @@ def _cutoff(con: duckdb.DuckDBPyConnection):
     return views.cutoff_date(con)
 
 
-def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log") -> Results:
+def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log",
+            median_rule: str = "print") -> Results:
     """Every result the report shows, computed once by the analysis layer (no figures,
     no paper)."""
     ref = _ref_labels(con)
     patients = views.patients(con)
     responses = views.responses(con)
-    results = run_comparisons(patients, transform=transform)
-    km_all = pd.DataFrame([{"endpoint": ep, **km.endpoint_curve(patients, ep, transform=transform)
-                            .summary.iloc[0].to_dict()} for ep in km.ENDPOINTS])
+    results = run_comparisons(patients, transform=transform, median_rule=median_rule)
+    km_all = pd.DataFrame([{"endpoint": ep, **km.endpoint_curve(
+        patients, ep, transform=transform, median_rule=median_rule).summary.iloc[0].to_dict()}
+        for ep in km.ENDPOINTS])
     followup = km.median_followup(patients["os_months"], patients["os_event"].astype(bool),
-                                  transform=transform)
+                                  transform=transform, median_rule=median_rule)
     table1_data, table2_data = tables.table1_data(con), tables.table2_data(con)
     return Results(
         ref_labels=ref, patients=patients, cutoff=_cutoff(con), transform=transform,
+        median_rule=median_rule,
         km_all=km_all, landmarks=km.landmark_rates(patients, transform=transform),
         followup=followup, comparisons=_comparisons_table(results, ref),
         response=_response_table(responses, ref),
@@ -190,7 +193,7 @@ def build_page(res: Results, fig_dir: Path) -> Page:
 
 
 def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
-                 compare_with_paper: bool | None = None) -> Path:
+                 compare_with_paper: bool | None = None, median_rule: str = "print") -> Path:
     """Write the study report of ``warehouse`` into ``out_dir``; return the HTML path.
 
     Parameters
@@ -205,13 +208,19 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
     compare_with_paper : bool, optional
         Add the "Side by side with the published study" section. Default: True when the
         loaded centers are exactly the published study's (the demo) centers.
+    median_rule : {"print", "midpoint"}
+        Median rule (:data:`analysis.km.MEDIAN_RULES`): ``print`` = R's print.survfit
+        (default), ``midpoint`` = R's quantile.survfit; stated in the report's methods.
     """
     if transform not in km.TRANSFORMS:
         raise ValueError(f"transform must be one of {km.TRANSFORMS}, got {transform!r}")
+    if median_rule not in km.MEDIAN_RULES:
+        raise ValueError(f"median_rule must be one of {tuple(km.MEDIAN_RULES)}, "
+                         f"got {median_rule!r}")
     con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
            else duckdb.connect(str(warehouse), read_only=True))
     try:
-        res = collect(con, transform=transform)
+        res = collect(con, transform=transform, median_rule=median_rule)
     finally:
         con.close()
     out_dir = Path(out_dir)
@@ -221,7 +230,7 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         for old in [f for pattern in patterns for f in folder.glob(pattern)]:
             old.unlink()                   # a panel or section that no longer exists goes
     drawn = render_figures(res.patients, res.comparisons, fig_dir, ref_labels=res.ref_labels,
-                           transform=transform)
+                           transform=transform, median_rule=median_rule)
     res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"])
     published = paper.load_published()
     compare = (paper.is_published_cohort(published, res.centers) if compare_with_paper is None
@@ -238,6 +247,7 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         write_csv(frame, num_dir / f"{name}.csv")
     meta = {"title": TITLE, "cutoff": res.cutoff, "generated_at": res.generated_at,
             "transform": transform, "transform_text": present.TRANSFORM_TEXT[transform],
+            "median_rule": median_rule, "median_rule_text": km.MEDIAN_RULES[median_rule],
             "conf_level": 0.95, "months_per_day": 1 / views.DAYS_PER_MONTH,
             "centers": res.centers, "patients": int(len(res.patients)),
             "compare_with_paper": compare, "published_source": res.published_source}

@@ -63,6 +63,7 @@ class Results:
     figures: FigureSet | None = None
     paper: pd.DataFrame | None = None
     published_source: dict = field(default_factory=dict)
+    median_rule: str = "print"
 
     @property
     def centers(self) -> list[str]:

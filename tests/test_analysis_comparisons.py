@@ -34,9 +34,9 @@ ENDPOINT_COLUMNS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_
 
 
 def r_findq_median(event_times, surv, last_time, tol=np.sqrt(np.finfo(float).eps)):
-    """R survival's findq() for p = 0.5, transcribed with approx(method="constant", f=1):
-    index1 = first j with y_j + tol >= p, index2 = first j with y_j - tol >= p on the CDF
-    y = c(0, 1 - surv); quantile = mean of the two times; a flat end uses the last time."""
+    """R survival's print.survfit median (survmean's minmin), transcribed: the first time
+    with y <= 0.5 + tol; if that y is 0.5 and the curve drops below it later, the mean of
+    that time and the first lower one; a 0.5 plateau to the end gives its start."""
     x = np.concatenate([[0.0], event_times])
     y = np.concatenate([[0.0], 1 - np.asarray(surv)])
     if y.max() < 0.5:
@@ -48,7 +48,7 @@ def r_findq_median(event_times, surv, last_time, tol=np.sqrt(np.finfo(float).eps
     if i1.size == 0:
         return None
     if abs(0.5 - y[-1]) < tol:
-        return (x[i1[0]] + last_time) / 2
+        return x[i1[0]]
     return None if i2.size == 0 else (x[i1[0]] + x[i2[0]]) / 2
 
 

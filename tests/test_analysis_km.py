@@ -168,10 +168,22 @@ def test_km_median_takes_midpoint_of_exact_half_plateau():
     assert fit.median == (lifelines_median + sas_median) / 2
 
 
-def test_km_median_plateau_at_half_to_end_uses_last_time():
-    # S = .75, .5 then censored at 3 and 4: R's rule gives (2 + last time 4) / 2
-    fit = km.kaplan_meier([1, 2, 3, 4], [True, True, False, False])
-    assert fit.median == 3.0
+def test_km_median_plateau_at_half_to_end_takes_its_start_like_print_survfit():
+    # S = .75, .5 then censored at 3 and 4: print(survfit) shows 2 (the plateau's start),
+    # quantile(survfit) the midpoint (2 + last time 4) / 2 = 3 (R 4.2.2, survival 3.5-3)
+    t, e = [1, 2, 3, 4], [True, True, False, False]
+    assert km.kaplan_meier(t, e).median == 2.0
+    assert km.kaplan_meier(t, e, median_rule="midpoint").median == 3.0
+
+
+def test_km_unknown_median_rule_is_rejected():
+    with pytest.raises(ValueError, match="median_rule"):
+        km.kaplan_meier([1.0], [True], median_rule="mean")
+
+
+def test_km_missing_time_is_dropped_and_counted():
+    fit = km.kaplan_meier([1.0, np.nan, 3.0], [True, True, False])
+    assert (fit.n, fit.events, fit.missing) == (2, 1, 1)
 
 
 def test_km_median_not_reached_is_none():

@@ -148,7 +148,7 @@ def test_cox_unstratified_hazard_ratio_matches_statsmodels_phreg():
 @pytest.mark.parametrize("time, event, group, note", [
     ([1.0, 2, 3, 4], [True, True, False, False], ["a", "a", "b", "b"], "no event in the group"),
     ([1.0, 2, 3, 4], [False, False, True, True], ["a", "a", "b", "b"], "reference"),
-    ([1.0, 2], [True, True], ["a", "a"], "empty group"),
+    ([1.0, 2], [True, True], ["a", "a"], "no patient in the group"),
     ([], [], [], "reference"),
 ])
 def test_cox_not_estimable_gives_nan_with_note(time, event, group, note):

@@ -24,7 +24,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from harmonise.flows import onboarding
+from harmonise.flows import hospitals_cli, onboarding
 from harmonise.flows.cli_options import (CUTOFF, DEMO, INBOX, WAREHOUSE, ExitCode, one_of,
                                          output_options, print_rows, verbosity_options)
 from harmonise.flows.output import QUIET, console, error, info, verbosity
@@ -264,6 +264,7 @@ def sql(
 
 
 onboarding.register(app)  # harmonise profile, harmonise new-center, harmonise check
+hospitals_cli.register(app)  # harmonise hospitals deploy, harmonise hospitals run
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -15,7 +15,8 @@ from harmonise.flows.cli_options import ExitCode
 from harmonise.flows.output import console, error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="A Prefect worker per hospital: register the deployments, run the fan-out.")
+                  help="A Prefect worker per hospital: register the deployments, run the fan-out. "
+                       "Example: harmonise hospitals deploy; then harmonise hospitals run")
 
 POOL_HELP = "Prefect work pool the hospitals' workers poll."
 

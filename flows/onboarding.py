@@ -218,7 +218,7 @@ def new_center_command(
 def check_command(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
     inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders (default var/inbox)."),
-    demo_key: bool = typer.Option(False, "--demo-key", help="Use the public demo pseudonymisation key (synthetic data only)."),
+    demo_key: bool = typer.Option(False, "--demo", "--demo-key", help="Use the public demo pseudonymisation key (synthetic data only)."),
 ) -> None:
     """Dry-run one center: map and validate its export without writing the warehouse, and list
     what is left to fix (structural problems, unknown values with counts, rows that would be

@@ -27,7 +27,7 @@ from harmonise.mappings.spec import list_centers, load_mapping
 from harmonise.schemas.codes import CODES_FILE
 from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.validate import validate_center
-from harmonise.warehouse import publish, store
+from harmonise.warehouse import loader, publish, store
 from harmonise.warehouse.backend import Commit
 from harmonise.warehouse.loader import (LoadBatch, current_load_id, load_id_for, log_attempt,
                                         replace_center_rows)
@@ -233,7 +233,8 @@ def ingest_center(center: str, settings: Settings, run_id: str, key: bytes,
     rows_read = sum(batch.rows_read.values())
     quarantined = batch.quarantine.dropna(subset=["source_row"]).drop_duplicates(
         ["source_file", "source_row"]).shape[0]
-    return CenterResult(center, "loaded", rows_read=rows_read, rows_loaded=rows_read - quarantined,
+    stored = sum(loader.stored_rows_per_file(batch.clean).values())
+    return CenterResult(center, "loaded", rows_read=rows_read, rows_loaded=stored,
                         rows_quarantined=quarantined, patients_loaded=loaded["patient"])
 
 

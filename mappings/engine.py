@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from harmonise.mappings import transforms
-from harmonise.mappings.errors import CenterError
+from harmonise.mappings.derive import CELL_DERIVATIONS, COMPUTE, ROW_DERIVATIONS
+from harmonise.mappings.errors import CenterError, StructuralProblems
 from harmonise.mappings.pseudonym import pseudonymise
 from harmonise.mappings.readers import SOURCE_ROW, read_export, sha256_of
 from harmonise.mappings.spec import CenterMapping, ColumnSpec, FileSpec
@@ -65,21 +66,32 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
     row_ids = count(1)
     pieces: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     found, files, sources, deferred = [], [], {}, {}
-    for spec in mapping.files:
+    structural = _unmentioned_files(mapping, folder)
+    raws = []
+    for spec in mapping.files:  # read and check every file first: report every structural problem
         path = folder / spec.name
-        raw = read_export(mapping.center, path, spec)
+        try:
+            raw = read_export(mapping.center, path, spec)
+        except CenterError as err:
+            structural.append(err)
+            continue
+        problems = _check_columns(mapping, spec, raw, path)
+        if spec.role == "patients" and raw.empty:
+            problems.append(CenterError(
+                mapping.center, "the patients file has a header but no rows", file=str(path),
+                hint="A half-written or empty export would remove this center's patients from the "
+                     "warehouse, so nothing was changed. Check the export and send it again."))
+        structural += problems
+        raws.append((spec, path, raw))
+    if structural:
+        raise StructuralProblems(structural)
+    for spec, path, raw in raws:
         same = next((f for f in files if f.name == spec.name), None)
         if same is not None:  # another sheet of the same workbook: one file, rows of all sheets
             same.rows_read += len(raw)
         else:
             sha = (file_hashes or {}).get(spec.name) or sha256_of(path)
             files.append(SourceFile(spec.name, path, sha, len(raw)))
-        _check_columns(mapping, spec, raw, path)
-        if spec.role == "patients" and raw.empty:
-            raise CenterError(
-                mapping.center, "the patients file has a header but no rows", file=str(path),
-                hint="A half-written or empty export would remove this center's patients from the "
-                     "warehouse, so nothing was changed. Check the export and send it again.")
         mapped = _map_file(mapping, spec, raw, key, row_ids)
         for table, frame in mapped.frames.items():
             pieces[table].append(frame)
@@ -95,31 +107,56 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
     return MappedCenter(mapping.center, mapping, frames, quarantine, files, sources)
 
 
-def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, path: Path) -> None:
+def _unmentioned_files(mapping: CenterMapping, folder: Path) -> list[CenterError]:
+    """Every file in the center's folder is mapped or listed under ``ignore_files:``."""
+    if not folder.is_dir():
+        return []
+    known = {f.name for f in mapping.files} | set(mapping.ignore_files)
+    return [CenterError(
+        mapping.center, "a file in the center's folder is neither mapped nor ignored",
+        file=str(path),
+        hint=f"Map it with a `files:` entry in mappings/{mapping.path.name}, or list it under "
+             f"`ignore_files: [{path.name}]` there if it holds nothing the study needs. (An "
+             "unmentioned file is never skipped silently: it may hold data the study needs.)")
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.name not in known and not path.name.startswith(".")]
+
+
+def _check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame,
+                   path: Path) -> list[CenterError]:
     """The export's columns must be exactly those declared (optional ones may be absent)."""
     present = [c for c in raw.columns if c != SOURCE_ROW]
     declared = [*spec.columns, *spec.wide_adverse_events]
-    where = f"{mapping.path.name}, the files entry for {spec.name}"
+    where = f"mappings/{mapping.path.name}, the files entry for {spec.name}"
+    problems = []
     missing = [c for c in declared if c not in present
                and not (c in spec.columns and spec.columns[c].optional)]
-    if missing:
-        column = missing[0]
+    unnamed = [c for c in present if c.startswith("Unnamed:")]
+    if missing and len(unnamed) >= len(present) / 2:
+        problems.append(CenterError(
+            mapping.center, "the header is not on the row the mapping says "
+            f"(row {spec.header_row}): most columns have no name", file=str(path),
+            hint=f"If the export has a title block above the header, set `header_row:` in {where} "
+                 "to the row holding the column names (`harmonise profile` finds it)."))
+        return problems
+    for column in missing:
         close = difflib.get_close_matches(column, present, n=1)
         maybe = f"The export has '{close[0]}': was the column renamed? " if close else ""
-        raise CenterError(
-            mapping.center, f"the export lacks column(s) the mapping expects: {', '.join(missing)}",
+        problems.append(CenterError(
+            mapping.center, "the export lacks a column the mapping expects",
             file=str(path), column=column,
-            hint=f"{maybe}Fix the export, or update {where} (mark a column `optional: true` "
-                 "if the hospital may leave it out).")
+            hint=f"{maybe}Fix the export, or update {where} (mark the column `optional: true` "
+                 "if the hospital may leave it out)."))
     for column in present:
         if column not in declared:
-            raise CenterError(
+            problems.append(CenterError(
                 mapping.center, "the export has a column the mapping does not declare",
                 file=str(path), column=column,
                 hint=f"Declare '{column}' in {where}: map it (`to: table.column`), mark it "
                      "`{identifier: drop}` if it names or identifies a patient, or `drop`. "
                      "Nothing is loaded until every column is declared, so that a new identifier "
-                     "column can never slip through.")
+                     "column can never slip through."))
+    return problems
 
 
 @dataclass
@@ -150,6 +187,7 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
 
     # First pass: everything except offsets, which need their base date.
     ordered = sorted(spec.columns.values(), key=lambda c: c.days_after is not None)
+    inputs: dict[str, tuple[ColumnSpec, pd.Series]] = {}   # derive: cell derivations' inputs
     for col in ordered:
         if col.action in ("drop", "identifier", "pseudonymise") or col.source not in raw:
             continue
@@ -179,10 +217,21 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
         else:
             out, more = transforms.to_type(text, col)
             found += more
-        values[(col.table, col.field)] = out
+        if col.derive:
+            inputs[col.derive] = (col, out)
+        else:
+            values[(col.table, col.field)] = out
         sources[(col.table, col.field)] = col.source
         raw_text = transforms.clean_text(raw[col.source])
         problems += [(col, col.table, col.field, p, raw_text) for p in found]
+
+    for name, (col, cells) in inputs.items():  # a birth date -> an age, a flag -> a date
+        needs = tuple(CELL_DERIVATIONS[name].needs.split("."))
+        values[(col.table, col.field)] = COMPUTE[name](cells, values[needs])
+    for (table, column), name in spec.derived.items():  # prior lines -> line of therapy
+        needs = tuple(ROW_DERIVATIONS[name].needs.split("."))
+        values[(table, column)] = COMPUTE[name](values[needs])
+        sources[(table, column)] = sources.get(needs, "")
 
     for (table, column), constant in spec.constants.items():
         values[(table, column)] = pd.Series([constant] * len(raw), index=raw.index)
@@ -199,8 +248,7 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
     for col, table, column, problem, text in problems:
         table = table if table in ids else tables[0]
         for idx in problem.mask[problem.mask.fillna(False).astype(bool)].index:
-            value = None if text is None or col.action in ("pseudonymise", "identifier") \
-                else shown_value(text.loc[idx])
+            value = None if text is None or _sensitive(col) else shown_value(text.loc[idx])
             records.append(QuarantineRecord(
                 table_name=table, rule=problem.rule, column_name=column, source_column=col.source,
                 failed_value=value, inputs=problem.inputs))
@@ -246,6 +294,12 @@ def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
                *mapped_columns("adverse_event")]
     frame = pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
     return frame, records, record_rows
+
+
+def _sensitive(col: ColumnSpec) -> bool:
+    """A cell never copied into a quarantine record: identifiers and birth dates."""
+    return col.action in ("pseudonymise", "identifier") or bool(
+        col.derive and CELL_DERIVATIONS[col.derive].sensitive)
 
 
 def _as_number(col: ColumnSpec) -> ColumnSpec:

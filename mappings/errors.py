@@ -28,3 +28,19 @@ class CenterError(Exception):
 
 class MappingError(CenterError):
     """The center's mapping YAML itself is wrong (unknown key, bad value, unsafe YAML)."""
+
+
+class StructuralProblems(CenterError):
+    """Every structural problem of a center's export at once (each a ``CenterError``)."""
+
+    def __init__(self, problems: list[CenterError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.center, first.problem, file=first.file, column=first.column,
+                         line=first.line, hint=first.hint)
+
+    @property
+    def message(self) -> str:
+        if len(getattr(self, "problems", [])) <= 1:
+            return super().message
+        return "\n".join(f"{n}. {p.message}" for n, p in enumerate(self.problems, 1))

@@ -48,7 +48,7 @@ def load_key(demo: bool = False) -> bytes:
             "No pseudonymisation key. Set HARMONISE_PSEUDONYM_KEY to a secret of at least "
             f"{MIN_KEY_LENGTH} characters, or HARMONISE_PSEUDONYM_KEY_FILE to a file outside the "
             "repository holding it (e.g. `openssl rand -hex 32 > /etc/harmonise/key`). For the "
-            "synthetic demo only, use --demo-key.")
+            "synthetic demo only, add --demo (harmonise run, ingest or check).")
     if len(key) < MIN_KEY_LENGTH:
         raise PseudonymKeyError(f"The pseudonymisation key is {len(key)} characters long; use at least "
                         f"{MIN_KEY_LENGTH} (e.g. `openssl rand -hex 32`).")

@@ -2,7 +2,9 @@
 
 Every cell is read as text (no type guessing); empty cells become missing. Each row
 keeps ``_source_row``: the line a data manager sees in a spreadsheet program
-(the header is row 1, so the first patient is row 2).
+(the header is row 1 unless ``header_row:`` says otherwise, so the first patient is row 2).
+Rows above the header (a title block), and footer rows (``skip_footer:`` or a ``skip_rows:``
+rule), are not data: they are dropped here and counted in ``frame.attrs["skipped_rows"]``.
 """
 from __future__ import annotations
 
@@ -48,7 +50,30 @@ def read_export(center: str, path: Path, spec: FileSpec) -> pd.DataFrame:
                           hint="Open it in a spreadsheet program to check it is complete, and that "
                                "`format:`, `delimiter:` and `sheet:` in the mapping match it.") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame[SOURCE_ROW] = range(2, len(frame) + 2)
+    first = spec.header_row + 1
+    frame[SOURCE_ROW] = range(first, len(frame) + first)
+    blank = frame.drop(columns=[SOURCE_ROW]).isna().all(axis=1)
+    return skip_rows(frame[~blank], spec)
+
+
+def skip_rows(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
+    """Drop footer rows: the last ``skip_footer`` rows, then rows matching a ``skip_rows`` rule."""
+    before = len(frame)
+    if spec.skip_footer:
+        frame = frame.iloc[:max(len(frame) - spec.skip_footer, 0)]
+    for rule in spec.skip_rows:
+        if rule.column not in frame.columns:
+            continue  # the missing column is reported by the column check
+        cells = frame[rule.column].astype("string").str.strip()
+        if rule.empty:
+            hit = cells.isna() | (cells == "")
+        elif rule.equals is not None:
+            hit = cells.str.casefold() == rule.equals.strip().casefold()
+        else:
+            hit = cells.str.casefold().str.startswith(rule.starts_with.strip().casefold())
+        frame = frame[~hit.fillna(False).astype(bool)]
+    frame = frame.reset_index(drop=True)
+    frame.attrs["skipped_rows"] = before - len(frame)
     return frame
 
 
@@ -56,12 +81,13 @@ def _read_csv(path: Path, spec: FileSpec) -> pd.DataFrame:
     encoding = "utf-8-sig" if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8") \
         else spec.encoding
     return pd.read_csv(path, sep=spec.delimiter, encoding=encoding, dtype=str,
-                       keep_default_na=False, na_values=[""], engine="c", on_bad_lines="error")
+                       keep_default_na=False, na_values=[""], engine="c", on_bad_lines="error",
+                       skiprows=spec.header_row - 1, skip_blank_lines=False)
 
 
 def _read_excel(path: Path, spec: FileSpec) -> pd.DataFrame:
     frame = pd.read_excel(path, sheet_name=spec.sheet if spec.sheet is not None else 0,
-                          dtype=object, engine="openpyxl")
+                          dtype=object, engine="openpyxl", header=spec.header_row - 1)
     return frame.map(_excel_cell).astype(object)
 
 

@@ -15,19 +15,25 @@ from pathlib import Path
 
 import yaml
 
+from harmonise.mappings.derive import CELL_DERIVATIONS, ROW_DERIVATIONS
 from harmonise.mappings.errors import MappingError
 from harmonise.mappings.vocabulary import available as available_vocabularies
-from harmonise.schemas.canonical import TABLES, mapped_columns, vocabulary_of
+from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, TABLES, mapped_columns, vocabulary_of
 from harmonise.schemas.codes import codes
 
 MAX_MAPPING_BYTES = 1_000_000
 
-TOP_KEYS = {"center", "mapping_version", "description", "files"}
+TOP_KEYS = {"center", "mapping_version", "description", "files", "ignore_files"}
 FILE_KEYS = {"role", "name", "format", "encoding", "delimiter", "sheet", "date_format",
-             "decimal", "columns", "adverse_events_wide", "constants", "description"}
+             "decimal", "columns", "adverse_events_wide", "constants", "description",
+             "header_row", "skip_footer", "skip_rows", "not_recorded", "derived"}
 COLUMN_KEYS = {"to", "type", "vocab", "values", "separator", "extract", "date_format",
                "days_after", "unit", "identifier", "split_regimen", "optional", "decimal",
-               "note"}
+               "note", "derive", "age_rule"}
+SKIP_RULE_KEYS = {"column", "equals", "starts_with", "empty"}
+#: ``age_rule:`` of an age given with a fraction (41.5): whole years by rounding, by
+#: completed years (floor), or only whole numbers accepted as given.
+AGE_RULES = {"round", "floor", "as_given"}
 WIDE_KEYS = {"columns", "extract", "note"}
 ROLES = {"patients", "adverse_events"}
 FORMATS = {"csv", "excel"}
@@ -60,6 +66,26 @@ class ColumnSpec:
     unit: str = "days"
     optional: bool = False
     decimal: str = "."
+    #: a named derivation of ``mappings.derive`` (the cell is its input, e.g. a birth date)
+    derive: str | None = None
+    age_rule: str = "as_given"
+
+
+@dataclass(frozen=True)
+class SkipRule:
+    """Rows that are not data (a footer such as ``Total;24 patients``): skipped, never quarantined."""
+
+    column: str
+    equals: str | None = None
+    starts_with: str | None = None
+    empty: bool = False
+
+    def describe(self) -> str:
+        if self.empty:
+            return f"rows whose '{self.column}' is empty"
+        if self.equals is not None:
+            return f"rows whose '{self.column}' is '{self.equals}'"
+        return f"rows whose '{self.column}' starts with '{self.starts_with}'"
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,15 @@ class FileSpec:
     wide_adverse_events: dict[str, str] = field(default_factory=dict)
     wide_extract: str | None = None
     constants: dict[tuple[str, str], object] = field(default_factory=dict)
+    #: the spreadsheet row (1 = first) that holds the header; rows above it are a title block
+    header_row: int = 1
+    #: rows at the end of the file that are not data (a footer), by position
+    skip_footer: int = 0
+    skip_rows: tuple[SkipRule, ...] = ()
+    #: canonical columns the export does not record (``not_recorded:``), stored empty
+    not_recorded: frozenset[tuple[str, str]] = frozenset()
+    #: ``{(table, column): derivation}`` computed from other canonical columns of the row
+    derived: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +122,8 @@ class CenterMapping:
     path: Path
     sha256: str
     files: tuple[FileSpec, ...]
+    #: files in the center's folder that hold nothing the study needs (``ignore_files:``)
+    ignore_files: tuple[str, ...] = ()
 
 
 def mapping_path(center: str, mappings_dir: Path) -> Path:
@@ -199,8 +236,17 @@ class _Reader:
         if "patients" not in {f.role for f in specs}:
             self.fail("no file has `role: patients`", line=self.line("files"),
                       hint="Exactly one file must hold one row per patient.")
+        ignored = data.get("ignore_files") or []
+        if not isinstance(ignored, list) or not all(isinstance(n, str) for n in ignored):
+            self.fail("`ignore_files:` must list file names", line=self.line("ignore_files"),
+                      hint="E.g. `ignore_files: [readme.txt, lab_values.csv]`.")
+        both = sorted(set(ignored) & {f.name for f in specs})
+        if both:
+            self.fail(f"{', '.join(both)} is both mapped and listed under `ignore_files:`",
+                      line=self.line("ignore_files"), hint="Keep one of the two.")
         return CenterMapping(center=self.center, version=str(data.get("mapping_version", "1")),
-                             path=self.path, sha256=self.sha256, files=specs)
+                             path=self.path, sha256=self.sha256, files=specs,
+                             ignore_files=tuple(ignored))
 
     def file(self, i: int, spec) -> FileSpec:
         where = ("files", i)
@@ -229,11 +275,105 @@ class _Reader:
                       f"`identifier: pseudonymise` (found {len(keys)})", line=self.line(*where, "columns"),
                       hint="Mark the patient's hospital identifier (e.g. the MRN) with "
                            "`identifier: pseudonymise`; it links the files and never reaches the warehouse.")
+        mapped = {(c.table, c.field) for c in columns.values() if c.table} | set(constants)
+        derived = self.derived(role, spec.get("derived") or {}, where, mapped)
+        not_recorded = self.not_recorded(role, spec.get("not_recorded") or [], where,
+                                         mapped | set(derived))
+        for col in columns.values():
+            if col.derive:
+                needs = tuple(CELL_DERIVATIONS[col.derive].needs.split("."))
+                if needs not in mapped | set(derived):
+                    self.fail(f"`derive: {col.derive}` on column '{col.source}' needs "
+                              f"{'.'.join(needs)} in the same file entry", column=col.source,
+                              line=self.line(*where, "columns", col.source),
+                              hint=f"Map the export's column for {'.'.join(needs)} in this file too.")
         return FileSpec(role=role, name=str(spec["name"]), format=fmt,
                         encoding=str(spec.get("encoding", "utf-8")),
                         delimiter=str(spec.get("delimiter", ",")), sheet=spec.get("sheet"),
                         columns=columns, wide_adverse_events=wide, wide_extract=wide_extract,
-                        constants=constants)
+                        constants=constants,
+                        header_row=self.whole(spec.get("header_row", 1), where, "header_row", 1),
+                        skip_footer=self.whole(spec.get("skip_footer", 0), where, "skip_footer", 0),
+                        skip_rows=self.skip_rules(spec.get("skip_rows") or [], where, columns),
+                        not_recorded=not_recorded, derived=derived)
+
+    def whole(self, value, where: tuple, key: str, least: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            self.fail(f"`{key}: {value}` must be a whole number of at least {least}",
+                      line=self.line(*where, key),
+                      hint="header_row: the spreadsheet row holding the column names (1 = the first "
+                           "row); skip_footer: how many rows at the end of the file are not data.")
+        return value
+
+    def skip_rules(self, rules, where: tuple, columns: dict) -> tuple[SkipRule, ...]:
+        here = (*where, "skip_rows")
+        if not isinstance(rules, list):
+            self.fail("`skip_rows:` must be a list of rules", line=self.line(*here),
+                      hint='E.g. `skip_rows: [{column: ID, equals: Total}]`.')
+        out = []
+        for n, rule in enumerate(rules):
+            if not isinstance(rule, dict) or "column" not in rule:
+                self.fail(f"skip_rows rule {n + 1} needs `column:` and one of `equals:`, "
+                          "`starts_with:` or `empty: true`", line=self.line(*here),
+                          hint='E.g. `{column: ID, equals: Total}`.')
+            self.check_keys(rule, SKIP_RULE_KEYS, (*here, n), f"skip_rows rule {n + 1}")
+            given = [k for k in ("equals", "starts_with", "empty") if k in rule]
+            if len(given) != 1:
+                self.fail(f"skip_rows rule {n + 1} needs exactly one of `equals:`, `starts_with:` "
+                          "or `empty: true`", line=self.line(*here))
+            if str(rule["column"]) not in columns:
+                self.fail(f"skip_rows rule {n + 1} names column '{rule['column']}', which is not "
+                          "declared under `columns:`", line=self.line(*here),
+                          hint=f"Declared columns: {', '.join(columns)}.")
+            out.append(SkipRule(column=str(rule["column"]),
+                                equals=None if rule.get("equals") is None else str(rule["equals"]),
+                                starts_with=None if rule.get("starts_with") is None
+                                else str(rule["starts_with"]),
+                                empty=bool(rule.get("empty", False))))
+        return tuple(out)
+
+    def not_recorded(self, role: str, fields, where: tuple, mapped: set) -> frozenset:
+        here = (*where, "not_recorded")
+        if not isinstance(fields, list):
+            self.fail("`not_recorded:` must list canonical columns, e.g. "
+                      "[treatment.discontinuation_reason]", line=self.line(*here))
+        out = set()
+        for value in fields:
+            table, column = self.target(role, value, where, "not_recorded")
+            if (table, column) not in NOT_RECORDED_ALLOWED:
+                allowed = ", ".join(sorted(f"{t}.{c}" for t, c in NOT_RECORDED_ALLOWED
+                                           if t in ROLE_TABLES[role]))
+                self.fail(f"{table}.{column} cannot be `not_recorded`: the study's analyses need it",
+                          line=self.line(*here),
+                          hint=f"Map the export's column for it. Columns an export may lack: {allowed}.")
+            if (table, column) in mapped:
+                self.fail(f"{table}.{column} is both mapped and `not_recorded`", line=self.line(*here),
+                          hint="Remove it from `not_recorded:`, or drop the column that fills it.")
+            out.add((table, column))
+        return frozenset(out)
+
+    def derived(self, role: str, spec, where: tuple, mapped: set) -> dict[tuple[str, str], str]:
+        here = (*where, "derived")
+        if not isinstance(spec, dict):
+            self.fail("`derived:` must map canonical columns to a derivation, e.g. "
+                      "`treatment.line_of_therapy: line_after_prior_lines`", line=self.line(*here))
+        out = {}
+        for target, name in spec.items():
+            name = self.choose(name, set(ROW_DERIVATIONS), here, str(target))
+            derivation = ROW_DERIVATIONS[name]
+            if str(target) != derivation.target:
+                self.fail(f"`{name}` fills {derivation.target}, not {target}", line=self.line(*here, target),
+                          hint=f"Write `{derivation.target}: {name}`.")
+            needs = tuple(derivation.needs.split("."))
+            if needs not in mapped:
+                self.fail(f"`{name}` needs {derivation.needs} mapped in the same file entry",
+                          line=self.line(*here, target), hint=f"Map the export's column for {derivation.needs}.")
+            table, column = self.target(role, target, here, None)
+            if (table, column) in mapped:
+                self.fail(f"{target} is both mapped from a column and `derived:`",
+                          line=self.line(*here, target), hint="Keep one of the two.")
+            out[(table, column)] = name
+        return out
 
     def target(self, role: str, value, where: tuple, key: str = "to") -> tuple[str, str]:
         tables = ROLE_TABLES[role]
@@ -278,8 +418,30 @@ class _Reader:
                       line=self.line(*here), column=source,
                       hint="Map it with `to: table.column`, or write `drop` if it is not needed.")
         table, column = self.target(role, spec["to"], here)
-        kind = spec.get("type") or _default_type(table, column)
+        canonical = _default_type(table, column)
+        kind = spec.get("type") or canonical
         self.choose(kind, TYPES, here, "type")
+        derive = spec.get("derive")
+        if derive is not None:
+            self.choose(derive, set(CELL_DERIVATIONS), here, "derive")
+            derivation = CELL_DERIVATIONS[derive]
+            if f"{table}.{column}" != derivation.target:
+                self.fail(f"`derive: {derive}` fills {derivation.target}, not {table}.{column}",
+                          line=self.line(*here, "derive"), column=source,
+                          hint=f"Write `{{to: {derivation.target}, derive: {derive}}}`.")
+            kind = derivation.reads
+        elif kind != canonical and not (canonical == "integer" and kind == "number") \
+                and canonical != "string":
+            extra = (" A birth date becomes an age with `{to: patient.age_years, derive: "
+                     "age_from_birth_date}`." if (table, column) == ("patient", "age_years") else "")
+            self.fail(f"column '{source}': `type: {kind}` cannot fill {table}.{column}, which holds "
+                      f"{_TYPE_WORDS[canonical]}", line=self.line(*here, "type"), column=source,
+                      hint=f"Remove `type:` (it is {canonical} by default).{extra}")
+        age_rule = spec.get("age_rule", "as_given")
+        self.choose(age_rule, AGE_RULES, here, "age_rule")
+        if "age_rule" in spec and (table, column) != ("patient", "age_years"):
+            self.fail("`age_rule:` is for patient.age_years only", line=self.line(*here, "age_rule"),
+                      column=source, hint="Remove it from this column.")
         vocab = spec.get("vocab")
         if vocab is not None:
             self.choose(vocab, set(available_vocabularies()), here, "vocab")
@@ -307,7 +469,7 @@ class _Reader:
             separator=spec.get("separator"), extract=spec.get("extract"),
             date_format=_as_tuple(spec.get("date_format")) or defaults["date_format"],
             days_after=base if "days_after" in spec else None, unit=unit, optional=optional,
-            decimal=str(spec.get("decimal", defaults["decimal"])))
+            decimal=str(spec.get("decimal", defaults["decimal"])), derive=derive, age_rule=age_rule)
 
     def wide(self, role: str, spec, where: tuple) -> tuple[dict[str, str], str | None]:
         if spec is None:
@@ -327,6 +489,10 @@ class _Reader:
     def constants(self, role: str, spec: dict, where: tuple) -> dict[tuple[str, str], object]:
         here = (*where, "constants")
         return {self.target(role, k, here, k): v for k, v in spec.items()}
+
+
+_TYPE_WORDS = {"integer": "whole numbers", "number": "numbers", "date": "dates",
+               "boolean": "yes/no values", "string": "text or codes"}
 
 
 def _as_tuple(value) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from harmonise.mappings.derive import apply_age_rule
 from harmonise.mappings.spec import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
 from harmonise.schemas.canonical import AGENT_SEPARATOR
@@ -85,9 +86,9 @@ def to_type(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[Proble
         bad = values.notna() & number.isna()
         problems = [Problem(bad, Rule.NOT_A_NUMBER, {"kind": kind})]
         if kind == "integer":
-            fractional = number.notna() & (number != np.floor(number))
-            problems.append(Problem(fractional, Rule.NOT_WHOLE_NUMBER))
-            number = number.where(~fractional).round().astype("Int64")
+            number, fractional = apply_age_rule(number, spec.age_rule)
+            problems.append(Problem(fractional, Rule.NOT_WHOLE_AGE if spec.field == "age_years"
+                                    else Rule.NOT_WHOLE_NUMBER))
         return number, problems
     if kind == "date":
         return parse_dates(values, spec.date_format)

@@ -259,6 +259,16 @@ def _not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
     return later.isna() | earlier.isna() | (later >= earlier)
 
 
+#: Columns an export may lack (``not_recorded:`` in a mapping): the study's analyses live without
+#: them (Table 1 counts "not recorded"; a rule that needs them is not applied). Everything else
+#: (sex, age, histology, the PD-1 agent, line of therapy, start and follow-up dates, ...) is needed.
+NOT_RECORDED_ALLOWED = frozenset({
+    ("patient", "primary_site"), ("patient", "lung_metastasis"), ("patient", "other_metastasis"),
+    ("patient", "ecog"), ("patient", "prior_lines"),
+    ("treatment", "local_treatment"), ("treatment", "end_date"),
+    ("treatment", "discontinuation_reason"), ("outcome", "best_response"),
+})
+
 #: The column each dataframe-level check of the stored tables is about (for quarantine records).
 DATAFRAME_CHECK_COLUMN = {"end_date_matches_reason": "end_date"}
 

@@ -31,6 +31,7 @@ class Rule(StrEnum):
     UNKNOWN_CODE = "unknown_code"            # inputs: vocabulary, where, source, mapping_file
     NOT_A_NUMBER = "not_a_number"            # inputs: kind (integer | number)
     NOT_WHOLE_NUMBER = "not_whole_number"
+    NOT_WHOLE_AGE = "not_whole_age"          # an age with a fraction and no `age_rule:`
     NOT_A_GRADE = "not_a_grade"
     DATE_FORMAT = "date_format"              # inputs: formats
     PATTERN_MISMATCH = "pattern_mismatch"    # inputs: pattern, source
@@ -131,6 +132,7 @@ def _missing(value) -> bool:
 _CHECK_NAMES = {
     Rule.MISSING_IDENTIFIER: "not_nullable", Rule.UNKNOWN_CODE: "vocabulary:{vocabulary}",
     Rule.NOT_A_NUMBER: "type:{kind}", Rule.NOT_WHOLE_NUMBER: "type:integer",
+    Rule.NOT_WHOLE_AGE: "type:integer",
     Rule.NOT_A_GRADE: "type:integer", Rule.DATE_FORMAT: "date_format",
     Rule.PATTERN_MISMATCH: "extract", Rule.ONE_PD1: "regimen_one_pd1",
     Rule.PATIENT_EXISTS: "patient_exists", Rule.MISSING_TABLE: "has_{table}",
@@ -146,6 +148,9 @@ _PHRASES = {
                        "`values:` for column '{source}' in {mapping_file}.",
     Rule.NOT_A_NUMBER: "is not a {whole}number. Correct the value in the export.",
     Rule.NOT_WHOLE_NUMBER: "is not a whole number.",
+    Rule.NOT_WHOLE_AGE: "is not a whole number of years. If the export gives ages with a fraction, "
+                        "say in the mapping how to make whole years: `age_rule: round` or "
+                        "`age_rule: floor` on this column.",
     Rule.NOT_A_GRADE: "is not a CTCAE grade (a whole number 1-5). Leave the cell empty if there "
                       "was no such event.",
     Rule.DATE_FORMAT: "is not a date in the declared format ({formats}).",

@@ -139,10 +139,11 @@ def log_attempt(con: duckdb.DuckDBPyConnection, *, run_id: str, center_id: str, 
     rows = []
     if batch is not None:
         quarantined = _quarantined_rows_per_file(batch.quarantine)
+        stored = stored_rows_per_file(batch.clean)
         for name, sha in batch.file_hashes.items():
             read = batch.rows_read.get(name, 0)
             bad = quarantined.get(name, 0)
-            rows.append((run_id, batch.load_id, center_id, name, sha, read, read - bad, bad, status,
+            rows.append((run_id, batch.load_id, center_id, name, sha, read, stored.get(name, 0), bad, status,
                          message, batch.mapping_version, batch.mapping_sha256,
                          batch.key_fingerprint, batch.cutoff, started_at, finished_at, duration))
     else:
@@ -150,6 +151,20 @@ def log_attempt(con: duckdb.DuckDBPyConnection, *, run_id: str, center_id: str, 
                      message, mapping_version, None, None, cutoff, started_at, finished_at, duration))
     con.executemany("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows)
+
+
+def stored_rows_per_file(clean: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Distinct source rows of which at least one canonical row was stored, per file.
+
+    What ``harmonise status`` calls "loaded": counted from what is stored, not as rows read
+    minus rows quarantined (a patient held because of another row stores nothing).
+    """
+    parts = [f[["_source_file", "_source_row"]] for f in clean.values()
+             if len(f) and {"_source_file", "_source_row"} <= set(f.columns)]
+    if not parts:
+        return {}
+    rows = pd.concat(parts, ignore_index=True).drop_duplicates()
+    return rows.groupby("_source_file")["_source_row"].nunique().to_dict()
 
 
 def _quarantined_rows_per_file(quarantine: pd.DataFrame) -> dict[str, int]:

@@ -10,6 +10,8 @@ Conventions
   Age (years) and prior systemic lines: median (DuckDB ``median``: the mean of the two
   middle values for an even count) and range (min-max). ECOG ``>=3`` pools 3 and 4.
   Regimen classes: I (PD-1 alone), I+A (+ anti-angiogenic), I+C (+ cytotoxic), I+A+C.
+  A field a center's export does not record is counted as "Not recorded" (a row that
+  appears only when some patient has it), never imputed.
 * Table 2: patients counted once per term at their WORST grade (CTCAE 5.0), per grade and
   for any grade; percentages are of ALL loaded patients (``count(*)`` of ``v_patient``),
   as in the study. The first row counts patients with any adverse event (worst grade over
@@ -29,13 +31,15 @@ from harmonise.analysis.views import labels
 TABLE1_COUNTS_SQL = """
 WITH items AS (
     SELECT histology, 'sex' AS section, sex AS item FROM v_patient
-    UNION ALL SELECT histology, 'primary_site', primary_site FROM v_patient
+    UNION ALL SELECT histology, 'primary_site', coalesce(primary_site, 'not_recorded') FROM v_patient
     UNION ALL SELECT histology, 'metastasis', 'lung' FROM v_patient WHERE lung_metastasis
     UNION ALL SELECT histology, 'metastasis', 'other' FROM v_patient WHERE other_metastasis
-    UNION ALL SELECT histology, 'prior_lines', CASE WHEN prior_lines > 0 THEN 'any' ELSE 'none' END
-              FROM v_patient
-    UNION ALL SELECT histology, 'ecog', CASE WHEN ecog >= 3 THEN '>=3' ELSE CAST(ecog AS VARCHAR) END
-              FROM v_patient
+    UNION ALL SELECT histology, 'metastasis', 'not_recorded' FROM v_patient
+              WHERE lung_metastasis IS NULL OR other_metastasis IS NULL
+    UNION ALL SELECT histology, 'prior_lines', CASE WHEN prior_lines IS NULL THEN 'not_recorded'
+              WHEN prior_lines > 0 THEN 'any' ELSE 'none' END FROM v_patient
+    UNION ALL SELECT histology, 'ecog', CASE WHEN ecog IS NULL THEN 'not_recorded'
+              WHEN ecog >= 3 THEN '>=3' ELSE CAST(ecog AS VARCHAR) END FROM v_patient
     UNION ALL SELECT histology, 'regimen', regimen_class FROM v_patient
     UNION ALL SELECT histology, 'local_treatment', 'any' FROM v_patient WHERE has_local_treatment
 )
@@ -108,6 +112,11 @@ FIXED_ITEMS = {
 }
 """Items (code -> label) of the sections whose codes are not a ``ref_code`` vocabulary."""
 
+#: The item of a patient whose export does not record the section's field (``not_recorded:`` in
+#: the center's mapping): counted and shown, never imputed. Only present when some patient has it.
+NOT_RECORDED = "not_recorded"
+NOT_RECORDED_LABEL = "Not recorded"
+
 GRADES = ("grade1", "grade2", "grade3", "grade4", "grade5")
 GRADE_TITLES = dict(zip(GRADES, ("Grade I", "Grade II", "Grade III", "Grade IV", "Grade V")))
 
@@ -160,7 +169,8 @@ def table1_data(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                      for c in columns]
         items = _items(con, section)
         unlisted = sorted(set(counts.loc[counts["section"] == section, "item"]) - set(items))
-        items.update({code: code for code in unlisted})    # codes without a label: shown as is
+        items.update({code: NOT_RECORDED_LABEL if code == NOT_RECORDED else code   # as is
+                      for code in unlisted})
         for item, label in items.items():
             rows += [(section, item, label, c, lookup.get((section, item, c), 0))
                      for c in columns]

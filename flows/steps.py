@@ -173,7 +173,8 @@ def build_batch(center: str, settings: Settings, key: bytes, mapping=None,
     mapping = mapping or load_mapping(center, settings.mappings_dir)
     mapped = map_center(mapping, settings.inbox, key, hashes)
     cutoff = pd.Timestamp(settings.cutoff)
-    validated = validate_center(center, mapped.frames, cutoff, mapped.quarantine)
+    validated = validate_center(center, mapped.frames, cutoff, mapped.quarantine,
+                                not_recorded=mapping.not_recorded)
     quarantine = rendered(with_source_columns(validated.quarantine, mapped.source_columns))
     return LoadBatch(
         center_id=center, clean=validated.clean, quarantine=quarantine,

@@ -125,6 +125,11 @@ class CenterMapping:
     #: files in the center's folder that hold nothing the study needs (``ignore_files:``)
     ignore_files: tuple[str, ...] = ()
 
+    @property
+    def not_recorded(self) -> frozenset[tuple[str, str]]:
+        """Canonical columns the center's export does not record (every file's ``not_recorded:``)."""
+        return frozenset().union(*(f.not_recorded for f in self.files))
+
 
 def mapping_path(center: str, mappings_dir: Path) -> Path:
     return Path(mappings_dir) / f"{center}.yaml"

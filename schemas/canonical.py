@@ -82,15 +82,24 @@ def _key_field():
                                 "source identifier, 24 hex characters). Never the MRN itself.")
 
 
-def _date_field(description: str, nullable: bool = True):
-    return pa.Field(nullable=nullable, ge=EARLIEST_PLAUSIBLE_DATE, description=description)
+def _date_field(description: str, nullable: bool = True, metadata: dict | None = None):
+    return pa.Field(nullable=nullable, ge=EARLIEST_PLAUSIBLE_DATE, description=description,
+                    metadata=metadata)
 
 
-def _coded(vocabulary: str, description: str, nullable: bool = False, check: bool = True, **where):
+#: Field metadata of a column an export may lack (``not_recorded:`` in a mapping): the study's
+#: analyses live without it (Table 1 counts "Not recorded"; a row rule that reads it is not
+#: applied); stored NULL. Every other required column (sex, age, histology, the PD-1 agent,
+#: line of therapy, start and follow-up dates) is needed.
+MAY_BE_NOT_RECORDED = {"may_be_not_recorded": True}
+
+
+def _coded(vocabulary: str, description: str, nullable: bool = False, check: bool = True,
+           metadata: dict | None = None, **where):
     """A column holding codes of ``vocabulary`` (``codes.yaml``; spellings in ``vocab/<name>.yaml``)."""
     allowed = {"isin": codes(vocabulary, **where)} if check else {}
     return pa.Field(nullable=nullable, description=description,
-                    metadata={"vocabulary": vocabulary}, **allowed)
+                    metadata={"vocabulary": vocabulary, **(metadata or {})}, **allowed)
 
 
 class _Canonical(pa.DataFrameModel):
@@ -111,13 +120,18 @@ class Patient(_Canonical):
     histology: Series[str] = _coded("histology", "Histological subtype (ASPS, UPS, DDLPS, MFS "
                                                  "[FBS in the paper], AS, SS, LMS, CCS, MPNST, ES).")
     primary_site: Series[str] = _coded("primary_site", "Primary tumour site: extremity, trunk, "
-                                                       "retroperitoneum or other.")
-    lung_metastasis: Series[pd.BooleanDtype] = pa.Field(description="Lung metastases at baseline.")
+                                                       "retroperitoneum or other.",
+                                       metadata=MAY_BE_NOT_RECORDED)
+    lung_metastasis: Series[pd.BooleanDtype] = pa.Field(description="Lung metastases at baseline.",
+                                                        metadata=MAY_BE_NOT_RECORDED)
     other_metastasis: Series[pd.BooleanDtype] = pa.Field(
-        description="Metastases at sites other than the lung (bone, liver, ...) at baseline.")
-    ecog: Series[Int] = pa.Field(ge=0, le=4, description="ECOG performance status at baseline, 0-4.")
+        description="Metastases at sites other than the lung (bone, liver, ...) at baseline.",
+        metadata=MAY_BE_NOT_RECORDED)
+    ecog: Series[Int] = pa.Field(ge=0, le=4, description="ECOG performance status at baseline, 0-4.",
+                                 metadata=MAY_BE_NOT_RECORDED)
     prior_lines: Series[Int] = pa.Field(
-        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).")
+        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).",
+        metadata=MAY_BE_NOT_RECORDED)
 
     class Config:
         unique = [*PATIENT]
@@ -144,9 +158,11 @@ class Treatment(_Canonical):
         "local_treatment", "Local treatment of metastases during the course (radiotherapy, "
                            "radiofrequency_ablation, surgery); empty if none.", nullable=True)
     end_date: Series[pd.Timestamp] = _date_field(
-        "Date the course ended; empty while the patient is still on treatment.")
+        "Date the course ended; empty while the patient is still on treatment.",
+        metadata=MAY_BE_NOT_RECORDED)
     discontinuation_reason: Series[str] = _coded(
-        "discontinuation_reason", "Why the course ended: progression, adverse_event, other, or ongoing.")
+        "discontinuation_reason", "Why the course ended: progression, adverse_event, other, or ongoing.",
+        metadata=MAY_BE_NOT_RECORDED)
 
     class Config:
         unique = [*PATIENT, "course_no"]
@@ -162,7 +178,10 @@ class Treatment(_Canonical):
         return _agents_in("cytotoxic")(series)
 
     @pa.dataframe_check(name="end_date_matches_reason",
-                        error="end date must be empty when ongoing and given otherwise")
+                        error="a course has an end date exactly when it has ended: the end date "
+                              "is empty when the reason is 'ongoing' and given for progression, "
+                              "adverse_event or other (if the export records neither end dates nor "
+                              "reasons, declare them `not_recorded:` in the mapping)")
     def _end_date_matches_reason(cls, df: pd.DataFrame) -> Series[bool]:
         ongoing = df["discontinuation_reason"] == "ongoing"
         return ongoing == df["end_date"].isna()
@@ -174,7 +193,8 @@ class Outcome(_Canonical):
     center_id: Series[str] = _center_field()
     patient_key: Series[str] = _key_field()
     best_response: Series[str] = _coded(
-        "best_response", "Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).")
+        "best_response", "Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).",
+        metadata=MAY_BE_NOT_RECORDED)
     progression_date: Series[pd.Timestamp] = _date_field(
         "Date of disease progression; empty if the patient has not progressed.")
     death_date: Series[pd.Timestamp] = _date_field("Date of death from any cause; empty if alive.")
@@ -259,15 +279,10 @@ def _not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
     return later.isna() | earlier.isna() | (later >= earlier)
 
 
-#: Columns an export may lack (``not_recorded:`` in a mapping): the study's analyses live without
-#: them (Table 1 counts "not recorded"; a rule that needs them is not applied). Everything else
-#: (sex, age, histology, the PD-1 agent, line of therapy, start and follow-up dates, ...) is needed.
-NOT_RECORDED_ALLOWED = frozenset({
-    ("patient", "primary_site"), ("patient", "lung_metastasis"), ("patient", "other_metastasis"),
-    ("patient", "ecog"), ("patient", "prior_lines"),
-    ("treatment", "local_treatment"), ("treatment", "end_date"),
-    ("treatment", "discontinuation_reason"), ("outcome", "best_response"),
-})
+#: The columns each row rule reads (a rule is not applied where one of them is not recorded).
+RULE_COLUMNS = {
+    "end_date_matches_reason": {("treatment", "end_date"), ("treatment", "discontinuation_reason")},
+}
 
 #: The column each dataframe-level check of the stored tables is about (for quarantine records).
 DATAFRAME_CHECK_COLUMN = {"end_date_matches_reason": "end_date"}
@@ -296,6 +311,16 @@ def vocabulary_of(table: str, column: str) -> str | None:
     metadata = TABLES[table].to_schema().columns[column].metadata or {}
     return metadata.get("vocabulary")
 
+
+def may_be_not_recorded(table: str, column: str) -> bool:
+    """Whether an export may lack ``table.column`` (its Field carries ``MAY_BE_NOT_RECORDED``)."""
+    metadata = TABLES[table].to_schema().columns[column].metadata or {}
+    return bool(metadata.get("may_be_not_recorded"))
+
+
+#: ``(table, column)`` an export may lack (``not_recorded:``), from the declaration.
+NOT_RECORDED_ALLOWED = frozenset((t, c) for t in TABLES for c in columns_of(t)
+                                 if may_be_not_recorded(t, c))
 
 #: ``{"table.column": vocabulary}`` for every coded column.
 COLUMN_VOCABULARY = {f"{t}.{c}": v for t in TABLES for c in columns_of(t)

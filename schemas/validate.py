@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from harmonise.schemas.canonical import DATAFRAME_CHECK_COLUMN, TABLES, Timeline, columns_of
+from harmonise.schemas.canonical import (DATAFRAME_CHECK_COLUMN, NOT_RECORDED_ALLOWED, RULE_COLUMNS,
+                                         TABLES, Timeline, columns_of)
 from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule, check_name,
                                           quarantine_frame, records_of, shown_value)
 
@@ -43,7 +44,8 @@ class ValidatedCenter:
 
 
 def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
-                    cutoff: pd.Timestamp, quarantine: pd.DataFrame | None = None) -> ValidatedCenter:
+                    cutoff: pd.Timestamp, quarantine: pd.DataFrame | None = None,
+                    not_recorded: frozenset[tuple[str, str]] = frozenset()) -> ValidatedCenter:
     """Validate every table of one center lazily and split good rows from bad ones.
 
     Parameters
@@ -52,6 +54,10 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
         the center does not provide may be absent.
     cutoff : data cut-off; any recorded date after it fails ``no_date_after_cutoff``.
     quarantine : records the mapping engine already made, one per failed cell.
+    not_recorded : ``(table, column)`` the center's export does not record (its mapping's
+        ``not_recorded:``; only columns of ``NOT_RECORDED_ALLOWED``): stored empty, so
+        "required" does not apply to them, nor any row rule that reads them
+        (``RULE_COLUMNS``).
     """
     frames = {t: frames.get(t, _empty(t)) for t in TABLES}
     found = [quarantine if quarantine is not None else quarantine_frame()]
@@ -62,6 +68,7 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     found.append(_repeated_events(frames["adverse_event"]))
     failures = _drop_repeats(pd.concat([f for f in found if len(f)], ignore_index=True)
                              if any(len(f) for f in found) else quarantine_frame())
+    failures = _without_not_recorded(failures, not_recorded)
     failures = _with_lineage(failures, frames)
 
     held_keys = _held_patient_keys(failures)
@@ -76,6 +83,21 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     quarantine = pd.concat([failures] + [h for h in held if len(h)], ignore_index=True)
     quarantine["center_id"] = center_id
     return ValidatedCenter(clean=clean, quarantine=quarantine[RECORD_COLUMNS + ["_row_id"]])
+
+
+def _without_not_recorded(failures: pd.DataFrame, not_recorded: frozenset) -> pd.DataFrame:
+    """Drop "required" failures of not-recorded columns and rules that read one of them."""
+    if failures.empty or not not_recorded:
+        return failures
+    assert not_recorded <= NOT_RECORDED_ALLOWED, "the mapping reader checks the allowance"
+    keep = []
+    for table, column, rule, inputs in zip(failures["table_name"], failures["column_name"],
+                                           failures["rule"], failures["inputs"]):
+        check = (inputs or {}).get("check") if isinstance(inputs, dict) else None
+        reads = RULE_COLUMNS.get(check, set())
+        keep.append(not ((rule == Rule.REQUIRED and (table, column) in not_recorded)
+                         or reads & not_recorded))
+    return failures[keep].reset_index(drop=True)
 
 
 @contextmanager

@@ -225,10 +225,10 @@ def test_new_center_command_writes_the_draft_and_says_what_is_next(app, tmp_path
 
 
 def test_check_command_exit_status_follows_the_report(app):
-    clean = runner.invoke(app, ["check", "site_b", "--inbox", str(DEMO_INBOX), "--demo-key"])
+    clean = runner.invoke(app, ["check", "site_b", "--inbox", str(DEMO_INBOX), "--demo"])
     assert clean.exit_code == 0, clean.output
     assert "would load cleanly" in clean.output
-    missing = runner.invoke(app, ["check", "site_zz", "--inbox", str(DEMO_INBOX), "--demo-key"],
+    missing = runner.invoke(app, ["check", "site_zz", "--inbox", str(DEMO_INBOX), "--demo"],
                             env={"COLUMNS": "300"})
     assert missing.exit_code == 1 and "no mapping file for this center" in missing.output
 

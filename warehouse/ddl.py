@@ -6,7 +6,7 @@ column changed in the model changes the warehouse with it: no hand-written copy 
 """
 from __future__ import annotations
 
-from harmonise.schemas.canonical import LINEAGE, TABLES
+from harmonise.schemas.canonical import LINEAGE, TABLES, may_be_not_recorded
 
 #: pandera dtype (as text) -> DuckDB type.
 SQL_TYPES = {"str": "VARCHAR", "Int64": "INTEGER", "int64": "BIGINT", "float64": "DOUBLE",
@@ -32,7 +32,9 @@ def create_table(table: str) -> str:
              f"-- Generated from schemas/canonical.py ({model.__name__}) by warehouse/ddl.py.",
              *(f"-- lineage {c.name}: {c.description}" for c in LINEAGE),
              f"CREATE TABLE IF NOT EXISTS {table} ("]
-    body = [f"    {name:<{width}} {sql_type(column.dtype)}{'' if column.nullable else ' NOT NULL'}"
+    # A column an export may lack (``not_recorded:``) is NULL there, though validation requires it.
+    body = [f"    {name:<{width}} {sql_type(column.dtype)}"
+            + ("" if column.nullable or may_be_not_recorded(table, name) else " NOT NULL")
             for name, column in schema.columns.items()]
     body += [f"    {c.name:<{width}} {c.sql_type} NOT NULL" for c in LINEAGE]
     if schema.unique:

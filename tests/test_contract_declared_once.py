@@ -85,7 +85,8 @@ def test_a_column_changed_in_the_declaration_changes_ddl_dictionary_validation_a
         (package / stage).symlink_to(PROJECT_ROOT / stage, target_is_directory=True)
     canonical = package / "schemas" / "canonical.py"
     text = canonical.read_text(encoding="utf-8")
-    anchor = '        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).")\n'
+    anchor = ('        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).",\n'
+              '        metadata=MAY_BE_NOT_RECORDED)\n')
     assert anchor in text
     canonical.write_text(text.replace(anchor, anchor + NEW_COLUMN), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}

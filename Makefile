@@ -14,8 +14,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## ingest benchmark, e.g. make bench BENCH_ARGS="--centers 100 --patients 10000"
+bench: $(STAMP)  ## ingest + scale-out benchmarks, e.g. make bench BENCH_ARGS="--centers 100 --patients 10000" SCALEOUT_ARGS="--centers 16"
 	$(BIN)/python -m tests.bench_ingest $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench_scaleout $(SCALEOUT_ARGS)  # centers/min, DuckLake, 1 vs 2 workers
 
 exports: $(STAMP)  ## regenerate demo/study/inbox (the example project's exports) from the seeded generator
 	$(BIN)/python -m harmonise.demo.exports

@@ -64,8 +64,14 @@ def _settings(warehouse: Optional[Path] = None, **options):
 
 def _existing_warehouse(warehouse: Optional[Path]):
     """Settings of a warehouse that must exist (else exit 4 with what to do)."""
+    from harmonise.warehouse.backend import StorageError
     settings = _settings(warehouse)
-    if not settings.backend.exists():
+    try:
+        exists = settings.backend.exists()
+    except StorageError as err:
+        error(f"[bold red]Cannot open the warehouse:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.CANNOT_START)
+    if not exists:
         error(f"No warehouse at {settings.backend.describe()} yet: run `harmonise run` first.")
         raise typer.Exit(ExitCode.CANNOT_START)
     return settings

@@ -67,6 +67,33 @@ def test_sql_and_status_read_the_lake_and_status_lists_its_snapshots(demo_lake):
     assert "Recent snapshots" in status.output and "load site_c" in status.output
 
 
+@pytest.mark.slow
+def test_the_report_of_the_lake_has_the_numbers_of_the_embedded_report(demo_lake, report_json,
+                                                                       tmp_path):
+    html = steps.write_report(demo_lake, out_dir=tmp_path / "lake-report")
+    lake = json.loads((html.parent / "numbers" / "report.json").read_text(encoding="utf-8"))
+    embedded = json.loads(json.dumps(report_json))
+    runs = {}
+    for name, doc in (("lake", lake), ("embedded", embedded)):
+        doc["meta"].pop("generated_at")
+        runs[name] = [(f["center_id"], f["file_name"], f["status"]) for f in doc.pop("provenance_files")]
+        doc.pop("provenance_centers")            # when each center loaded, in which run: differs
+    assert runs["lake"] == runs["embedded"]
+    assert lake == embedded                       # every statistic, table and figure number
+
+
+@pytest.mark.parametrize("catalog, says", [
+    (None, "needs lake_catalog"),
+    ("dbname=nowhere host=127.0.0.1 port=1 user=harmonise", "Cannot open the DuckLake catalog"),
+])
+def test_a_lake_that_cannot_be_reached_is_named_with_what_to_check(tmp_path, catalog, says):
+    env = {"HARMONISE_HOME": str(tmp_path), "HARMONISE_STORAGE": "ducklake",
+           "HARMONISE_LAKE_CATALOG": catalog or "", "COLUMNS": "200"}
+    result = CliRunner().invoke(app, ["status"], env=env)
+    assert result.exit_code == 4, result.output
+    assert says in result.output
+
+
 def test_as_of_on_the_embedded_file_says_it_needs_ducklake(demo_warehouse):
     result = CliRunner().invoke(app, ["report", "--warehouse", str(demo_warehouse), "--as-of", "3"])
     assert result.exit_code == 2

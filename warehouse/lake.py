@@ -103,13 +103,11 @@ class DuckLake:
             _attached.add(alias)
 
     def exists(self) -> bool:
-        """True once a run has created the tables."""
-        try:
-            with self.connect(read_only=True) as con:
-                return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
-                                   "current_database() AND table_name = 'load_log'").fetchone()[0] > 0
-        except (StorageError, duckdb.Error):
-            return False
+        """True once a run has created the tables (a catalog that cannot be reached raises
+        ``StorageError`` saying so, rather than looking empty)."""
+        with self.connect(read_only=True) as con:
+            return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                               "current_database() AND table_name = 'load_log'").fetchone()[0] > 0
 
     def connect(self, read_only: bool = False, as_of: int | None = None) -> duckdb.DuckDBPyConnection:
         """A connection whose default catalog is the lake (at snapshot ``as_of``, read-only)."""

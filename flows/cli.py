@@ -40,7 +40,7 @@ WAIT_HELP = "If another run is going, wait for it to finish instead of stopping.
 
 def _version(value: bool) -> None:
     if value:
-        from harmonise.flows.steps import harmonise_version
+        from harmonise.pipeline.identity import harmonise_version
         console.print(f"harmonise {harmonise_version()}")
         raise typer.Exit()
 

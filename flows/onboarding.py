@@ -44,7 +44,7 @@ console = Console(highlight=False)
 
 def check_center(center_id: str, settings: Settings, *, key: bytes | None = None) -> CheckReport:
     """Map and validate one center's export without touching the warehouse."""
-    from harmonise.flows.steps import build_batch
+    from harmonise.pipeline.center import build_batch
 
     note = None
     if key is None:

@@ -152,6 +152,28 @@ def load_mapping(center: str, mappings_dir: Path) -> CenterMapping:
     return reader.mapping()
 
 
+class _Refused(Exception):
+    def __init__(self, problem: str, line: int, hint: str):
+        super().__init__(problem)
+        self.problem, self.line, self.hint = problem, line, hint
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses anchors, aliases and explicit tags as it composes."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused("YAML anchors (&) and aliases (*) are not allowed in mapping files",
+                           line, "Write each entry out in full.")
+        tag = getattr(event, "tag", None)
+        if tag:  # only explicit tags (!!python/object, !custom) set it
+            raise _Refused(f"YAML tags such as {tag} are not allowed in mapping files", line,
+                           "Remove the tag; values are plain text, numbers or lists.")
+        return super().compose_node(parent, index)
+
+
 class _Reader:
     """Walks the parsed YAML, remembering line numbers for error messages."""
 
@@ -163,9 +185,7 @@ class _Reader:
                       hint="A mapping file lists columns; it should be a few kilobytes.")
         try:
             text = raw.decode("utf-8-sig")
-            self._refuse_aliases_and_tags(text)
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+            self.node, self.data = self._parse(text)
         except UnicodeDecodeError:
             self.fail("the mapping file is not UTF-8", hint="Save the YAML file as UTF-8.")
         except yaml.YAMLError as exc:
@@ -177,16 +197,16 @@ class _Reader:
             self.fail("the mapping file must be a set of `key: value` entries",
                       hint="Start from an existing center's YAML file.")
 
-    def _refuse_aliases_and_tags(self, text: str) -> None:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            line = event.start_mark.line + 1
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                self.fail("YAML anchors (&) and aliases (*) are not allowed in mapping files",
-                          line=line, hint="Write each entry out in full.")
-            tag = getattr(event, "tag", None)
-            if tag:  # only explicit tags (!!python/object, !custom) set it
-                self.fail(f"YAML tags such as {tag} are not allowed in mapping files", line=line,
-                          hint="Remove the tag; values are plain text, numbers or lists.")
+    def _parse(self, text: str):
+        """Parse the YAML once: the node tree (for line numbers) and the data built from it."""
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            return node, (loader.construct_document(node) if node is not None else None)
+        except _Refused as refused:
+            self.fail(refused.problem, line=refused.line, hint=refused.hint)
+        finally:
+            loader.dispose()
 
     # -- error helpers -------------------------------------------------------------
     def fail(self, problem: str, *, line: int | None = None, column: str | None = None,

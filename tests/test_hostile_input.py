@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from typer.testing import CliRunner
 
-from harmonise.flows import steps
+from harmonise.pipeline.center import build_batch
+from harmonise.pipeline.run import pseudonym_key
 from harmonise.flows.cli import app
 from harmonise.flows.settings import DEMO_INBOX
 from tests.conftest import ingest_all
@@ -24,7 +25,7 @@ def _frame(inbox, name=PATIENTS) -> pd.DataFrame:
 
 
 def _batch(settings):
-    return steps.build_batch("site_a", settings, steps.pseudonym_key(settings))
+    return build_batch("site_a", settings, pseudonym_key(settings))
 
 
 def test_empty_file_fails_the_center_with_the_file_named(settings_for, inbox_copy):

@@ -1,5 +1,5 @@
 """Data flow one way: mappings -> schemas <- warehouse <- analysis; onboarding drafts mappings;
-flows wires them all."""
+the pipeline runs one center through them; flows wires them all."""
 from __future__ import annotations
 
 import ast
@@ -8,7 +8,7 @@ import pytest
 
 from harmonise.flows.settings import PROJECT_ROOT
 
-STAGES = ("schemas", "mappings", "onboarding", "warehouse", "analysis", "flows", "demo")
+STAGES = ("schemas", "mappings", "onboarding", "warehouse", "analysis", "pipeline", "flows", "demo")
 #: What each stage may import from the project (besides itself).
 ALLOWED = {
     "schemas": set(),                       # the contract depends on nothing
@@ -16,6 +16,7 @@ ALLOWED = {
     "onboarding": {"mappings", "schemas"},  # profile -> draft -> check: reads the mapping language
     "warehouse": {"schemas"},               # stores what the contract describes
     "analysis": {"schemas"},                # reads the warehouse through SQL only
+    "pipeline": {"mappings", "schemas", "warehouse"},  # one center: read, map, validate, load
     "demo": set(),                          # makes synthetic exports; knows no pipeline
     "flows": set(STAGES),                   # the wiring
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from harmonise.flows import steps
+from harmonise.pipeline.center import build_batch
+from harmonise.pipeline.run import pseudonym_key
 
 PATIENTS = "site_a_patients.csv"
 EVENTS = "site_a_adverse_events.csv"
@@ -20,7 +21,7 @@ def _edit(inbox, name, row, changes):
 
 
 def _batch(settings):
-    return steps.build_batch("site_a", settings, steps.pseudonym_key(settings))
+    return build_batch("site_a", settings, pseudonym_key(settings))
 
 
 def _first_row(inbox, **where):

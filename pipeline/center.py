@@ -1,0 +1,146 @@
+"""One center, start to end: read -> map -> validate -> identify the load -> load.
+
+``ingest_center`` is the whole pipeline of one center. A structural problem (bad mapping,
+unreadable file, undeclared or missing column) fails that center alone, is logged in
+``load_log`` and comes back as a ``CenterResult`` with status ``failed``. Transient I/O
+errors (``OSError``, a locked warehouse) propagate so the caller can retry them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from harmonise.mappings.engine import map_center
+from harmonise.mappings.errors import CenterError
+from harmonise.mappings.pseudonym import key_fingerprint
+from harmonise.mappings.spec import CenterMapping, load_mapping
+from harmonise.pipeline.identity import export_hashes, mapping_fingerprint, planned_load_id
+from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.validate import validate_center
+from harmonise.warehouse import loader
+from harmonise.warehouse.backend import Commit
+from harmonise.warehouse.loader import LoadBatch, current_load_id, log_attempt, replace_center_rows
+
+
+@dataclass
+class CenterResult:
+    """What happened to one center in one run: the line of the summary table."""
+
+    center: str
+    status: str                 # loaded | skipped | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    patients_loaded: int = 0
+    message: str | None = None
+
+
+def build_batch(center: str, settings, key: bytes, mapping: CenterMapping | None = None,
+                hashes: dict[str, str] | None = None) -> LoadBatch:
+    """Map and validate one center (no warehouse access): the rows to load and to quarantine."""
+    mapping = mapping or load_mapping(center, settings.mappings_dir)
+    mapped = map_center(mapping, settings.inbox, key, hashes)
+    validated = validate_center(center, mapped.frames, pd.Timestamp(settings.cutoff),
+                                mapped.quarantine, not_recorded=mapping.not_recorded)
+    quarantine = rendered(with_source_columns(validated.quarantine, mapped.source_columns))
+    return LoadBatch(
+        center_id=center, clean=validated.clean, quarantine=quarantine,
+        file_hashes={f.name: f.sha256 for f in mapped.files},
+        rows_read={f.name: f.rows_read for f in mapped.files},
+        mapping_version=mapping.version, mapping_sha256=mapping_fingerprint(mapping),
+        key_fingerprint=key_fingerprint(key), cutoff=settings.cutoff)
+
+
+def with_source_columns(quarantine: pd.DataFrame, sources: dict) -> pd.DataFrame:
+    """Name the export's own column in each record validation made about a canonical column."""
+    if quarantine.empty:
+        return quarantine
+    out = quarantine.copy()
+    known = pd.Series([sources.get((t, c)) for t, c in zip(out["table_name"], out["column_name"])],
+                      index=out.index, dtype=object)
+    out["source_column"] = out["source_column"].astype(object).where(out["source_column"].notna(), known)
+    return out
+
+
+def unchanged_result(center: str, settings, run_id: str, key: bytes, mapping: CenterMapping,
+                     hashes: dict[str, str] | None, started: dt.datetime) -> CenterResult | None:
+    """A ``skipped`` result (logged) when the stored load has this very identity, else None."""
+    if hashes is None:
+        return None
+    planned = planned_load_id(mapping, settings.cutoff, key, hashes)
+    with settings.backend.connect(read_only=True) as con:
+        if current_load_id(con, center) != planned:
+            return None
+        patients = con.execute("SELECT count(*) FROM patient WHERE center_id = ?",
+                               [center]).fetchone()[0]
+    settings.backend.write(lambda con: log_attempt(
+        con, run_id=run_id, center_id=center, status="skipped", started_at=started,
+        finished_at=dt.datetime.now(),
+        message="export unchanged since the last load (use --force to reload)",
+        mapping_version=mapping.version, cutoff=settings.cutoff),
+        Commit("skip", f"run {run_id}: {center} unchanged", run_id, (center,)))
+    # the summary shows the patients the warehouse holds for it
+    return CenterResult(center, "skipped", patients_loaded=patients,
+                        message="unchanged since the last load")
+
+
+def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = False,
+                  mapping: CenterMapping | None = None) -> CenterResult:
+    """Map, validate and load one center; a structural problem fails this center only.
+
+    An export identical to the one already loaded (same files, mapping, vocabularies,
+    key and cut-off) is skipped unless ``force``.
+    """
+    started = dt.datetime.now()
+    try:
+        mapping = mapping or load_mapping(center, settings.mappings_dir)
+        hashes = export_hashes(mapping, settings.inbox)
+        skipped = None if force else unchanged_result(center, settings, run_id, key, mapping,
+                                                      hashes, started)
+        if skipped is not None:
+            return skipped
+        batch = build_batch(center, settings, key, mapping, hashes)
+    except CenterError as err:
+        record_failure(center, settings, run_id, started, err.message, file_name=err.file)
+        return CenterResult(center, "failed", message=err.message)
+    return store_batch(settings, batch, run_id, started)
+
+
+def store_batch(settings, batch: LoadBatch, run_id: str, started: dt.datetime) -> CenterResult:
+    """Replace the center's rows and append its audit record, in ONE transaction."""
+    warehouse = settings.backend
+    warehouse.claim(batch.center_id, run_id)
+
+    def body(con):
+        loaded = replace_center_rows(con, batch, run_id)
+        log_attempt(con, run_id=run_id, center_id=batch.center_id, status="loaded",
+                    started_at=started, finished_at=dt.datetime.now(), batch=batch)
+        return loaded
+    loaded = warehouse.write(body, Commit("load", f"run {run_id}: load {batch.center_id}", run_id,
+                                          (batch.center_id,)))
+    rows_read = sum(batch.rows_read.values())
+    quarantined = batch.quarantine.dropna(subset=["source_row"]).drop_duplicates(
+        ["source_file", "source_row"]).shape[0]
+    stored = sum(loader.stored_rows_per_file(batch.clean).values())
+    return CenterResult(batch.center_id, "loaded", rows_read=rows_read, rows_loaded=stored,
+                        rows_quarantined=quarantined, patients_loaded=loaded["patient"])
+
+
+def failed_after_retries(center: str, settings, run_id: str, started: dt.datetime,
+                         message: str | None) -> CenterResult:
+    """A center whose load kept failing (e.g. the file stayed unreadable): log it, move on."""
+    text = f"center {center}: the load failed after retries: {message}. Check that the export " \
+           "is complete and the warehouse is not held by another program, then run again."
+    record_failure(center, settings, run_id, started, text)
+    return CenterResult(center, "failed", message=text)
+
+
+def record_failure(center: str, settings, run_id: str, started: dt.datetime,
+                   message: str, file_name: str | None = None) -> None:
+    """Append a failed attempt to ``load_log`` (the center's previous rows stay as they were)."""
+    settings.backend.write(lambda con: log_attempt(
+        con, run_id=run_id, center_id=center, status="failed", started_at=started,
+        finished_at=dt.datetime.now(), message=message, file_name=file_name,
+        cutoff=settings.cutoff), Commit("failed", f"run {run_id}: {center} failed", run_id, (center,)))

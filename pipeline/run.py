@@ -1,0 +1,93 @@
+"""What a run does around its centers: name it, find the centers, prepare, publish, freeze.
+
+``settings`` is any object with the attributes ``RunConfig`` lists (``flows.settings.Settings``
+is one); this stage never imports the wiring above it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from harmonise.mappings.pseudonym import load_key
+from harmonise.mappings.spec import list_centers
+from harmonise.pipeline.center import CenterResult
+from harmonise.warehouse import publish, store
+from harmonise.warehouse.backend import Commit
+
+
+class RunConfig(Protocol):
+    """The settings a run reads."""
+
+    inbox: Path
+    warehouse: Path
+    mappings_dir: Path
+    cutoff: dt.date
+    demo_key: bool
+    storage: str
+    backend: object
+
+
+def new_run_id() -> str:
+    """A unique id for one run, sortable by time (``20261121T020000-1a2b3c``)."""
+    return f"{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def centers_to_run(settings: RunConfig, only: list[str] | None = None) -> list[str]:
+    """The centers with a mapping file, or ``only`` those asked for."""
+    return list(only) if only else list_centers(settings.mappings_dir)
+
+
+def pseudonym_key(settings: RunConfig) -> bytes:
+    """The run's pseudonymisation key (raises ``PseudonymKeyError`` with what to do)."""
+    return load_key(demo=settings.demo_key)
+
+
+def prepare_warehouse(settings: RunConfig, run_id: str = "") -> None:
+    """Create tables, write reference codes and the cut-off, refresh the views."""
+    warehouse = settings.backend
+    warehouse.write(store.ensure_tables, Commit("schema", f"run {run_id}: tables", run_id))
+    warehouse.write(lambda con: store.write_conventions(con, settings.cutoff),
+                    Commit("prepare", f"run {run_id}: codes, cut-off {settings.cutoff}, views",
+                           run_id))
+
+
+def refresh_views(settings: RunConfig) -> None:
+    """Recreate the analysis views (after loads, so analysts see the new rows)."""
+    settings.backend.write(store.refresh_views, Commit("views", "analysis views"))
+
+
+def lock_path(settings: RunConfig) -> Path:
+    """The run lock of a warehouse: ``<warehouse>.lock`` beside it."""
+    return settings.warehouse.with_name(settings.warehouse.name + ".lock")
+
+
+def begin_build(settings: RunConfig) -> RunConfig:
+    """Settings that point at a fresh private copy of the warehouse, for one run to write.
+
+    A DuckLake needs no copy: each center's load is its own transaction in the lake.
+    """
+    if settings.storage == "ducklake":
+        return settings
+    return replace(settings, warehouse=publish.begin_build(settings.warehouse))
+
+
+def publish_build(build: RunConfig, settings: RunConfig) -> None:
+    """Swap the run's copy in as the published warehouse (atomic); nothing to do on a lake."""
+    if settings.storage == "ducklake":
+        return
+    publish.publish(build.warehouse, settings.warehouse)
+
+
+def freeze(settings: RunConfig, run_id: str, results: list[CenterResult]) -> None:
+    """Record the run in ``data_freeze``; on a DuckLake its snapshot is the run's data freeze."""
+    loaded = tuple(r.center for r in results if r.status in ("loaded", "skipped"))
+    failed = ",".join(r.center for r in results if r.status == "failed") or None
+    message = f"nightly run {run_id}: centers loaded {', '.join(loaded) or 'none'}" + (
+        f"; failed {failed}" if failed else "")
+    settings.backend.write(
+        lambda con: con.execute("INSERT INTO data_freeze VALUES (?, ?, ?, ?)",
+                                [run_id, ",".join(loaded), failed, dt.datetime.now()]),
+        Commit("freeze", message, run_id, loaded))

@@ -1,33 +1,33 @@
-"""Figures 1-4 of the study as Kaplan-Meier plots (matplotlib, Agg backend, PNG files).
+"""Figures 1-4 of the study as Kaplan-Meier plots: PNG (300 dpi) and SVG per panel.
 
-Each plot shows the step curves (months on the x axis, % event-free on the y axis),
-censoring marks (``|``), the pointwise 95% band for single-curve figures, the log-rank
-p-value and the center-stratified log-rank p-value (read from
-:func:`analysis.comparisons.run_comparisons`, not recomputed), and the numbers at risk
-under the axis (:func:`analysis.km.number_at_risk`). Curves come from
+Each panel (:mod:`analysis.kmplot` draws it) shows the step curves (months on the x axis,
+% event-free on the y axis), censoring ticks, the pointwise 95% band of each curve, the
+log-rank p-value, the center-stratified log-rank p-value and the center-stratified Cox
+hazard ratios with 95% CI (read from :func:`analysis.comparisons.run_comparisons`, not
+recomputed), and under the axis a KMunicate-style table: per group the numbers at risk,
+censored and with an event up to each tick (:func:`analysis.km.number_at_risk`). The
+legend lists the groups in the order the title names them. Curves come from
 :func:`analysis.km.kaplan_meier` on the comparison's own selection
-(:func:`analysis.comparisons.select`).
+(:func:`analysis.comparisons.select`); the pictures are drawn from the curves' step
+points, in two worker processes when the machine has two cores.
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from harmonise.analysis import kmplot, present
+from harmonise.analysis.comparisons import COMPARISONS, select
+from harmonise.analysis.km import ENDPOINTS, kaplan_meier, number_at_risk
 
-from harmonise.analysis import present  # noqa: E402
-from harmonise.analysis.comparisons import COMPARISONS, select  # noqa: E402
-from harmonise.analysis.km import ENDPOINTS, kaplan_meier, number_at_risk  # noqa: E402
-
-DPI = 150
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")  # Okabe-Ito
 BY_NAME = {c.name: c for c in COMPARISONS}
+X_LABEL = "Months since start of immunotherapy-based therapy"
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,56 @@ def _curves(patients: pd.DataFrame, spec: FigureSpec, ref_labels: dict, transfor
     return out
 
 
+def _rows(spec: FigureSpec, results: pd.DataFrame) -> pd.DataFrame:
+    return results[(results["comparison"] == spec.comparison)
+                   & (results["endpoint"] == spec.endpoint)]
+
+
+def _statistics(spec: FigureSpec, results: pd.DataFrame, shorts: dict) -> tuple:
+    """Lines of text on the plot: log-rank p-values, then each hazard ratio with its CI."""
+    if spec.comparison is None:
+        return ()
+    rows = _rows(spec, results)
+    first = rows.iloc[0]
+    lines = [f"Log-rank {present.p_text(first['p'])}; stratified by center "
+             f"{present.p_text(first['strat_p'])}"]
+    reference = shorts[str(rows[rows["is_reference"]]["group_value"].iloc[0])]
+    for _, row in rows[~rows["is_reference"]].iterrows():
+        who = f"HR {shorts[str(row['group_value'])]} vs {reference}"
+        if present.is_missing(row["hr"]):
+            note = str(row["hr_note"] or "not estimable").removeprefix("not estimable: ")
+            lines.append(f"{who}: not estimable ({note})")
+        else:
+            lines.append(f"{who}: {row['hr']:.2f} (95% CI {row['hr_lower']:.2f}\u2013"
+                         f"{row['hr_upper']:.2f})")
+    return tuple(lines)
+
+
+def title_order(label: str, names: list[list[str]]) -> list[int]:
+    """Indices of the groups in the order ``label`` ("A vs B vs C") names them.
+
+    ``names`` holds, per group, the words it may be called by (value, labels). Each
+    " vs " part of the title goes to the group whose name matches it best (exact, then
+    the most shared words); groups the title does not name keep their order at the end.
+    """
+    parts = [p.strip().lower() for p in label.replace("(", " ").replace(")", " ").split(" vs ")]
+    free, order = list(range(len(names))), []
+    for part in parts:
+        words = set(part.split())
+
+        def score(i):
+            options = [n.lower() for n in names[i]]
+            exact = any(part == o or part.startswith(o + " ") for o in options)
+            return (exact, max(len(words & set(o.split())) for o in options))
+        best = max(free, key=score, default=None)
+        if best is not None and score(best) > (False, 0):
+            order.append(best)
+            free.remove(best)
+    return order + free
+
+
 def _short(label: str, value: str, col: str | None) -> str:
-    """Row label of the at-risk table: ``ASPS``, ``Potentially sensitive``, ``I+A``."""
+    """Row label of the table: ``ASPS``, ``Potentially sensitive``, ``I+A``."""
     if col == "regimen_class":
         return value
     if label.endswith(")") and " (" in label:
@@ -120,111 +168,106 @@ def _short(label: str, value: str, col: str | None) -> str:
     return label
 
 
-def _p_text(spec: FigureSpec, results: pd.DataFrame) -> str:
-    if spec.comparison is None:
-        return ""
-    row = results[(results["comparison"] == spec.comparison)
-                  & (results["endpoint"] == spec.endpoint)].iloc[0]
-    return (f"Log-rank p = {present.p_value(row['p'])};  "
-            f"stratified by center p = {present.p_value(row['strat_p'])}").replace("= <", "< ")
-
-
-def plot_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFrame, path: Path, *,
-               ref_labels: dict, transform: str = "log", median_rule: str = "print") -> dict:
-    """Draw one Kaplan-Meier panel to ``path`` (PNG).
+def prepare_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFrame, *,
+                  ref_labels: dict, transform: str = "log", median_rule: str = "print"):
+    """The picture of one panel as data, and the numbers it shows.
 
     Returns
     -------
-    dict
-        ``curves`` (one summary dict per group: n, events, median with CI) and ``at_risk``
-        (a frame: group, time, at_risk) - the numbers the picture shows.
+    (kmplot.Panel, dict)
+        The panel, and ``curves`` (one summary dict per group: n, events, median with CI),
+        ``at_risk`` (group, tick, at risk) and ``table`` (group, tick, at risk, censored,
+        events) frames.
     """
     curves = _curves(patients, spec, ref_labels, transform, median_rule)
     col = BY_NAME[spec.comparison].group_col if spec.comparison else None
-    max_time = max([float(np.max(t)) for _, _, t, _, _ in curves if t.size] or [1.0])
+    if spec.comparison is not None:
+        comparison = BY_NAME[spec.comparison]
+        names = [[str(v), fallback, c[1]] for (v, fallback), c in zip(comparison.groups, curves)]
+        curves = [curves[i] for i in title_order(present.pretty(comparison.label), names)]
+    max_time = max([float(np.nanmax(t)) for _, _, t, _, _ in curves if t.size] or [1.0])
     ticks = _ticks(max_time)
     k = len(curves)
-    fig, (ax, risk) = plt.subplots(
-        2, 1, figsize=(7.2, 5.6 + 0.45 * k), layout="constrained",
-        gridspec_kw={"height_ratios": [4.2, 0.35 + 0.28 * k]})
-    summaries, at_risk_rows = [], []
+    drawn, summaries, at_risk_rows, table_rows = [], [], [], []
+    shorts = {value: _short(label, value, col) for value, label, *_ in curves}
     for i, (value, label, t, e, curve) in enumerate(curves):
         color = "#222222" if k == 1 else COLORS[i % len(COLORS)]
         tab = curve.table
         median = present.months(curve.median, n=curve.n)
-        unit = " months" if median[0].isdigit() else ""
-        legend = f"{label}: n = {curve.n}, {curve.events} events, median {median}{unit}"
-        if tab.empty:
-            ax.plot([], [], color=color, lw=1.8, label=legend)
-        else:
-            x, y = tab["time"].to_numpy(), 100 * tab["survival"].to_numpy()
-            ax.step(x, y, where="post", color=color, lw=1.8, label=legend)
-            cens = tab["censored"].to_numpy() > 0
-            ax.plot(x[cens], y[cens], ls="none", marker="|", ms=9, mew=1.4, color=color)
-            if k == 1:
-                ax.fill_between(x, 100 * tab["lower"].to_numpy(), 100 * tab["upper"].to_numpy(),
-                                step="post", color=color, alpha=0.12, lw=0,
-                                label=f"95% CI, {present.TRANSFORM_TEXT[transform]}")
+        median = (f"median {median} months" if median[0].isdigit()
+                  else "median not reached" if median == present.NR else "no patient")
         nar = number_at_risk(t, e, ticks)
-        row = k - 1 - i
-        for tick, n in zip(nar["time"], nar["at_risk"]):
-            risk.text(tick, row, str(n), ha="center", va="center", fontsize=9.5, color=color)
-        risk.text(-0.01, row, _short(label, value, col), transform=risk.get_yaxis_transform(),
-                  ha="right", va="center", fontsize=9.5, color=color)
+        cens = tab["censored"].to_numpy() > 0
+        x, y = tab["time"].to_numpy(float), 100 * tab["survival"].to_numpy(float)
+        drawn.append(kmplot.Curve(
+            label=f"{label}: n = {curve.n}, {present.events(curve.events)}, {median}",
+            short=shorts[value], color=color, x=x, y=y,
+            lower=100 * tab["lower"].to_numpy(float), upper=100 * tab["upper"].to_numpy(float),
+            censored_x=x[cens], censored_y=y[cens],
+            table={"At risk": nar["at_risk"].tolist(), "Censored": nar["censored"].tolist(),
+                   "Events": nar["events"].tolist()}))
         at_risk_rows += [{"group": label, "group_value": value, "time": float(tk),
                           "at_risk": int(n)} for tk, n in zip(nar["time"], nar["at_risk"])]
+        table_rows += [{"group": label, "group_value": value, **row}
+                       for row in nar.to_dict("records")]
         summaries.append({"group": label, "group_value": value, "n": curve.n,
                           "events": curve.events, "median": curve.median,
                           "median_lower": curve.median_lower,
                           "median_upper": curve.median_upper, "transform": transform})
-    ax.set_ylim(-2, 103)
-    ax.set_xlim(ticks[0] - 0.02 * ticks[-1], ticks[-1] * 1.02)
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{tk:g}" for tk in ticks])
-    ax.set_yticks(range(0, 101, 20))
-    ax.set_ylabel(f"{present.ENDPOINT_NAMES[spec.endpoint]} (%)")
-    ax.set_xlabel("Months since start of immunotherapy-based therapy")
-    ax.grid(True, color="#e5e5e5", lw=0.6)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.tick_params(labelsize=10)
-    fig.suptitle(f"Figure {spec.panel}. {title(spec)}", x=0.02, ha="left", fontsize=11.5,
-                 fontweight="bold")
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=9.2, frameon=False,
-              title=_p_text(spec, results) or None, title_fontsize=9.6, alignment="left",
-              borderaxespad=0.0)
-    risk.set_xlim(ax.get_xlim())
-    risk.set_ylim(-0.6, k - 0.4)
-    risk.set_axis_off()
-    risk.set_title("Number at risk", loc="left", fontsize=9.5, pad=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, facecolor="white")
-    plt.close(fig)
-    return {"curves": summaries, "at_risk": pd.DataFrame(at_risk_rows)}
+    band = f"Shaded: pointwise 95% CI, {present.TRANSFORM_TEXT[transform]}"
+    panel = kmplot.Panel(
+        title=f"Figure {spec.panel}. {title(spec)}",
+        y_label=f"{present.ENDPOINT_NAMES[spec.endpoint]} (%)", x_label=X_LABEL, ticks=ticks,
+        curves=tuple(drawn), statistics=_statistics(spec, results, shorts), band_label=band)
+    order = {v: i for i, (v, *_rest) in enumerate(_curves_order(spec, curves))}
+    summaries.sort(key=lambda r: order[r["group_value"]])
+    at_risk_rows.sort(key=lambda r: order[r["group_value"]])
+    return panel, {"curves": summaries, "at_risk": pd.DataFrame(at_risk_rows),
+                   "table": pd.DataFrame(table_rows)}
+
+
+def _curves_order(spec, curves):
+    """The comparison's own group order (the numbers' order), whatever the legend's."""
+    if spec.comparison is None:
+        return curves
+    values = [str(v) for v, _ in BY_NAME[spec.comparison].groups]
+    return sorted(curves, key=lambda c: values.index(c[0]))
+
+
+def figure_workers() -> int:
+    """Processes drawing the panels: ``HARMONISE_FIGURE_WORKERS``, else up to 2 cores."""
+    env = os.environ.get("HARMONISE_FIGURE_WORKERS", "")
+    return int(env) if env.isdigit() else min(2, os.cpu_count() or 1)
 
 
 def render_figures(patients: pd.DataFrame, results: pd.DataFrame, out_dir: Path, *,
                    ref_labels: dict, transform: str = "log",
                    median_rule: str = "print") -> dict[str, pd.DataFrame]:
-    """Draw every panel of :data:`FIGURES` into ``out_dir`` (``<key>.png``).
+    """Draw every panel of :data:`FIGURES` into ``out_dir`` (``<key>.png`` and ``.svg``).
 
     Returns
     -------
     dict of DataFrames
         ``figures`` (key, panel, figure, endpoint, comparison, title, file),
-        ``curves`` (per panel and group: n, events, median with CI) and ``at_risk``
-        (per panel, group and tick).
+        ``curves`` (per panel and group: n, events, median with CI), ``at_risk`` (per
+        panel, group and tick) and ``risk_table`` (also censored and events per tick).
     """
-    figures, curves, at_risk = [], [], []
+    figures, curves, at_risk, table, jobs = [], [], [], [], []
     for spec in FIGURES:
         path = Path(out_dir) / f"{spec.key}.png"
-        drawn = plot_panel(spec, patients, results, path, ref_labels=ref_labels,
-                           transform=transform, median_rule=median_rule)
+        panel, shown = prepare_panel(spec, patients, results, ref_labels=ref_labels,
+                                     transform=transform, median_rule=median_rule)
+        jobs.append((panel, path, path.with_suffix(".svg")))
         figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[0]),
                         "endpoint": spec.endpoint, "comparison": spec.comparison or "all",
                         "title": f"Figure {spec.panel}. {title(spec)}",
                         "file": f"figures/{path.name}"})
-        curves += [{"key": spec.key, "panel": spec.panel, **c} for c in drawn["curves"]]
-        at_risk.append(drawn["at_risk"].assign(key=spec.key, panel=spec.panel))
+        curves += [{"key": spec.key, "panel": spec.panel, **c} for c in shown["curves"]]
+        at_risk.append(shown["at_risk"].assign(key=spec.key, panel=spec.panel))
+        table.append(shown["table"].assign(key=spec.key, panel=spec.panel))
+    kmplot.draw_all(jobs, workers=figure_workers())
+    columns = ["key", "panel", "group", "group_value", "time"]
     return {"figures": pd.DataFrame(figures), "curves": pd.DataFrame(curves),
-            "at_risk": pd.concat(at_risk, ignore_index=True)[
-                ["key", "panel", "group", "group_value", "time", "at_risk"]]}
+            "at_risk": pd.concat(at_risk, ignore_index=True)[columns + ["at_risk"]],
+            "risk_table": pd.concat(table, ignore_index=True)[
+                columns + ["at_risk", "censored", "events"]]}

@@ -84,12 +84,12 @@ class Tables:
 
 @dataclass(frozen=True)
 class Panel:
-    """One figure panel: a PNG embedded as base64."""
+    """One figure panel: its SVG (vector: sharp on a phone and in print) as base64."""
 
     id: str
     title: str
     caption: str
-    png_base64: str
+    svg_base64: str
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,13 @@ def count(x) -> str:
     return MISSING if is_missing(x) else str(int(round(float(x))))
 
 
+def events(n) -> str:
+    """``1 event``, ``3 events``; ``–`` when missing."""
+    if is_missing(n):
+        return MISSING
+    return "1 event" if int(round(float(n))) == 1 else f"{count(n)} events"
+
+
 def general(x) -> str:
     """A summary value (median age, range limit) without trailing zeros; ``–`` when missing."""
     return MISSING if is_missing(x) else f"{float(x):g}"
@@ -92,6 +99,12 @@ def p_value(p) -> str:
     if is_missing(p):
         return MISSING
     return "<0.001" if p < 0.001 else f"{float(p):.3f}"
+
+
+def p_text(p) -> str:
+    """``p = 0.013``, ``p < 0.001``, ``p = –`` (not testable): a p-value in a sentence."""
+    text = p_value(p)
+    return f"p {text.replace('<', '< ')}" if text.startswith("<") else f"p = {text}"
 
 
 def hazard_ratio(hr, lower, upper, *, reference: bool = False, note: str = "") -> str:

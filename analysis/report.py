@@ -1,11 +1,11 @@
-"""The study report: one self-contained HTML page, the figures as PNG, every number as CSV/JSON.
+"""The study report: one self-contained HTML page, the figures as PNG and SVG, every number as CSV/JSON.
 
 :func:`write_report` reads the warehouse (views, reference tables, ``load_log``,
 ``quarantine``) read-only, runs the analysis layer once, and writes into ``out_dir``::
 
-    report.html          self-contained: figures as base64 PNG, inline CSS, no script,
+    report.html          self-contained: figures as base64 SVG, inline CSS, no script,
                          no external URL
-    figures/*.png        Figures 1-4 of the study (one PNG per panel, 150 dpi)
+    figures/*.png, *.svg Figures 1-4 of the study (one PNG at 300 dpi and one SVG per panel)
     numbers/*.csv        every number shown, one file per section (formula-safe cells)
     numbers/report.json  the same numbers in one strict-JSON document (no NaN: null)
 
@@ -165,7 +165,7 @@ def _frames(res: Results) -> dict[str, pd.DataFrame]:
         "table1_display": res.table1.reset_index(), "table2": res.table2_data,
         "table2_display": res.table2.reset_index(),
         "figures": res.figures.figures, "figure_curves": res.figures.curves,
-        "figure_at_risk": res.figures.at_risk,
+        "figure_at_risk": res.figures.at_risk, "figure_risk_table": res.figures.risk_table,
         "provenance_centers": res.provenance.centers,
         "provenance_files": res.provenance.files,
         "quarantine_counts": res.provenance.quarantine_counts,
@@ -225,13 +225,18 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         con.close()
     out_dir = Path(out_dir)
     fig_dir, num_dir = out_dir / "figures", out_dir / "numbers"
-    for folder, patterns in ((fig_dir, ("*.png",)), (num_dir, ("*.csv", "*.json"))):
+    for folder in (fig_dir, num_dir):
         folder.mkdir(parents=True, exist_ok=True)
-        for old in [f for pattern in patterns for f in folder.glob(pattern)]:
-            old.unlink()                   # a panel or section that no longer exists goes
+    for old in [*num_dir.glob("*.csv"), *num_dir.glob("*.json")]:
+        old.unlink()                       # a section that no longer exists goes
     drawn = render_figures(res.patients, res.comparisons, fig_dir, ref_labels=res.ref_labels,
                            transform=transform, median_rule=median_rule)
-    res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"])
+    keep = set(drawn["figures"]["key"])
+    for old in [f for ext in ("png", "svg", "sha256") for f in fig_dir.glob(f"*.{ext}")]:
+        if old.stem not in keep:
+            old.unlink()                   # a panel that no longer exists goes
+    res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"],
+                            drawn["risk_table"])
     published = paper.load_published()
     compare = (paper.is_published_cohort(published, res.centers) if compare_with_paper is None
                else bool(compare_with_paper))

@@ -23,11 +23,13 @@ class Provenance:
 @dataclass(frozen=True)
 class FigureSet:
     """The drawn panels (:func:`analysis.figures.render_figures`): one row per panel, the
-    curves' numbers per panel and group, and the numbers at risk per tick."""
+    curves' numbers per panel and group, the numbers at risk per tick, and the table under
+    each plot (at risk, censored, events per tick)."""
 
     figures: pd.DataFrame
     curves: pd.DataFrame
     at_risk: pd.DataFrame
+    risk_table: pd.DataFrame | None = None
 
 
 @dataclass

@@ -76,15 +76,15 @@ def _caption(res: Results, fig) -> str:
         return text if text == MISSING else text + " months"
 
     medians = "; ".join(f"{c['group']}: n = {present.count(c['n'])}, "
-                        f"{present.count(c['events'])} events, median {median(c)}"
+                        f"{present.events(c['events'])}, median {median(c)}"
                         for _, c in curves.iterrows())
     cmp = res.comparisons
     sel = cmp[(cmp["comparison"] == fig["comparison"]) & (cmp["endpoint"] == fig["endpoint"])]
     if sel.empty:
         return f"Median (95% CI): {medians}."
     r = sel.iloc[0]
-    return (f"Median (95% CI): {medians}. Log-rank p = {present.p_value(r['p'])}; stratified "
-            f"by center p = {present.p_value(r['strat_p'])}.").replace("p = <", "p < ")
+    return (f"Median (95% CI): {medians}. Log-rank {present.p_text(r['p'])}; stratified "
+            f"by center {present.p_text(r['strat_p'])}.")
 
 
 def figures(res: Results, fig_dir: Path, titles: dict[int, str]) -> Section:
@@ -94,15 +94,18 @@ def figures(res: Results, fig_dir: Path, titles: dict[int, str]) -> Section:
     for number, part in res.figures.figures.groupby("figure", sort=True):
         panels = tuple(
             Panel(f["key"], f["title"], _caption(res, f), base64.b64encode(
-                (fig_dir / Path(f["file"]).name).read_bytes()).decode())
+                (fig_dir / Path(f["file"]).with_suffix(".svg").name).read_bytes()).decode())
             for _, f in part.iterrows())
         groups.append(FigureGroup(f"figure{number}",
                                   f"Figure {number}. {titles.get(int(number), '')}", panels))
     span = (f"Figure {numbers[0]}" if len(numbers) == 1
             else f"Figures {numbers[0]}\u2013{numbers[-1]}") if numbers else "Figures"
-    intro = ("Steps: Kaplan-Meier estimates; vertical ticks: censored patients; shaded band "
-             "(single-curve panels): pointwise 95% CI; numbers at risk under each plot; "
-             "p-values: log-rank test and log-rank test stratified by center.")
+    intro = ("Steps: Kaplan-Meier estimates; vertical ticks: censored patients; shaded "
+             "bands: pointwise 95% CI; under each plot, per group, the numbers at risk, "
+             "censored and with an event up to each time (KMunicate); p-values: log-rank "
+             "test and log-rank test stratified by center; HR: hazard ratio with 95% CI from "
+             "a Cox model stratified by center. Each panel is also in figures/ as PNG "
+             "(300 dpi) and SVG.")
     return Section("figures", f"{span}: Kaplan-Meier curves", span, "figures",
                    Figures(intro, tuple(groups)))
 
@@ -168,11 +171,13 @@ def subgroups(res: Results) -> Section:
         first = part.iloc[0]
         chi = f"\u03c7\u00b2 = {present.num(first['chi2'], 2)}, df {first['df']}"
         strat = f"\u03c7\u00b2 = {present.num(first['strat_chi2'], 2)}, df {first['strat_df']}"
+        label, population = first["comparison_label"], first["population_label"]
+        said = population.lower() in label.lower()          # "(all patients)" said once
         rows.append(Row.section(
-            f"{present.ENDPOINT_NAMES[endpoint]}: {first['comparison_label']} "
-            f"(population: {first['population_label']}). Log-rank {chi}, p = "
-            f"{present.p_value(first['p'])}; stratified by center {strat}, p = "
-            f"{present.p_value(first['strat_p'])}. Reference: "
+            f"{present.ENDPOINT_NAMES[endpoint]}: {label}"
+            f"{'' if said else f' (population: {population})'}. Log-rank {chi}, "
+            f"{present.p_text(first['p'])}; stratified by center {strat}, "
+            f"{present.p_text(first['strat_p'])}. Reference: "
             f"{part.loc[part['is_reference'], 'group_label'].iloc[0]}."))
         for _, r in part.iterrows():
             rows.append([r["group_label"], present.count(r["n"]), present.count(r["events"]),

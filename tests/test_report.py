@@ -107,9 +107,10 @@ def test_report_html_is_self_contained(demo_report):
     imgs = [a for tag, a in page.tags if tag == "img"]
     assert len(imgs) == len(FIGURES)
     for attrs in imgs:
-        assert attrs["src"].startswith("data:image/png;base64,")
-        png = base64.b64decode(attrs["src"].split(",", 1)[1])
-        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+        assert attrs["src"].startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(attrs["src"].split(",", 1)[1])
+        assert b"<svg" in svg[:400] and len(svg) > 10_000
+        assert b"<script" not in svg and b"href=\"http" not in svg
     for tag, attrs in page.tags:
         for name in ("src", "href", "action", "poster", "data"):
             value = (attrs.get(name) or "").strip().lower()
@@ -128,6 +129,8 @@ def test_report_html_has_every_figure_and_table(demo_report):
     figures = demo_report.parent / "figures"
     for spec in FIGURES:
         assert (figures / f"{spec.key}.png").stat().st_size > 10_000
+        assert (figures / f"{spec.key}.svg").stat().st_size > 10_000
+        assert Image.open(figures / f"{spec.key}.png").info["dpi"] == pytest.approx((300, 300), abs=0.01)
     assert (figures / "fig1a_pfs_all.png").exists() and (figures / "fig1b_os_all.png").exists()
 
 

@@ -1,0 +1,188 @@
+"""Drawing one Kaplan-Meier panel (matplotlib, Agg): the picture of a :class:`Panel`.
+
+A panel is plain data (step points, labels, the table's counts, the statistics' text),
+prepared by :mod:`analysis.figures`; this module only draws it, so panels can be drawn in
+worker processes. Layout is computed, not left to matplotlib's constrained layout (which
+draws a figure several times): every text is wrapped to the figure's width and the
+figure grows by the lines it needs, so no label is clipped at any length.
+
+What a panel shows (KMunicate style): step curves from the step points (one per distinct
+time, never per patient), censoring ticks, the pointwise 95% band of each curve, the
+log-rank p-values and hazard ratios with 95% CI on the plot, and under the x axis, per
+group, the numbers at risk, censored and with an event up to each tick.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+DPI = 300
+WIDTH = 7.2                                    # inches: a journal's two-column figure
+LEFT, RIGHT = 1.15, 0.45                       # margins (inches): table row names, last count
+TITLE_PT, TEXT_PT, TABLE_PT = 11.0, 9.0, 8.5
+LINE = 1.35 / 72                               # inches per point of one text line
+TABLE_ROWS = ("At risk", "Censored", "Events")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One group's step curve and its row of the table under the plot."""
+
+    label: str                                 # legend text
+    short: str                                 # name over its table rows
+    color: str
+    x: np.ndarray                              # step points: time 0 and each distinct time
+    y: np.ndarray                              # survival, %
+    lower: np.ndarray
+    upper: np.ndarray
+    censored_x: np.ndarray
+    censored_y: np.ndarray
+    table: dict = field(default_factory=dict)  # row name -> counts at the ticks
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Everything one picture shows, as data."""
+
+    title: str
+    y_label: str
+    x_label: str
+    ticks: np.ndarray
+    curves: tuple
+    statistics: tuple                          # lines of text on the plot (p, HR)
+    band_label: str
+
+
+def _chars(points: float, width_in: float) -> int:
+    """Characters of a ``points`` font that fit in ``width_in`` (conservative average)."""
+    return max(20, int(width_in * 72 / (0.56 * points)))
+
+
+def _wrap(text: str, points: float, width_in: float) -> list[str]:
+    return textwrap.wrap(text, _chars(points, width_in), break_on_hyphens=False) or [""]
+
+
+def figure(panel: Panel) -> plt.Figure:
+    """The panel as a matplotlib figure (caller saves and closes it)."""
+    inner = WIDTH - LEFT - RIGHT
+    title = _wrap(panel.title, TITLE_PT * 1.15, WIDTH - 0.3)                       # bold
+    legend = [_wrap(c.label, TEXT_PT, inner - 0.45) for c in panel.curves]
+    stats = [line for s in panel.statistics for line in _wrap(s, TEXT_PT, inner)]
+    band = _wrap(panel.band_label, TEXT_PT, inner) if panel.band_label else []
+    names = [_wrap(c.short, TABLE_PT * 1.15, WIDTH - 0.3) for c in panel.curves]   # bold
+    top = 0.12 + len(title) * TITLE_PT * LINE + 0.1
+    legend_h = sum(len(lines) for lines in legend) * TEXT_PT * LINE + 0.06 * len(legend)
+    stats_h = (len(stats) + len(band)) * TEXT_PT * LINE + 0.04
+    plot_h, axis_h = 3.3, 0.62
+    table_h = 0.26 + sum((len(n) + len(TABLE_ROWS)) * TABLE_PT * LINE + 0.06 for n in names)
+    height = top + legend_h + stats_h + 0.08 + plot_h + axis_h + table_h + 0.1
+    fig = plt.figure(figsize=(WIDTH, height), dpi=DPI)
+    fy = lambda inches: 1 - inches / height                        # noqa: E731
+    fig.text(0.15 / WIDTH, fy(0.12), "\n".join(title), ha="left", va="top",
+             fontsize=TITLE_PT, fontweight="bold", linespacing=1.2)
+
+    y = top                                                          # the legend, in order
+    for curve, lines in zip(panel.curves, legend):
+        mid = y + TEXT_PT * LINE * 0.55
+        fig.add_artist(plt.Line2D([LEFT / WIDTH, (LEFT + 0.35) / WIDTH], [fy(mid)] * 2,
+                                  color=curve.color, lw=2))
+        fig.text((LEFT + 0.45) / WIDTH, fy(y), "\n".join(lines), ha="left", va="top",
+                 fontsize=TEXT_PT, linespacing=1.2)
+        y += len(lines) * TEXT_PT * LINE + 0.06
+
+    fig.text(LEFT / WIDTH, fy(y), "\n".join(stats + band), ha="left", va="top",
+             fontsize=TEXT_PT, linespacing=1.2, color="#333333")
+    top += stats_h
+    ax = fig.add_axes([LEFT / WIDTH, fy(top + legend_h + 0.08 + plot_h), inner / WIDTH,
+                       plot_h / height])
+    for curve in panel.curves:
+        ax.step(curve.x, curve.y, where="post", color=curve.color, lw=1.6)
+        ax.fill_between(curve.x, curve.lower, curve.upper, step="post", color=curve.color,
+                        alpha=0.12 if len(panel.curves) == 1 else 0.08, lw=0)
+        ax.plot(curve.censored_x, curve.censored_y, ls="none", marker="|", ms=7, mew=1.2,
+                color=curve.color)
+    ticks = panel.ticks
+    span = ticks[-1] - ticks[0]
+    ax.set_xlim(ticks[0] - 0.02 * span, ticks[-1] + 0.02 * span)
+    ax.set_ylim(-2, 103)
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel("\n".join(_wrap(panel.y_label, TEXT_PT, plot_h - 0.1)), fontsize=TEXT_PT)
+    ax.set_xlabel(panel.x_label, fontsize=TEXT_PT)
+    ax.tick_params(labelsize=TEXT_PT)
+    ax.grid(True, color="#e5e5e5", lw=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+
+    y = top + legend_h + 0.08 + plot_h + axis_h                      # the table under it
+    fig.text(0.15 / WIDTH, fy(y), "Number at risk, censored and with an event (cumulative)",
+             ha="left", va="top", fontsize=TABLE_PT, fontweight="bold")
+    y += 0.26
+    x_of = lambda t: (LEFT + inner * (t - ax.get_xlim()[0]) / np.ptp(ax.get_xlim())) / WIDTH  # noqa: E731,E501
+    for curve, name in zip(panel.curves, names):
+        fig.text(0.15 / WIDTH, fy(y), "\n".join(name), ha="left", va="top", fontsize=TABLE_PT,
+                 color=curve.color, fontweight="bold", linespacing=1.2)
+        y += len(name) * TABLE_PT * LINE
+        for row in TABLE_ROWS:
+            fig.text((LEFT - 0.4) / WIDTH, fy(y), row, ha="right", va="top", fontsize=TABLE_PT)
+            for t, count in zip(ticks, curve.table.get(row, ())):
+                fig.text(x_of(t), fy(y), f"{count:,}", ha="center", va="top",
+                         fontsize=TABLE_PT, color=curve.color)
+            y += TABLE_PT * LINE
+        y += 0.06
+    return fig
+
+
+def digest(panel: Panel) -> str:
+    """sha256 of everything the picture shows (and of this module's layout code)."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(pickle.dumps(panel, protocol=4))
+    return h.hexdigest()
+
+
+def draw(panel: Panel, png: Path, svg: Path) -> None:
+    """Save the panel as PNG (300 dpi) and SVG (text as outlines: it looks the same on
+    every device, whatever fonts it has), and the panel's :func:`digest` beside them."""
+    fig = figure(panel)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=DPI, facecolor="white", metadata={"Software": None},
+                pil_kwargs={"compress_level": 3})
+    with plt.rc_context({"svg.fonttype": "path", "svg.hashsalt": "harmonise"}):
+        fig.savefig(svg, facecolor="white", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    png.with_suffix(".sha256").write_text(digest(panel))
+
+
+def _current(panel: Panel, png: Path, svg: Path) -> bool:
+    stamp = png.with_suffix(".sha256")
+    return (png.exists() and svg.exists() and stamp.exists()
+            and stamp.read_text() == digest(panel))
+
+
+def draw_all(jobs: list[tuple[Panel, Path, Path]], workers: int = 1) -> int:
+    """Draw the panels whose picture changed (a panel is drawn once, then kept while its
+    data and this module are the same); with ``workers > 1`` in forked processes.
+    Returns the number of panels drawn."""
+    jobs = [job for job in jobs if not _current(*job)]
+    if workers <= 1 or len(jobs) < 4:
+        for job in jobs:
+            draw(*job)
+        return len(jobs)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for _ in pool.map(_draw_job, jobs, chunksize=max(1, len(jobs) // (2 * workers))):
+            pass
+    return len(jobs)
+
+
+def _draw_job(job) -> None:
+    draw(*job)

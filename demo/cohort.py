@@ -57,10 +57,20 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import yaml
 
-CUTOFF = dt.date(2024, 5, 25)
+
+def _study_cutoff() -> dt.date:
+    """The data cut-off, said once: in the example project's ``demo/study/harmonise.yaml``."""
+    text = (Path(__file__).parent / "study" / "harmonise.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["cutoff"]
+
+
+CUTOFF = _study_cutoff()
 DEFAULT_SEED = 20240525
 DAYS_PER_MONTH = 30.4375
 

@@ -25,7 +25,7 @@ import typer
 from rich.markup import escape
 
 from harmonise.flows import hospitals_cli, onboarding
-from harmonise.flows.cli_options import (CUTOFF, DEMO, INBOX, WAREHOUSE, ExitCode, one_of,
+from harmonise.flows.cli_options import (CUTOFF, DEMO, INBOX, PROJECT, WAREHOUSE, ExitCode, one_of,
                                          output_options, print_rows, verbosity_options)
 from harmonise.flows.output import QUIET, console, error, info, verbosity
 from harmonise.flows.progress import summary_table
@@ -57,15 +57,23 @@ def main_options(
     """
 
 
-def _settings(warehouse: Optional[Path] = None, **options):
-    from harmonise.flows.settings import Settings
-    return Settings(**({"warehouse": warehouse} if warehouse else {}), **options)
+def _settings(warehouse: Optional[Path] = None, project: Optional[Path] = None, demo: bool = False,
+              required: bool = False, **options):
+    """The command's settings: the demo, or the project (``--project``, $HARMONISE_PROJECT,
+    the current folder or above); a bad or missing project exits 4 with what to do."""
+    from harmonise.flows.project import ProjectError, resolve
+    try:
+        return resolve(project, demo=demo, required=required,
+                       **({"warehouse": warehouse} if warehouse else {}), **options)
+    except ProjectError as err:
+        error(f"[bold red]Cannot start:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.CANNOT_START)
 
 
-def _existing_warehouse(warehouse: Optional[Path]):
+def _existing_warehouse(warehouse: Optional[Path], project: Optional[Path] = None):
     """Settings of a warehouse that must exist (else exit 4 with what to do)."""
     from harmonise.warehouse.backend import StorageError
-    settings = _settings(warehouse)
+    settings = _settings(warehouse, project)
     try:
         exists = settings.backend.exists()
     except StorageError as err:
@@ -78,27 +86,34 @@ def _existing_warehouse(warehouse: Optional[Path]):
 
 
 def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: Path | None,
-         warehouse: Path | None, force: bool = False, wait: bool = False) -> None:
-    from harmonise.flows import steps
-    from harmonise.flows.nightly import run_settings
-    from harmonise.mappings.pseudonym import PseudonymKeyError
+         warehouse: Path | None, force: bool = False, wait: bool = False,
+         project: Path | None = None) -> None:
+    from harmonise.flows import prefect_env, steps
+    from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError
+    from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
 
     cutoff_text = cutoff.isoformat() if cutoff else None
     inbox_text, warehouse_text = (str(p) if p else None for p in (inbox, warehouse))
-    settings = run_settings(cutoff=cutoff_text, demo=demo, inbox=inbox_text, warehouse=warehouse_text)
+    settings = _settings(warehouse, project, demo, required=True,
+                         **({"cutoff": cutoff} if cutoff else {}), **({"inbox": inbox} if inbox else {}))
     try:
-        steps.pseudonym_key(settings)  # before Prefect starts: a missing key fails at once
-    except PseudonymKeyError as err:
+        key = steps.pseudonym_key(settings)  # before Prefect starts: a missing key fails at once
+        study_spellings(settings.vocab_dir)  # and so does a wrong study vocab/ file
+    except (PseudonymKeyError, StudyVocabularyError) as err:
         error(f"[bold red]Cannot start:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.CANNOT_START)
-    if demo:
+    if key == DEMO_KEY.encode():
         info("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
              "(never use it for real patients).[/]")
+    if settings.project is not None and not demo:
+        info(f"Project: {settings.project} ({settings.study or 'harmonise.yaml'})")
+    prefect_env.configure(settings.prefect_home)   # before Prefect is imported
     from harmonise.flows.nightly import nightly
     from harmonise.flows.runlock import AlreadyRunning
     try:
         results = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
-                          warehouse=warehouse_text, force=force, wait=wait)
+                          warehouse=warehouse_text, force=force, wait=wait,
+                          project=None if demo else str(settings.project))
     except AlreadyRunning as err:
         error(f"[bold yellow]Not started:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.ALREADY_RUNNING)
@@ -117,6 +132,7 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
 def run(
     cutoff: Optional[dt.date] = CUTOFF,
     demo: bool = DEMO,
+    project: Optional[Path] = PROJECT,
     inbox: Optional[Path] = INBOX,
     warehouse: Optional[Path] = WAREHOUSE,
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
@@ -129,7 +145,7 @@ def run(
     Exit status 0 when every center loaded or was unchanged, 1 when any failed (the others
     still load), 2 on a usage error, 3 when another run is going, 4 when it cannot start.
     """
-    _run(None, cutoff, demo, inbox, warehouse, force, wait)
+    _run(None, cutoff, demo, inbox, warehouse, force, wait, project)
 
 
 @app.command()
@@ -138,6 +154,7 @@ def ingest(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
     cutoff: Optional[dt.date] = CUTOFF,
     demo: bool = DEMO,
+    project: Optional[Path] = PROJECT,
     inbox: Optional[Path] = INBOX,
     warehouse: Optional[Path] = WAREHOUSE,
     force: bool = typer.Option(False, "--force", help=FORCE_ONE_HELP),
@@ -149,13 +166,14 @@ def ingest(
 
     Exit status as for `harmonise run`.
     """
-    _run([center], cutoff, demo, inbox, warehouse, force, wait)
+    _run([center], cutoff, demo, inbox, warehouse, force, wait, project)
 
 
 @app.command()
 @verbosity_options
 def report(
     warehouse: Optional[Path] = WAREHOUSE,
+    project: Optional[Path] = PROJECT,
     out: Optional[Path] = typer.Option(None, file_okay=False,
                                        help="Output folder (default: the report folder beside the "
                                             "warehouse, <home>/report for the default one)."),
@@ -173,7 +191,7 @@ def report(
     """
     from harmonise.flows import steps
     from harmonise.warehouse.backend import StorageError
-    settings = _existing_warehouse(warehouse)
+    settings = _existing_warehouse(warehouse, project)
     try:
         version = settings.backend.resolve_as_of(as_of) if as_of else None
     except StorageError as err:
@@ -187,8 +205,9 @@ def report(
 def serve(
     cron: str = typer.Option("0 2 * * *", help="When to run, as a cron expression (default 02:00 daily)."),
     timezone: Optional[str] = typer.Option(None, help="Time zone of the cron, an IANA name such as "
-                                                      "Europe/Paris (default: Settings.timezone, UTC)."),
+                                                      "Europe/Paris (default: the project's schedule.timezone, UTC)."),
     demo: bool = DEMO,
+    project: Optional[Path] = PROJECT,
 ) -> None:
     """Schedule the nightly flow on a cron and wait for runs (needs a Prefect server).
 
@@ -196,23 +215,57 @@ def serve(
              harmonise serve --cron "0 2 * * *" --timezone Europe/Paris
     """
     from harmonise.flows.settings import check_timezone
-    zone = timezone or _settings().timezone
-    try:
-        check_timezone(zone)
-    except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="--timezone")
+    if timezone:
+        try:
+            check_timezone(timezone)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--timezone")
     if not os.environ.get("PREFECT_API_URL"):
         error("[bold red]harmonise serve needs a Prefect server to keep the schedule.[/]\n"
               "Start one with `prefect server start` and set "
               "PREFECT_API_URL=http://127.0.0.1:4200/api, or schedule `harmonise run` "
               "with the system's cron instead (see README).")
         raise typer.Exit(ExitCode.CANNOT_START)
+    settings = _settings(project=project, demo=demo, required=True)
+    zone = timezone or settings.timezone
+    try:
+        check_timezone(zone)
+    except ValueError as err:   # from harmonise.yaml (schedule.timezone)
+        error(f"[bold red]Cannot start:[/] schedule.timezone in harmonise.yaml: {escape(str(err))}")
+        raise typer.Exit(ExitCode.CANNOT_START)
     from prefect import serve as prefect_serve
 
     from harmonise.flows.nightly import build_deployment
-    deployment = build_deployment(cron=cron, timezone=zone, **({"demo": True} if demo else {}))
+    deployment = build_deployment(cron=cron, timezone=zone,
+                                  **({"demo": True} if demo else {"project": str(settings.project)}))
     info(f"Serving flow 'nightly' on cron '{cron}' ({zone}). Stop with Ctrl+C.")
     prefect_serve(deployment)
+
+
+@app.command()
+@verbosity_options
+def init(
+    directory: Path = typer.Argument(..., help="The new project folder (must not exist, or be empty)."),
+    example: bool = typer.Option(False, "--example", help="Write the reference study (three synthetic "
+                                 "centers, their exports, the plan and its published numbers)."),
+) -> None:
+    """Create a study project folder: harmonise.yaml, mappings/, vocab/, inbox/.
+
+    Example: harmonise init --example study && cd study && harmonise run && harmonise report
+    """
+    from harmonise.flows.project import ProjectError
+    from harmonise.flows.scaffold import init_project
+    try:
+        root = init_project(directory, example=example)
+    except ProjectError as err:
+        error(f"[bold red]Cannot create the project:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.USAGE)
+    info(f"Created {'the example project' if example else 'an empty project'} in {root}.")
+    if example:
+        info(f"Next: cd {directory} && harmonise run && harmonise report  (synthetic data, public demo key)")
+    else:
+        info(f"Next: edit {root / 'harmonise.yaml'}, put exports in inbox/<center>/, then "
+             "`harmonise new-center CENTER EXPORT...` (docs/adding-a-center.md).")
 
 
 STATUS_COLUMNS = ("center", "finished", "status", "files", "rows read", "loaded", "quarantined",
@@ -224,6 +277,7 @@ SNAPSHOT_COLUMNS = ("snapshot", "taken at", "kind", "message")
 @output_options
 def status(
     warehouse: Optional[Path] = WAREHOUSE,
+    project: Optional[Path] = PROJECT,
     output: str = "table",
     snapshots: int = typer.Option(10, min=1, help="DuckLake: how many recent snapshots to list."),
 ) -> None:
@@ -235,7 +289,7 @@ def status(
     Example: harmonise status --json
     """
     from harmonise.warehouse import store
-    settings = _existing_warehouse(warehouse)
+    settings = _existing_warehouse(warehouse, project)
     with settings.backend.connect(read_only=True) as con:
         rows = con.execute(store.LAST_ATTEMPTS_SQL).fetchall()
     print_rows(STATUS_COLUMNS, rows, output,
@@ -250,6 +304,7 @@ def status(
 def sql(
     query: str = typer.Argument(..., help="SQL to run, e.g. \"SELECT * FROM v_patient LIMIT 5\"."),
     warehouse: Optional[Path] = WAREHOUSE,
+    project: Optional[Path] = PROJECT,
 ) -> None:
     """Run one read-only SQL query on the warehouse and print the result as a table.
 
@@ -258,7 +313,7 @@ def sql(
     import duckdb
 
     from harmonise.warehouse import store
-    settings = _existing_warehouse(warehouse)
+    settings = _existing_warehouse(warehouse, project)
     with settings.backend.connect(read_only=True) as con:
         try:
             cursor = con.execute(query)

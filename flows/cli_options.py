@@ -152,5 +152,8 @@ CUTOFF = typer.Option(None, "--cutoff", parser=iso_date, metavar="YYYY-MM-DD",
                       help="Data cut-off, YYYY-MM-DD (default 2024-05-25). Dates after it are rejected.")
 INBOX = typer.Option(None, "--inbox", exists=True, file_okay=False,
                      help="Folder holding <center>/ export folders.")
+PROJECT = typer.Option(None, "--project", file_okay=False, metavar="DIR",
+                       help="The study's project folder (default: $HARMONISE_PROJECT, else the current "
+                            "folder or the nearest one above it holding harmonise.yaml).")
 DEMO = typer.Option(False, "--demo", help="Run the bundled example project (synthetic exports, "
                                           "public demo key).")

@@ -71,14 +71,15 @@ def report(settings: Settings) -> str:
 @flow(name="nightly")
 def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
             inbox: str | None = None, warehouse: str | None = None, force: bool = False,
-            wait: bool = False) -> list[steps.CenterResult]:
+            wait: bool = False, project: str | None = None) -> list[steps.CenterResult]:
     """Ingest every center (or ``centers``) into a copy of the warehouse, then publish it.
 
     Parameters are plain values so that a deployment can set them: ``cutoff`` as
-    YYYY-MM-DD, ``demo`` to read the bundled synthetic exports with the demo key,
-    ``force`` to reload unchanged exports, ``wait`` to wait for a run already going.
+    YYYY-MM-DD, ``demo`` to run the bundled example project, ``project`` the study's project
+    folder (default: found from the current folder), ``force`` to reload unchanged exports,
+    ``wait`` to wait for a run already going.
     """
-    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse)
+    settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse, project=project)
     steps.pseudonym_key(settings)  # fail the whole run at once if there is no key
     with run_lock(steps.lock_path(settings), wait=wait):
         run_id = steps.new_run_id()
@@ -101,8 +102,9 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
 
 
 def run_settings(cutoff: str | None = None, demo: bool = False, inbox: str | None = None,
-                 warehouse: str | None = None) -> Settings:
-    """Settings from the flow's plain parameters."""
+                 warehouse: str | None = None, project: str | None = None) -> Settings:
+    """Settings from the flow's plain parameters (the project's, with these overrides)."""
+    from harmonise.flows.project import resolve
     options = {}
     if cutoff:
         options["cutoff"] = dt.date.fromisoformat(cutoff)
@@ -110,7 +112,7 @@ def run_settings(cutoff: str | None = None, demo: bool = False, inbox: str | Non
         options["inbox"] = inbox
     if warehouse:
         options["warehouse"] = warehouse
-    return Settings.demo(**options) if demo else Settings(**options)
+    return resolve(project, demo=demo, **options)
 
 
 def build_deployment(cron: str = DEFAULT_CRON, name: str = "nightly", timezone: str | None = None,

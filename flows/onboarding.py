@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harmonise.flows.cli_options import PROJECT
 from harmonise.flows.settings import Settings
 from harmonise.mappings.engine import center_inbox
 from harmonise.mappings.errors import CenterError
@@ -48,11 +49,11 @@ def check_center(center_id: str, settings: Settings, *, key: bytes | None = None
 
     note = None
     if key is None:
-        key, note = check_key(settings.demo_key)
+        key, note = check_key(settings.demo_key, settings.key_env, settings.key_file)
     report = CheckReport(center=center_id, mapping_file=mapping_path(center_id, settings.mappings_dir),
                          inbox=center_inbox(settings.inbox, center_id), key_note=note)
     try:
-        mapping = load_mapping(center_id, settings.mappings_dir)
+        mapping = load_mapping(center_id, settings.mappings_dir, settings.vocab_dir)
         batch = build_batch(center_id, settings, key)
     except CenterError as err:
         report.structural.append(err.message)
@@ -200,14 +201,15 @@ def new_center_command(
     center_id: str = typer.Argument(..., help="The new center's id (lower case, e.g. site_d): names mappings/<center>.yaml."),
     export: list[Path] = typer.Argument(..., help="The center's export file(s): CSV or Excel."),
     force: bool = typer.Option(False, "--force", help="Replace an existing mapping file (your edits in it are lost)."),
+    project: Optional[Path] = PROJECT,
 ) -> None:
     """Draft mappings/<center>.yaml from the center's export files: everything that can be
     guessed (how to read each file, which column fills which canonical column, vocabularies,
     identifiers to drop or pseudonymise) and a `# TODO` for everything else.
 
-    Example: harmonise new-center site_d var/inbox/site_d/site_d_export.xlsx
+    Example: harmonise new-center site_d inbox/site_d/site_d_export.xlsx
     """
-    settings = Settings()
+    settings = project_settings(project, required=True)
     try:
         draft = write_draft(center_id, export, mappings_dir=settings.mappings_dir, force=force)
     except OnboardingError as err:
@@ -219,6 +221,7 @@ def check_command(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
     inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders (default var/inbox)."),
     demo_key: bool = typer.Option(False, "--demo", "--demo-key", help="Use the public demo pseudonymisation key (synthetic data only)."),
+    project: Optional[Path] = PROJECT,
 ) -> None:
     """Dry-run one center: map and validate its export without writing the warehouse, and list
     what is left to fix (structural problems, unknown values with counts, rows that would be
@@ -227,10 +230,21 @@ def check_command(
 
     Example: harmonise check site_d
     """
-    settings = Settings(demo_key=demo_key, **({"inbox": Path(inbox)} if inbox else {}))
+    settings = project_settings(project, required=False, **({"demo_key": True} if demo_key else {}),
+                                **({"inbox": Path(inbox)} if inbox else {}))
     report = check_center(center, settings)
     render_check(report, console)
     raise typer.Exit(report.exit_code)
+
+
+def project_settings(project: Path | None, required: bool, **overrides) -> Settings:
+    """The project's settings (see flows/project.py); exit 4 with what to do if there is none."""
+    from harmonise.flows.project import ProjectError, resolve
+    try:
+        return resolve(project, required=required, **overrides)
+    except ProjectError as err:
+        Console(stderr=True, highlight=False).print(f"[bold red]Cannot start:[/] {escape(str(err))}")
+        raise typer.Exit(4)
 
 
 COMMANDS = {"profile": profile_command, "new-center": new_center_command, "check": check_command}

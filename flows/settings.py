@@ -1,8 +1,15 @@
-"""Where things are and which conventions apply to a run, in one place.
+"""Where things are and which conventions apply to a run, in one place: the typed view of
+one run's configuration.
 
-Defaults keep everything inside the project: the warehouse, the quarantine, logs and
-Prefect's own state live under ``var/`` (override with ``HARMONISE_HOME``), exports are
-read from ``<inbox>/<center>/`` (``HARMONISE_INBOX``). The demo is the example project
+A study's project folder (``harmonise.yaml``, ``mappings/``, ``vocab/``, ``plan.yaml``: see
+``flows/project.py``) fills these fields; a field that ``harmonise.yaml`` may set names its
+key with ``option(...)``, so the file's keys, their types and their documentation are said
+once, here. To add a setting: add a field with a default, and ``option("section.key", ...)``
+if a project may set it.
+
+Without a project (library use, tests) the defaults are the bundled demo study's: state under
+``HARMONISE_HOME`` (``var/`` of a source checkout, else ``~/.local/state/harmonise/demo``),
+exports from ``<inbox>/<center>/`` (``HARMONISE_INBOX``). The demo is the example project
 ``demo/study/`` shipped with the package: its mappings and its exports (``inbox/``).
 """
 from __future__ import annotations
@@ -14,37 +21,82 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harmonise.warehouse.backend import STORAGES, StorageError, Warehouse, open_warehouse
-from harmonise.warehouse.store import DEFAULT_CUTOFF
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEMO_PROJECT = PROJECT_ROOT / "demo" / "study"
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_ROOT   # a source checkout's root (tests and docs live there)
+DEMO_PROJECT = PACKAGE_ROOT / "demo" / "study"
 DEMO_INBOX = DEMO_PROJECT / "inbox"
 DEMO_MAPPINGS = DEMO_PROJECT / "mappings"
 
 
-def _home() -> Path:
-    return Path(os.environ.get("HARMONISE_HOME", PROJECT_ROOT / "var"))
+def is_source_checkout() -> bool:
+    """True when running from a git checkout (editable install), not an installed wheel."""
+    return (PACKAGE_ROOT / "pyproject.toml").is_file() and (PACKAGE_ROOT / "flows").is_dir()
+
+
+def default_home() -> Path:
+    """Where the demo (and library use without a project) keeps its state; never site-packages.
+
+    ``HARMONISE_HOME`` if set; ``var/`` of a source checkout (``make demo``); otherwise the
+    user's state folder (``$XDG_STATE_HOME/harmonise/demo``, default ``~/.local/state/...``).
+    """
+    if home := os.environ.get("HARMONISE_HOME"):
+        return Path(home)
+    if is_source_checkout():
+        return PACKAGE_ROOT / "var"
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "harmonise" / "demo"
+
+
+def _demo_cutoff() -> dt.date:
+    from harmonise.demo.cohort import CUTOFF   # said once: the example project's harmonise.yaml
+    return CUTOFF
+
+
+def option(key: str, default=None, *, doc: str, default_factory=None, minimum: int | None = None):
+    """A field ``harmonise.yaml`` may set, under ``key`` (``section.name``)."""
+    metadata = {"key": key, "doc": doc, "minimum": minimum}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Paths and study conventions of one run."""
 
-    home: Path = field(default_factory=_home)
-    inbox: Path | None = None
-    warehouse: Path | None = None
+    home: Path = option("paths.state", default_factory=default_home,
+                        doc="Run state: logs, run lock, DuckLake data (default var).")
+    inbox: Path | None = option("paths.inbox", doc="Folder of <center>/ export folders (default inbox).")
+    warehouse: Path | None = option("paths.warehouse", doc="The warehouse file (default <state>/warehouse.duckdb).")
+    report: Path | None = option("paths.report", doc="Report folder (default <state>/report).")
+    prefect: Path | None = option("paths.prefect", doc="Prefect's own state (default <state>/prefect).")
+    study: str = option("study", "", doc="The study's name, shown in the report.")
+    cutoff: dt.date = option("cutoff", default_factory=_demo_cutoff,
+                             doc="Data cut-off (YYYY-MM-DD): later dates are rejected, follow-up censored.")
+    demo_key: bool = option("pseudonym.demo_key", False,
+                            doc="Use the PUBLIC demo key: synthetic data only.")
+    key_env: str | None = option("pseudonym.key_env",
+                                 doc="Name of the environment variable holding the key.")
+    key_file: Path | None = option("pseudonym.key_file", doc="File holding the key (keep it outside the project).")
+    small_cell_threshold: int = option("report.small_cell_threshold", 5, minimum=1,
+                                       doc="Counts below this are masked in a shareable report.")
+    #: The project folder these settings come from (None: the library defaults, i.e. the demo).
+    project: Path | None = None
     mappings_dir: Path = DEMO_MAPPINGS
-    cutoff: dt.date = DEFAULT_CUTOFF
-    demo_key: bool = False
+    #: The project's ``vocab/``: spellings the study adds to the built-in vocabularies.
+    vocab_dir: Path | None = None
+    #: The project's analysis plan (``plan.yaml``).
+    plan_file: Path | None = DEMO_PROJECT / "plan.yaml"
     #: IANA time zone of the nightly cron (``harmonise serve``): 02:00 means 02:00 there.
-    timezone: str = "UTC"
+    timezone: str = option("schedule.timezone", "UTC", doc="IANA time zone of the nightly cron.")
     #: ``embedded`` (one DuckDB file, ``warehouse``) or ``ducklake`` (catalog in PostgreSQL,
     #: Parquet under ``lake_data_path``): see docs/operations.md, "Scaling out".
-    storage: str = ""
+    storage: str = option("storage.backend", "", doc="embedded (one DuckDB file) or ducklake.")
     #: libpq connection string of the DuckLake catalog, e.g. "dbname=harmonise host=db user=h".
-    lake_catalog: str | None = None
+    lake_catalog: str | None = option("storage.lake_catalog", doc="libpq connection string of the DuckLake catalog.")
     #: Folder (or shared mount) holding the DuckLake's Parquet files (default <home>/lake).
-    lake_data_path: Path | None = None
+    lake_data_path: Path | None = option("storage.lake_data_path", doc="Folder of the DuckLake's Parquet files.")
 
     def __post_init__(self):
         home = Path(self.home)
@@ -70,7 +122,9 @@ class Settings:
 
     @property
     def report_dir(self) -> Path:
-        """``<home>/report`` for the home's warehouse; ``<stem>-report/`` beside any other one."""
+        """``report`` if set; ``<home>/report`` for the home's warehouse; ``<stem>-report/`` beside any other one."""
+        if self.report is not None:
+            return Path(self.report)
         if self.warehouse == self.home / "warehouse.duckdb":
             return self.home / "report"
         return self.warehouse.with_name(f"{self.warehouse.stem}-report")
@@ -82,12 +136,13 @@ class Settings:
 
     @property
     def prefect_home(self) -> Path:
-        return self.home / "prefect"
+        return Path(self.prefect) if self.prefect is not None else self.home / "prefect"
 
     @classmethod
     def demo(cls, **overrides) -> "Settings":
-        """The bundled synthetic demo: demo exports and the public demo key."""
-        return cls(**{"inbox": DEMO_INBOX, "demo_key": True, **overrides})
+        """The bundled example project, read in place; its state under ``default_home()``."""
+        from harmonise.flows.project import demo_settings
+        return demo_settings(**overrides)
 
 
 def check_timezone(name: str) -> str:

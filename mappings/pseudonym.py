@@ -31,28 +31,46 @@ class PseudonymKeyError(Exception):
     """No usable pseudonymisation key (message says how to provide one)."""
 
 
-def load_key(demo: bool = False) -> bytes:
-    """The pseudonymisation key, from the environment, a key file, or the demo key."""
-    if value := os.environ.get(KEY_ENV):
+def load_key(demo: bool = False, key_env: str | None = None, key_file: Path | None = None) -> bytes:
+    """The pseudonymisation key, from where the project says it lives, else the environment.
+
+    ``key_env`` / ``key_file`` come from the project's ``harmonise.yaml`` (``pseudonym:``);
+    without them ``HARMONISE_PSEUDONYM_KEY``, then ``HARMONISE_PSEUDONYM_KEY_FILE``, then the
+    public demo key if ``demo``.
+    """
+    if key_env:
+        key = os.environ.get(key_env, "")
+        if not key:
+            raise PseudonymKeyError(f"harmonise.yaml says the pseudonymisation key is in the environment "
+                                    f"variable {key_env}, which is not set. Set it (at least "
+                                    f"{MIN_KEY_LENGTH} characters, e.g. `openssl rand -hex 32`) before the run.")
+    elif key_file:
+        key = _read_key_file(Path(key_file), "pseudonym.key_file in harmonise.yaml")
+    elif value := os.environ.get(KEY_ENV):
         key = value
     elif path := os.environ.get(KEY_FILE_ENV):
-        try:
-            key = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise PseudonymKeyError(f"Cannot read the pseudonymisation key file {path} ({exc.strerror}). "
-                            f"Check {KEY_FILE_ENV}.") from exc
+        key = _read_key_file(Path(path), KEY_FILE_ENV)
     elif demo:
         return DEMO_KEY.encode()
     else:
         raise PseudonymKeyError(
             "No pseudonymisation key. Set HARMONISE_PSEUDONYM_KEY to a secret of at least "
             f"{MIN_KEY_LENGTH} characters, or HARMONISE_PSEUDONYM_KEY_FILE to a file outside the "
-            "repository holding it (e.g. `openssl rand -hex 32 > /etc/harmonise/key`). For the "
-            "synthetic demo only, add --demo (harmonise run, ingest or check).")
+            "repository holding it (e.g. `openssl rand -hex 32 > /etc/harmonise/key`), or say where "
+            "it lives in harmonise.yaml (pseudonym: key_env or key_file). For the synthetic demo "
+            "only, add --demo (harmonise run, ingest or check).")
     if len(key) < MIN_KEY_LENGTH:
         raise PseudonymKeyError(f"The pseudonymisation key is {len(key)} characters long; use at least "
                         f"{MIN_KEY_LENGTH} (e.g. `openssl rand -hex 32`).")
     return key.encode()
+
+
+def _read_key_file(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise PseudonymKeyError(f"Cannot read the pseudonymisation key file {path} ({exc.strerror}). "
+                                f"Check {source}.") from exc
 
 
 def key_fingerprint(key: bytes) -> str:

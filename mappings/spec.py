@@ -10,13 +10,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from harmonise.mappings.derive import CELL_DERIVATIONS, ROW_DERIVATIONS
 from harmonise.mappings.errors import MappingError
+from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
 from harmonise.mappings.vocabulary import available as available_vocabularies
 from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, TABLES, mapped_columns, vocabulary_of
 from harmonise.schemas.codes import codes
@@ -129,6 +130,8 @@ class CenterMapping:
     def not_recorded(self) -> frozenset[tuple[str, str]]:
         """Canonical columns the center's export does not record (every file's ``not_recorded:``)."""
         return frozenset().union(*(f.not_recorded for f in self.files))
+    #: sha256 of the study's vocab/ files folded into this mapping ("" when there are none).
+    vocab_sha256: str = ""
 
 
 def mapping_path(center: str, mappings_dir: Path) -> Path:
@@ -140,8 +143,12 @@ def list_centers(mappings_dir: Path) -> list[str]:
     return sorted(p.stem for p in Path(mappings_dir).glob("*.yaml"))
 
 
-def load_mapping(center: str, mappings_dir: Path) -> CenterMapping:
-    """Read and check ``<mappings_dir>/<center>.yaml``; raise ``MappingError`` on any mistake."""
+def load_mapping(center: str, mappings_dir: Path, vocab_dir: Path | None = None) -> CenterMapping:
+    """Read and check ``<mappings_dir>/<center>.yaml``; raise ``MappingError`` on any mistake.
+
+    ``vocab_dir`` is the study's ``vocab/``: its spellings join every column translated with
+    that vocabulary (below the column's own ``values:``, which still win).
+    """
     path = mapping_path(center, mappings_dir)
     if not path.is_file():
         raise MappingError(center, "no mapping file for this center",
@@ -149,7 +156,23 @@ def load_mapping(center: str, mappings_dir: Path) -> CenterMapping:
                            f"centers with a mapping: {', '.join(list_centers(mappings_dir)) or 'none'}.")
     raw = path.read_bytes()
     reader = _Reader(center, path, raw)
-    return reader.mapping()
+    return with_study_spellings(reader.mapping(), vocab_dir)
+
+
+def with_study_spellings(mapping: CenterMapping, vocab_dir: Path | None) -> CenterMapping:
+    """``mapping`` with the study's added spellings in each vocabulary column's ``values``."""
+    try:
+        additions, digest = study_spellings(vocab_dir)
+    except StudyVocabularyError as err:
+        raise MappingError(mapping.center, str(err)) from None
+    if not additions:
+        return mapping
+
+    def column(spec: ColumnSpec) -> ColumnSpec:
+        extra = additions.get(spec.vocab or "")
+        return replace(spec, values={**extra, **(spec.values or {})}) if extra else spec
+    files = tuple(replace(f, columns={k: column(c) for k, c in f.columns.items()}) for f in mapping.files)
+    return replace(mapping, files=files, vocab_sha256=digest)
 
 
 class _Refused(Exception):

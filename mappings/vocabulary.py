@@ -1,14 +1,18 @@
 """Shared vocabularies: source spellings -> canonical codes.
 
 A vocabulary file in ``mappings/vocab/NAME.yaml`` lists, for each canonical code of
-``schemas/codes.yaml``, the spellings hospitals use for it. A center may add or
-override spellings for one column with ``values:`` in its mapping file; those win.
+``schemas/codes.yaml``, the spellings hospitals use for it. A study adds spellings in
+its project's ``vocab/NAME.yaml`` (same shape; it may add spellings, never change what a
+spelling or a code means). A center may add or override spellings for one column with
+``values:`` in its mapping file; those win.
 
 Matching is forgiving about form, strict about content: case, surrounding spaces,
 repeated spaces and full-width characters are ignored; anything else must be listed.
 """
 from __future__ import annotations
 
+import difflib
+import hashlib
 import re
 import unicodedata
 from functools import cache
@@ -77,3 +81,64 @@ def translate(values: pd.Series, vocabulary: str | None,
         lookup[normalise(spelling)] = str(code)
     keys = values.map(normalise, na_action="ignore")
     return keys.map(lookup)
+
+
+class StudyVocabularyError(ValueError):
+    """A study's ``vocab/`` file is not usable; the message names the file and what to do."""
+
+
+def study_spellings(vocab_dir: Path | None) -> tuple[dict[str, dict[str, str]], str]:
+    """``({vocabulary: {spelling: code}}, sha256)`` of the spellings a study adds in ``vocab_dir``.
+
+    Each ``vocab_dir/NAME.yaml`` names a built-in vocabulary and lists, under ``codes:``,
+    extra spellings of its existing codes. A spelling the built-in vocabulary already gives
+    another code, or a code it does not have, is refused: a study adds spellings, it never
+    changes what a canonical code or a known spelling means.
+    """
+    additions: dict[str, dict[str, str]] = {}
+    digest = hashlib.sha256()
+    files = sorted(Path(vocab_dir).glob("*.yaml")) if vocab_dir and Path(vocab_dir).is_dir() else []
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        additions[path.stem] = _study_file(path)
+    return additions, digest.hexdigest() if files else ""
+
+
+def _study_file(path: Path) -> dict[str, str]:
+    def fail(message: str, hint: str) -> None:
+        raise StudyVocabularyError(f"{path}: {message}. {hint}")
+    name = path.stem
+    if name not in available():
+        close = difflib.get_close_matches(name, available(), n=1)
+        fail(f"'{name}' is not a built-in vocabulary",
+             (f"Did you mean {close[0]}.yaml? " if close else "") + f"Name the file after one of: {', '.join(available())}.")
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        fail(f"not valid UTF-8 YAML ({exc})", "Check the indentation and quoting.")
+    if not isinstance(spec, dict) or not isinstance(spec.get("codes"), dict) or set(spec) - {"vocabulary", "codes"}:
+        fail("the file must hold `codes:` (and optionally `vocabulary:`)",
+             f"E.g. `codes: {{female: [Weiblich]}}` adds a spelling of 'female' (see mappings/vocab/{name}.yaml).")
+    if spec.get("vocabulary", canonical_vocabulary(name)) != canonical_vocabulary(name):
+        fail(f"`vocabulary: {spec['vocabulary']}` differs from the built-in {name}.yaml "
+             f"(`vocabulary: {canonical_vocabulary(name)}`)", "Drop the line or correct it.")
+    builtin = shared(name)
+    codes = set(builtin.values())
+    added: dict[str, str] = {}
+    for code, spellings in spec["codes"].items():
+        if str(code) not in codes:
+            fail(f"'{code}' is not a code of the vocabulary {name}",
+                 f"A study adds spellings to the existing codes ({', '.join(sorted(codes))}); "
+                 "new codes belong in schemas/codes.yaml.")
+        for spelling in spellings if isinstance(spellings, list) else [spellings]:
+            if isinstance(spelling, bool) or spelling is None:
+                fail(f"a spelling of '{code}' was read as {spelling}",
+                     "Quote it (YAML reads unquoted Yes/No/On/Off as true/false).")
+            key = normalise(spelling)
+            if builtin.get(key, code) != code or added.get(key, code) != code:
+                was = builtin.get(key) or added[key]
+                fail(f"'{spelling}' already means '{was}' in the vocabulary {name}, not '{code}'",
+                     "A study may add spellings, never change what one means: drop it here, or map "
+                     "it for one center with `values:` in that center's mapping.")
+            added[key] = str(code)
+    return added

@@ -94,7 +94,8 @@ class CheckReport:
         return 0 if self.ok else 1
 
 
-def check_key(demo_key: bool) -> tuple[bytes, str | None]:
+def check_key(demo_key: bool, key_env: str | None = None, key_file: Path | None = None
+              ) -> tuple[bytes, str | None]:
     """The key for a dry run, and a note when it is not the real one.
 
     A check stores nothing, so without a configured key it uses a throwaway one (the
@@ -103,7 +104,7 @@ def check_key(demo_key: bool) -> tuple[bytes, str | None]:
     if demo_key:
         return DEMO_KEY.encode(), "demo key (synthetic data only)"
     try:
-        return load_key(demo=False), None
+        return load_key(demo=False, key_env=key_env, key_file=key_file), None
     except PseudonymKeyError as err:
         return secrets.token_hex(32).encode(), (
             f"{err} For this dry run the preview's patient keys were made with a throwaway key; "

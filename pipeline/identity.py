@@ -48,8 +48,8 @@ def _fingerprint(files: tuple[tuple[Path, int, int], ...]) -> str:
 
 
 def mapping_fingerprint(mapping: CenterMapping) -> str:
-    """The mapping file's sha256 combined with the shared rules'."""
-    return hashlib.sha256((mapping.sha256 + rules_fingerprint()).encode()).hexdigest()
+    """The mapping file's sha256 combined with the study's vocab/ and the shared rules'."""
+    return hashlib.sha256((mapping.sha256 + mapping.vocab_sha256 + rules_fingerprint()).encode()).hexdigest()
 
 
 def export_hashes(mapping: CenterMapping, inbox: Path) -> dict[str, str] | None:

@@ -24,8 +24,11 @@ class RunConfig(Protocol):
     inbox: Path
     warehouse: Path
     mappings_dir: Path
+    vocab_dir: Path | None
     cutoff: dt.date
     demo_key: bool
+    key_env: str | None
+    key_file: Path | None
     storage: str
     backend: object
 
@@ -42,7 +45,7 @@ def centers_to_run(settings: RunConfig, only: list[str] | None = None) -> list[s
 
 def pseudonym_key(settings: RunConfig) -> bytes:
     """The run's pseudonymisation key (raises ``PseudonymKeyError`` with what to do)."""
-    return load_key(demo=settings.demo_key)
+    return load_key(demo=settings.demo_key, key_env=settings.key_env, key_file=settings.key_file)
 
 
 def prepare_warehouse(settings: RunConfig, run_id: str = "") -> None:

@@ -54,7 +54,10 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_run_without_a_pseudonymisation_key_stops_with_what_to_do(tmp_path):
-    result = runner.invoke(app, ["run", "--inbox", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")])
+    from harmonise.flows.scaffold import init_project
+    project = init_project(tmp_path / "study")          # says key_env: HARMONISE_PSEUDONYM_KEY (unset)
+    result = runner.invoke(app, ["run", "--project", str(project), "--inbox", str(tmp_path),
+                                 "--warehouse", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 4
     assert "HARMONISE_PSEUDONYM_KEY" in result.output
     assert not (tmp_path / "w.duckdb").exists()

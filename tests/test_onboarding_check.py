@@ -198,28 +198,44 @@ def test_profile_command_on_an_unreadable_file_exits_2(app, tmp_path):
     assert result.exit_code == 2 and "cannot be opened" in result.output
 
 
-def test_new_center_command_refuses_to_overwrite_a_mapping(app):
-    before = (DEMO_MAPPINGS / "site_a.yaml").read_bytes()
-    result = runner.invoke(app, ["new-center", "site_a", str(DEMO_INBOX / "site_a" / "site_a_patients.csv")],
-                           env={"COLUMNS": "300"})
+@pytest.fixture
+def example(tmp_path):
+    """A user's copy of the reference study (`harmonise init --example`)."""
+    from harmonise.flows.scaffold import init_project
+    return init_project(tmp_path / "study", example=True)
+
+
+def test_new_center_command_refuses_to_overwrite_a_mapping(app, example):
+    before = (example / "mappings" / "site_a.yaml").read_bytes()
+    result = runner.invoke(app, ["new-center", "site_a", str(DEMO_INBOX / "site_a" / "site_a_patients.csv"),
+                                 "--project", str(example)], env={"COLUMNS": "300"})
     assert result.exit_code == 2
     assert "already exists" in result.output and "--force" in result.output
-    assert (DEMO_MAPPINGS / "site_a.yaml").read_bytes() == before
+    assert (example / "mappings" / "site_a.yaml").read_bytes() == before
 
 
-def test_new_center_command_refuses_an_invalid_center_id(app):
-    result = runner.invoke(app, ["new-center", "Site D", str(DEMO_INBOX / "site_a" / "site_a_patients.csv")],
-                           env={"COLUMNS": "300"})
+def test_new_center_command_refuses_an_invalid_center_id(app, example):
+    result = runner.invoke(app, ["new-center", "Site D", str(DEMO_INBOX / "site_a" / "site_a_patients.csv"),
+                                 "--project", str(example)], env={"COLUMNS": "300"})
     assert result.exit_code == 2 and "not a valid center id" in result.output
-    assert not (DEMO_MAPPINGS / "Site D.yaml").exists()
+    assert not (example / "mappings" / "Site D.yaml").exists()
 
 
-def test_new_center_command_writes_the_draft_and_says_what_is_next(app, tmp_path, monkeypatch):
-    monkeypatch.setattr(onboarding, "Settings", lambda: Settings(home=tmp_path, mappings_dir=tmp_path))
+def test_new_center_command_needs_a_project_and_never_writes_into_the_package(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARMONISE_PROJECT", raising=False)
+    result = runner.invoke(app, ["new-center", "site_d", str(DEMO_INBOX / "site_a" / "site_a_patients.csv")],
+                           env={"COLUMNS": "300"})
+    assert result.exit_code == 4 and "harmonise init" in result.output
+    assert not (DEMO_MAPPINGS / "site_d.yaml").exists()
+
+
+def test_new_center_command_writes_the_draft_and_says_what_is_next(app, example, monkeypatch):
     export = PROJECT_ROOT / "demo" / "site_d" / "export" / "site_d_export.xlsx"
+    monkeypatch.chdir(example)
     result = runner.invoke(app, ["new-center", "site_d", str(export)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "site_d.yaml").is_file()
+    assert (example / "mappings" / "site_d.yaml").is_file()
     assert "6 TODO(s)" in result.output and "harmonise check site_d" in result.output
     assert "put the export file(s) in" in result.output      # the export is not in the inbox yet
 

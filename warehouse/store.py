@@ -18,7 +18,6 @@ from harmonise.schemas.codes import all_vocabularies
 from harmonise.warehouse.ddl import canonical_ddl
 
 SQL_DIR = Path(__file__).with_name("sql")
-DEFAULT_CUTOFF = dt.date(2024, 5, 25)
 #: The canonical tables, in dependency order (parents first).
 DATA_TABLES = tuple(TABLES)
 VIEWS = ("v_patient", "v_adverse_event", "v_adverse_event_worst", "v_response")
@@ -103,14 +102,14 @@ def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO ref_code VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def write_conventions(con: duckdb.DuckDBPyConnection, cutoff: dt.date = DEFAULT_CUTOFF) -> None:
+def write_conventions(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
     """Reference codes, study settings and views (inside the caller's transaction)."""
     write_reference_codes(con)
     write_study_config(con, cutoff)
     refresh_views(con)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date = DEFAULT_CUTOFF) -> None:
+def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
     """Everything a run needs before loading centers: tables, codes, settings, views.
 
     Codes, settings and views change in one transaction, so a reader never sees the

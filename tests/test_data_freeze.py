@@ -31,14 +31,21 @@ def numbers(report_html) -> dict:
 
 @pytest.mark.slow
 def test_a_frozen_report_is_reproduced_exactly_after_a_later_load(lake_settings_for, inbox_copy,
-                                                                  tmp_path):
+                                                                  tmp_path, monkeypatch):
     settings = lake_settings_for(inbox_copy)
-    nightly_run(settings, "run-1")
-    written_then = numbers(steps.write_report(settings, out_dir=tmp_path / "written-then"))
+    for name, value in lake_env(settings).items():
+        monkeypatch.setenv(name, value)
+    from harmonise.flows.nightly import nightly
+    night_1 = nightly(demo=True, inbox=str(inbox_copy))      # the real flow: loads, freezes, reports
+    assert {r.status for r in night_1} == {"loaded"}
+    written_then = numbers(settings.report_dir / "report.html")
     _drop_last_line(inbox_copy / "site_c" / "site_c_patients.csv")      # next night: a change
     nightly_run(settings, "run-2")
-    freezes = {s.run_id: s for s in settings.backend.snapshots(limit=1000) if s.kind == "freeze"}
-    assert freezes["run-1"].message == "nightly run run-1: centers loaded site_a, site_b, site_c"
+    freezes = [s for s in settings.backend.snapshots(limit=1000) if s.kind == "freeze"]
+    assert [s.run_id for s in freezes][0] == "run-2" and len(freezes) == 2
+    freezes = {"run-1": freezes[1], "run-2": freezes[0]}
+    run_1 = freezes["run-1"].run_id
+    assert freezes["run-1"].message == f"nightly run {run_1}: centers loaded site_a, site_b, site_c"
     assert freezes["run-2"].centers == ("site_a", "site_b", "site_c")
 
     runner, env = CliRunner(), lake_env(settings)
@@ -47,16 +54,17 @@ def test_a_frozen_report_is_reproduced_exactly_after_a_later_load(lake_settings_
     assert frozen.exit_code == 0, frozen.output
     assert numbers(tmp_path / "frozen" / "report.html") == written_then
 
-    today = runner.invoke(app, ["report", "--as-of", dt.date.today().isoformat(),
-                                "--out", str(tmp_path / "today")], env=env)
-    assert today.exit_code == 0, today.output
-    assert f"snapshot {freezes['run-2'].version}" in today.output        # the day's last freeze
-    latest = numbers(tmp_path / "today" / "report.html")
-    assert latest["meta"]["patients"] == written_then["meta"]["patients"] - 1
+    today = settings.backend.resolve_as_of(dt.date.today().isoformat())
+    assert today == freezes["run-2"].version                           # a date: its last freeze
+    patients = {}
+    for run, freeze in freezes.items():
+        with settings.backend.connect(as_of=freeze.version) as con:
+            patients[run] = con.execute("SELECT count(*) FROM v_patient").fetchone()[0]
+    assert patients == {"run-1": written_then["meta"]["patients"], "run-2": 78}
 
     status = runner.invoke(app, ["status", "--snapshots", "50"], env={**env, "COLUMNS": "200"})
     assert status.exit_code == 0, status.output
-    assert "nightly run run-1: centers loaded site_a, site_b, site_c" in status.output
+    assert f"nightly run {run_1}: centers loaded site_a, site_b, site_c" in status.output
 
 
 def test_as_of_a_day_before_any_freeze_says_what_there_is(lake_settings_for):

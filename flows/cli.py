@@ -108,12 +108,15 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
     if settings.project is not None and not demo:
         info(f"Project: {settings.project} ({settings.study or 'harmonise.yaml'})")
     prefect_env.configure(settings.prefect_home)   # before Prefect is imported
-    from harmonise.flows.nightly import nightly
+    from harmonise.flows import progress
+    from harmonise.flows.nightly import nightly, results_of
     from harmonise.flows.runlock import AlreadyRunning
     try:
-        results = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
-                          warehouse=warehouse_text, force=force, wait=wait,
-                          project=None if demo else str(settings.project))
+        with progress.shown():
+            state = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
+                            warehouse=warehouse_text, force=force, wait=wait,
+                            project=None if demo else str(settings.project), return_state=True)
+        results = results_of(state)
     except AlreadyRunning as err:
         error(f"[bold yellow]Not started:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.ALREADY_RUNNING)
@@ -298,6 +301,38 @@ def status(
         print_rows(SNAPSHOT_COLUMNS, [(s.version, f"{s.taken_at:%Y-%m-%d %H:%M:%S %Z}", s.kind,
                                        s.message) for s in settings.backend.snapshots(snapshots)],
                    output, title="Recent snapshots (`harmonise report --as-of N` reproduces one)")
+
+
+QUALITY_COLUMNS = ("center", "change", "table", "column", "rule", "rows now", "rows before",
+                   "first seen", "run", "previous run")
+
+
+@app.command()
+@output_options
+def quality(
+    warehouse: Optional[Path] = WAREHOUSE,
+    output: str = "table",
+) -> None:
+    """Show per center what is new, persisting and resolved in the quarantine since the last run.
+
+    Counts are by table, column and rule (export rows); every run's findings are kept.
+
+    Example: harmonise quality --csv
+    """
+    from harmonise.warehouse import quality as history
+    settings = _existing_warehouse(warehouse)
+    with settings.backend.connect(read_only=True) as con:
+        centers = history.changes(con)
+    rows = [(c.center_id, f.change, f.table_name, f.column, f.rule, f.rows_now, f.rows_before,
+             f.first_seen_at, c.run_id, c.previous_run_id) for c in centers for f in c.findings]
+    if output == "table":
+        print_rows(("center", "run", "since run", "new", "persisting", "resolved", "rows quarantined"),
+                   [(c.center_id, c.run_id, c.previous_run_id or "(first run)", c.count("new"),
+                     c.count("persisting"), c.count("resolved"), c.rows("new") + c.rows("persisting"))
+                    for c in centers], title=f"Data quality since the last run ({settings.backend.describe()})")
+        if not rows:
+            return
+    print_rows(QUALITY_COLUMNS, rows, output, title="Findings by table, column and rule")
 
 
 @app.command()

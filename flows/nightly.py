@@ -15,12 +15,13 @@ from harmonise.flows.settings import Settings
 
 prefect_env.configure(Settings().prefect_home)
 
-from prefect import flow, task  # noqa: E402  (after the environment is set)
+from prefect import flow, get_run_logger, task  # noqa: E402  (after the environment is set)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.states import Completed, Failed  # noqa: E402
 
-from harmonise.flows import steps  # noqa: E402
-from harmonise.flows.progress import show_report, show_result  # noqa: E402
+from harmonise.flows import artifacts, progress, runlog, steps  # noqa: E402
 from harmonise.flows.runlock import run_lock  # noqa: E402
+from harmonise.warehouse import quality  # noqa: E402
 
 DEFAULT_CRON = "0 2 * * *"
 TRANSIENT_ERRORS = (OSError, duckdb.IOException)
@@ -39,66 +40,129 @@ def is_transient(task_, task_run, state) -> bool:
 
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient, cache_policy=NO_CACHE,
       task_run_name="ingest-{center}")
-def ingest(center: str, settings: Settings, run_id: str, force: bool = False) -> steps.CenterResult:
-    return steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings), force=force)
+def ingest(center: str, settings: Settings, run_id: str, force: bool = False):
+    """One center; a center that fails ends this task Failed (the flow goes on with the others)."""
+    result = steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings), force=force)
+    line = progress.describe(result)
+    if result.status == "failed":
+        get_run_logger().error(_plain(line))
+        return Failed(message=f"{center} failed: {result.message}", data=result)
+    get_run_logger().info(_plain(line))
+    return result
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="prepare")
 def prepare(settings: Settings, run_id: str = "") -> None:
     steps.prepare_warehouse(settings, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="freeze")
 def freeze(settings: Settings, run_id: str, results: list[steps.CenterResult]) -> None:
     steps.freeze(settings, run_id, results)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="refresh-views")
 def refresh_views(settings: Settings) -> None:
     steps.refresh_views(settings)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="publish")
 def publish(build: Settings, settings: Settings) -> None:
     steps.publish_build(build, settings)
+    get_run_logger().info(f"published {settings.warehouse}")
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="report")
 def report(settings: Settings) -> str:
-    return str(steps.write_report(settings))
+    path = str(steps.write_report(settings))
+    get_run_logger().info(f"report written: {path}")
+    return path
 
 
-@flow(name="nightly")
+@task(cache_policy=NO_CACHE, task_run_name="artifacts")
+def publish_artifacts(results: list[steps.CenterResult], settings: Settings, run_id: str) -> None:
+    """The run summary table and the data-quality changes, as Prefect artifacts."""
+    artifacts.publish_summary(results, run_id)
+    with settings.backend.connect(read_only=True) as con:
+        artifacts.publish_quality(quality.changes(con), run_id)
+
+
+def _run_name() -> str:
+    return f"nightly-{dt.datetime.now():%Y-%m-%d-%H%M%S}"
+
+
+@flow(name="nightly", flow_run_name=_run_name)
 def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
             inbox: str | None = None, warehouse: str | None = None, force: bool = False,
-            wait: bool = False, project: str | None = None) -> list[steps.CenterResult]:
+            wait: bool = False, project: str | None = None):
     """Ingest every center (or ``centers``) into a copy of the warehouse, then publish it.
 
     Parameters are plain values so that a deployment can set them: ``cutoff`` as
     YYYY-MM-DD, ``demo`` to run the bundled example project, ``project`` the study's project
     folder (default: found from the current folder), ``force`` to reload unchanged exports,
     ``wait`` to wait for a run already going.
+    The run ends Failed when any center failed (the others are still loaded and published);
+    either way its data is the list of ``CenterResult`` (``results_of(state)``).
     """
+    runlog.quiet_run_loggers_on_console()
+    logger = get_run_logger()
     settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse, project=project)
     steps.pseudonym_key(settings)  # fail the whole run at once if there is no key
+    display = progress.current()
     with run_lock(steps.lock_path(settings), wait=wait):
         run_id = steps.new_run_id()
-        build = steps.begin_build(settings)
-        prepare(build, run_id)
-        results = []
-        for center in steps.centers_to_run(settings, centers):
-            started = dt.datetime.now()
-            state = ingest(center, build, run_id, force, return_state=True)
-            result = state.result() if state.is_completed() else steps.failed_after_retries(
-                center, build, run_id, started, state.message)
-            show_result(result)
-            results.append(result)
-        refresh_views(build)
-        freeze(build, run_id, results)
-        publish(build, settings)
-        written = report(settings, return_state=True)  # a report problem never undoes a load
-        show_report(written.result() if written.is_completed() else None, written.message)
-    return results
+        with runlog.log_file(settings.log_dir, run_id) as log_path:
+            todo = steps.centers_to_run(settings, centers)
+            logger.info(f"run {run_id}: {len(todo)} center(s) into {settings.warehouse}; log {log_path}")
+            display.start(todo)
+            build = steps.begin_build(settings)
+            prepare(build, run_id)
+            results = [_ingest_one(center, build, run_id, force, display) for center in todo]
+            display.step("publishing the warehouse")
+            refresh_views(build)
+            freeze(build, run_id, results)
+            publish(build, settings)
+            publish_artifacts(results, settings, run_id, return_state=True)
+            display.step("writing the report")
+            written = report(settings, return_state=True)  # a report problem never undoes a load
+            if written.is_completed():
+                display.step(f"Report: {written.result()}")
+            else:
+                display.problem(f"The report could not be written: {written.message}")
+            display.finish()
+            failed = [r.center for r in results if r.status == "failed"]
+            if failed:
+                message = (f"{len(failed)} of {len(results)} centers failed ({', '.join(failed)}); "
+                           "the others were loaded and published")
+                logger.error(message)
+                return Failed(message=message, data=results)
+            logger.info(f"all {len(results)} centers loaded or unchanged")
+            return Completed(message=f"{len(results)} centers loaded or unchanged", data=results)
+
+
+def _ingest_one(center: str, build: Settings, run_id: str, force: bool, display) -> steps.CenterResult:
+    display.center_started(center)
+    started = dt.datetime.now()
+    state = ingest(center, build, run_id, force, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if not isinstance(result, steps.CenterResult):  # the task itself raised, after retries
+        result = steps.failed_after_retries(center, build, run_id, started, state.message)
+    display.center_finished(result)
+    return result
+
+
+def results_of(state) -> list[steps.CenterResult]:
+    """The results of a finished ``nightly`` run; re-raises what stopped a run that never ran."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, list):
+        return data
+    raise data if isinstance(data, BaseException) else RuntimeError(state.message)
+
+
+def _plain(markup: str) -> str:
+    """A progress line without its rich markup, for Prefect's logs and the log file."""
+    from rich.text import Text
+    return Text.from_markup(markup).plain
 
 
 def run_settings(cutoff: str | None = None, demo: bool = False, inbox: str | None = None,

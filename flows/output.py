@@ -5,12 +5,23 @@ inside messages is escaped by the callers, so it is never read as rich markup.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 
+
+def _width(stream) -> int | None:
+    """Not a terminal (cron, CI, a pipe): wide lines instead of wrapping at 80 columns."""
+    if os.environ.get("COLUMNS") or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return 200
+
+
 #: Results (tables, JSON, CSV, the outcome line) go to stdout, so they can be piped.
-console = Console(highlight=False)
+console = Console(highlight=False, width=_width(sys.stdout))
 #: Errors and warnings go to stderr, so a cron mail or CI log shows them apart.
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _level = {"value": NORMAL}

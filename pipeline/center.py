@@ -19,7 +19,7 @@ from harmonise.mappings.spec import CenterMapping, load_mapping
 from harmonise.pipeline.identity import export_hashes, mapping_fingerprint, planned_load_id
 from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.validate import validate_center
-from harmonise.warehouse import loader
+from harmonise.warehouse import loader, quality
 from harmonise.warehouse.backend import Commit
 from harmonise.warehouse.loader import LoadBatch, current_load_id, log_attempt, replace_center_rows
 
@@ -35,6 +35,7 @@ class CenterResult:
     rows_quarantined: int = 0
     patients_loaded: int = 0
     message: str | None = None
+    seconds: float | None = None   # wall time of the center's load
 
 
 def build_batch(center: str, settings, key: bytes, mapping: CenterMapping | None = None,
@@ -75,15 +76,16 @@ def unchanged_result(center: str, settings, run_id: str, key: bytes, mapping: Ce
             return None
         patients = con.execute("SELECT count(*) FROM patient WHERE center_id = ?",
                                [center]).fetchone()[0]
-    settings.backend.write(lambda con: log_attempt(
-        con, run_id=run_id, center_id=center, status="skipped", started_at=started,
-        finished_at=dt.datetime.now(),
-        message="export unchanged since the last load (use --force to reload)",
-        mapping_version=mapping.version, cutoff=settings.cutoff),
-        Commit("skip", f"run {run_id}: {center} unchanged", run_id, (center,)))
+    def skip(con):
+        log_attempt(con, run_id=run_id, center_id=center, status="skipped", started_at=started,
+                    finished_at=dt.datetime.now(),
+                    message="export unchanged since the last load (use --force to reload)",
+                    mapping_version=mapping.version, cutoff=settings.cutoff)
+        quality.record(con, run_id, center, "skipped")  # its findings still stand tonight
+    settings.backend.write(skip, Commit("skip", f"run {run_id}: {center} unchanged", run_id, (center,)))
     # the summary shows the patients the warehouse holds for it
     return CenterResult(center, "skipped", patients_loaded=patients,
-                        message="unchanged since the last load")
+                        message="unchanged since the last load", seconds=_since(started))
 
 
 def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = False,
@@ -104,7 +106,7 @@ def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = 
         batch = build_batch(center, settings, key, mapping, hashes)
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)
-        return CenterResult(center, "failed", message=err.message)
+        return CenterResult(center, "failed", message=err.message, seconds=_since(started))
     return store_batch(settings, batch, run_id, started)
 
 
@@ -117,6 +119,7 @@ def store_batch(settings, batch: LoadBatch, run_id: str, started: dt.datetime) -
         loaded = replace_center_rows(con, batch, run_id)
         log_attempt(con, run_id=run_id, center_id=batch.center_id, status="loaded",
                     started_at=started, finished_at=dt.datetime.now(), batch=batch)
+        quality.record(con, run_id, batch.center_id, "loaded")  # the quarantine history
         return loaded
     loaded = warehouse.write(body, Commit("load", f"run {run_id}: load {batch.center_id}", run_id,
                                           (batch.center_id,)))
@@ -125,7 +128,12 @@ def store_batch(settings, batch: LoadBatch, run_id: str, started: dt.datetime) -
         ["source_file", "source_row"]).shape[0]
     stored = sum(loader.stored_rows_per_file(batch.clean).values())
     return CenterResult(batch.center_id, "loaded", rows_read=rows_read, rows_loaded=stored,
-                        rows_quarantined=quarantined, patients_loaded=loaded["patient"])
+                        rows_quarantined=quarantined, patients_loaded=loaded["patient"],
+                        seconds=_since(started))
+
+
+def _since(started: dt.datetime) -> float:
+    return (dt.datetime.now() - started).total_seconds()
 
 
 def failed_after_retries(center: str, settings, run_id: str, started: dt.datetime,

@@ -53,6 +53,15 @@ def ingest_all(settings: Settings, force: bool = False) -> dict[str, steps.Cente
 
 
 @pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """One real Prefect server on loopback for the whole session (UI on, telemetry off)."""
+    from tests import prefect_server as server
+    running = server.start(tmp_path_factory.mktemp("prefect_server"))
+    yield running
+    server.stop(running.process)
+
+
+@pytest.fixture(scope="session")
 def published() -> dict:
     """The reference study's published numbers (after demo/ERRATA.md), as project data."""
     return yaml.safe_load(PUBLISHED.read_text(encoding="utf-8"))

@@ -47,7 +47,7 @@ def test_every_command_has_an_example_and_exits_2_only_on_a_usage_error():
 
 
 def test_every_command_that_prints_a_table_offers_json_and_csv():
-    for name in ("status",):
+    for name in ("status", "quality"):
         params = {p.name for p in _commands()[name].params}
         assert {"json", "csv"} <= params, name
 
@@ -79,7 +79,7 @@ def test_quiet_and_verbose_together_are_a_usage_error(tmp_path):
 
 def test_commands_that_need_a_warehouse_exit_4_with_what_to_do(tmp_path):
     missing = str(tmp_path / "none.duckdb")
-    for args in (["status"], ["report"], ["sql", "SELECT 1"]):
+    for args in (["status"], ["quality"], ["report"], ["sql", "SELECT 1"]):
         result = runner.invoke(app, [*args, "--warehouse", missing], env=WIDE)
         assert result.exit_code == ExitCode.CANNOT_START, args
         assert "run `harmonise run` first" in result.stderr, args

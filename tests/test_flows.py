@@ -8,7 +8,7 @@ from prefect.states import Completed, Failed
 from typer.testing import CliRunner
 
 from harmonise.flows.cli import app
-from harmonise.flows.nightly import build_deployment, is_transient, nightly
+from harmonise.flows.nightly import build_deployment, is_transient, nightly, results_of
 
 runner = CliRunner()
 
@@ -18,7 +18,9 @@ def test_nightly_flow_loads_good_centers_when_one_fails_and_logs_the_failure(tmp
     path = inbox_copy / "site_b" / "site_b_export.xlsx"
     path.write_bytes(b"this is not an Excel workbook")
     warehouse = tmp_path / "wh.duckdb"
-    results = nightly(demo=True, inbox=str(inbox_copy), warehouse=str(warehouse))
+    state = nightly(demo=True, inbox=str(inbox_copy), warehouse=str(warehouse), return_state=True)
+    assert state.is_failed() and "1 of 3 centers failed (site_b)" in state.message
+    results = results_of(state)
     status = {r.center: r.status for r in results}
     assert status == {"site_a": "loaded", "site_b": "failed", "site_c": "loaded"}
     failure = next(r for r in results if r.center == "site_b").message

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from harmonise.flows import steps
 from harmonise.flows.cli import app
-from harmonise.flows.settings import PROJECT_ROOT
+from harmonise.flows.settings import DEMO_MAPPINGS
 from harmonise.warehouse import quality
 
 runner = CliRunner()
@@ -46,7 +46,7 @@ def _findings(settings, table: str = "patient") -> dict[str, list[tuple]]:
 def history(tmp_path, inbox_copy, settings_for):
     """site_a with two unknown sex codes and one age of 15, and a private copy of the mappings."""
     mappings = tmp_path / "mappings"
-    shutil.copytree(PROJECT_ROOT / "mappings", mappings, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copytree(DEMO_MAPPINGS, mappings)
     patients = inbox_copy / "site_a" / "site_a_patients.csv"
     _set(patients, {3: "Hombre", 5: "Hombre"}, "Sex")
     _set(patients, {7: "15"}, "Age")

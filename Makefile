@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench exports docs clean
+.PHONY: demo test bench exports docs views clean
 
 demo: $(STAMP)
 	$(BIN)/harmonise run --demo
@@ -21,8 +21,11 @@ bench: $(STAMP)  ## ingest + scale-out benchmarks, e.g. make bench BENCH_ARGS="-
 exports: $(STAMP)  ## regenerate demo/study/inbox (the example project's exports) from the seeded generator
 	$(BIN)/python -m harmonise.demo.exports
 
-docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the schemas
+docs: views  ## regenerate docs/data-dictionary.md from the schemas and the views
 	$(BIN)/python -m harmonise.warehouse.dictionary > docs/data-dictionary.md
+
+views: $(STAMP)  ## regenerate warehouse/sql/3*.sql (the analysis views) from demo/study/plan.yaml
+	$(BIN)/python -m harmonise.analysis.plan_sql warehouse/sql
 
 clean:
 	rm -rf var .pytest_cache

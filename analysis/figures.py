@@ -1,4 +1,4 @@
-"""Figures 1-4 of the study as Kaplan-Meier plots: PNG (300 dpi) and SVG per panel.
+"""The plan's figures as Kaplan-Meier plots: PNG (300 dpi) and SVG per panel.
 
 Each panel (:mod:`analysis.kmplot` draws it) shows the step curves (months on the x axis,
 % event-free on the y axis), censoring ticks, the pointwise 95% band of each curve, the
@@ -6,10 +6,9 @@ log-rank p-value, the center-stratified log-rank p-value and the center-stratifi
 hazard ratios with 95% CI (read from :func:`analysis.comparisons.run_comparisons`, not
 recomputed), and under the axis a KMunicate-style table: per group the numbers at risk,
 censored and with an event up to each tick (:func:`analysis.km.number_at_risk`). The
-legend lists the groups in the order the title names them. Curves come from
-:func:`analysis.km.kaplan_meier` on the comparison's own selection
-(:func:`analysis.comparisons.select`); the pictures are drawn from the curves' step
-points, in two worker processes when the machine has two cores.
+legend lists the groups in the order the title names them. The curves are the ones the
+comparisons fitted (each curve is fitted once per report); the pictures are drawn from the
+curves' step points, in two worker processes when the machine has two cores.
 """
 from __future__ import annotations
 
@@ -22,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from harmonise.analysis import kmplot, present
-from harmonise.analysis.comparisons import COMPARISONS, select
-from harmonise.analysis.km import ENDPOINTS, kaplan_meier, number_at_risk
+from harmonise.analysis.comparisons import ComparisonResults
+from harmonise.analysis.km import number_at_risk
+from harmonise.analysis.labels import Labels
+from harmonise.analysis.plan import Plan
 
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")  # Okabe-Ito
-BY_NAME = {c.name: c for c in COMPARISONS}
-X_LABEL = "Months since start of immunotherapy-based therapy"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @dataclass(frozen=True)
@@ -45,40 +45,28 @@ class FigureSpec:
         return f"fig{self.panel.lower()}_{self.endpoint}_{self.slug}"
 
 
-def _pair(number: int, letters: str, comparison: str | None, slug: str):
-    return [FigureSpec(f"{number}{letters[0]}", "pfs", comparison, slug),
-            FigureSpec(f"{number}{letters[1]}", "os", comparison, slug)]
+def figure_specs(plan: Plan) -> tuple[FigureSpec, ...]:
+    """Every panel of the plan's figures, in order: each panel entry of a figure drawn once
+    per endpoint of its comparison (every endpoint for ``all``), lettered A, B, ..."""
+    out = []
+    for fig in plan.figures:
+        i = 0
+        for panel in fig.panels:
+            endpoints = (plan.comparison(panel.comparison).endpoints if panel.comparison
+                         else tuple(e.name for e in plan.endpoints))
+            for endpoint in endpoints:
+                out.append(FigureSpec(f"{fig.number}{LETTERS[i % 26]}", endpoint,
+                                      panel.comparison, panel.slug))
+                i += 1
+    return tuple(out)
 
 
-FIGURES: tuple[FigureSpec, ...] = tuple(
-    _pair(1, "AB", None, "all")
-    + _pair(2, "AB", "asps_vs_non_asps", "asps_vs_non_asps")
-    + _pair(2, "CD", "histology_groups", "histology_groups")
-    + _pair(2, "EF", "potentially_sensitive_vs_other", "non_asps_sensitive_vs_other")
-    + _pair(3, "AB", "monotherapy_vs_combination", "all_monotherapy_vs_combination")
-    + _pair(3, "CD", "asps_combination_vs_monotherapy", "asps_monotherapy_vs_combination")
-    + _pair(3, "EF", "non_asps_regimens", "non_asps_regimens")
-    + _pair(4, "AB", "le2_vs_later_lines", "all_lines")
-    + _pair(4, "CD", "asps_le2_vs_later_lines", "asps_lines")
-    + _pair(4, "EF", "non_asps_le2_vs_later_lines", "non_asps_lines")
-    + _pair(4, "GH", "potentially_sensitive_le2_vs_later_lines", "potentially_sensitive_lines")
-    + _pair(4, "IJ", "other_le2_vs_later_lines", "other_lines"))
-"""Every panel of Figures 1-4, in the paper's order."""
-
-FIGURE_TITLES = {
-    1: "Efficacy in all patients",
-    2: "Survival by histology",
-    3: "Survival by treatment combination",
-    4: "Survival by line of therapy (\u2264 2 lines versus later lines)",
-}
-
-
-def title(spec: FigureSpec) -> str:
+def title(spec: FigureSpec, labels: Labels) -> str:
     """``Progression-free survival: ASPS vs non-ASPS`` in words."""
-    what = present.ENDPOINT_NAMES[spec.endpoint]
+    what = labels.endpoint(spec.endpoint)
     if spec.comparison is None:
         return f"{what}, all patients"
-    return f"{what}: {present.pretty(BY_NAME[spec.comparison].label)}"
+    return f"{what}: {labels.comparison(labels.plan.comparison(spec.comparison))}"
 
 
 def _ticks(max_time: float) -> np.ndarray:
@@ -86,28 +74,17 @@ def _ticks(max_time: float) -> np.ndarray:
     return np.arange(0.0, step * math.ceil(max(max_time, 1e-9) / step) + 0.5 * step, step)
 
 
-def _curves(patients: pd.DataFrame, spec: FigureSpec, ref_labels: dict, transform: str,
-            median_rule: str = "print"):
-    """[(group value, label, time, event, KaplanMeier)] of one panel."""
-    time_col, event_col = ENDPOINTS[spec.endpoint]
+def _curves(spec: FigureSpec, labels: Labels, patients: pd.DataFrame,
+            compared: ComparisonResults, all_curves: dict):
+    """[(group value, label, time, event, KaplanMeier)] of one panel: the curves the
+    comparisons fitted (or the all-patient curve of the endpoint)."""
     if spec.comparison is None:
-        t, e = patients[time_col].to_numpy(float), patients[event_col].to_numpy(bool)
-        return [("all", "All patients", t, e,
-                 kaplan_meier(t, e, transform=transform, label="All patients",
-                              median_rule=median_rule))]
-    comparison = BY_NAME[spec.comparison]
-    rows = select(patients, comparison)
-    words = present.group_labels(comparison, ref_labels)
-    out = []
-    for value, _ in comparison.groups:
-        part = rows[rows[comparison.group_col] == value]
-        t, e = part[time_col].to_numpy(float), part[event_col].to_numpy(bool)
-        label = words[str(value)]
-        if comparison.group_col == "regimen_class":
-            label = f"{value}: {label}"
-        out.append((str(value), label, t, e, kaplan_meier(t, e, transform=transform,
-                                                          label=label, median_rule=median_rule)))
-    return out
+        t = patients[f"{spec.endpoint}_months"].to_numpy(float)
+        e = patients[f"{spec.endpoint}_event"].to_numpy(bool)
+        return [("all", "All patients", t, e, all_curves[spec.endpoint])]
+    comparison = labels.plan.comparison(spec.comparison)
+    return [(str(c.value), labels.legend(comparison, c.value), c.time, c.event, c.km)
+            for c in compared.curves[(spec.comparison, spec.endpoint)]]
 
 
 def _rows(spec: FigureSpec, results: pd.DataFrame) -> pd.DataFrame:
@@ -158,9 +135,9 @@ def title_order(label: str, names: list[list[str]]) -> list[int]:
     return order + free
 
 
-def _short(label: str, value: str, col: str | None) -> str:
+def _short(label: str, value: str, codes: bool) -> str:
     """Row label of the table: ``ASPS``, ``Potentially sensitive``, ``I+A``."""
-    if col == "regimen_class":
+    if codes:
         return value
     if label.endswith(")") and " (" in label:
         head, inner = label[:-1].split(" (", 1)
@@ -168,8 +145,8 @@ def _short(label: str, value: str, col: str | None) -> str:
     return label
 
 
-def prepare_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFrame, *,
-                  ref_labels: dict, transform: str = "log", median_rule: str = "print"):
+def prepare_panel(spec: FigureSpec, curves: list, results: pd.DataFrame, *, labels: Labels,
+                  transform: str = "log"):
     """The picture of one panel as data, and the numbers it shows.
 
     Returns
@@ -177,19 +154,21 @@ def prepare_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFram
     (kmplot.Panel, dict)
         The panel, and ``curves`` (one summary dict per group: n, events, median with CI),
         ``at_risk`` (group, tick, at risk) and ``table`` (group, tick, at risk, censored,
-        events) frames.
+        events) frames. ``curves`` in: :func:`_curves`.
     """
-    curves = _curves(patients, spec, ref_labels, transform, median_rule)
-    col = BY_NAME[spec.comparison].group_col if spec.comparison else None
+    codes = False
     if spec.comparison is not None:
-        comparison = BY_NAME[spec.comparison]
-        names = [[str(v), fallback, c[1]] for (v, fallback), c in zip(comparison.groups, curves)]
-        curves = [curves[i] for i in title_order(present.pretty(comparison.label), names)]
+        comparison = labels.plan.comparison(spec.comparison)
+        derived = labels.plan.derived_column(comparison.by)
+        codes = bool(derived and derived.codes_in_legend)
+        names = [[str(v), labels.short(comparison.by, v), c[1]]
+                 for v, c in zip(comparison.groups, curves)]
+        curves = [curves[i] for i in title_order(labels.comparison(comparison), names)]
     max_time = max([float(np.nanmax(t)) for _, _, t, _, _ in curves if t.size] or [1.0])
     ticks = _ticks(max_time)
     k = len(curves)
     drawn, summaries, at_risk_rows, table_rows = [], [], [], []
-    shorts = {value: _short(label, value, col) for value, label, *_ in curves}
+    shorts = {value: _short(label, value, codes) for value, label, *_ in curves}
     for i, (value, label, t, e, curve) in enumerate(curves):
         color = "#222222" if k == 1 else COLORS[i % len(COLORS)]
         tab = curve.table
@@ -216,21 +195,22 @@ def prepare_panel(spec: FigureSpec, patients: pd.DataFrame, results: pd.DataFram
                           "median_upper": curve.median_upper, "transform": transform})
     band = f"Shaded: pointwise 95% CI, {present.TRANSFORM_TEXT[transform]}"
     panel = kmplot.Panel(
-        title=f"Figure {spec.panel}. {title(spec)}",
-        y_label=f"{present.ENDPOINT_NAMES[spec.endpoint]} (%)", x_label=X_LABEL, ticks=ticks,
+        title=f"Figure {spec.panel}. {title(spec, labels)}",
+        y_label=f"{labels.endpoint(spec.endpoint)} (%)", x_label=labels.plan.time_axis,
+        ticks=ticks,
         curves=tuple(drawn), statistics=_statistics(spec, results, shorts), band_label=band)
-    order = {v: i for i, (v, *_rest) in enumerate(_curves_order(spec, curves))}
+    order = {v: i for i, (v, *_rest) in enumerate(_curves_order(spec, curves, labels))}
     summaries.sort(key=lambda r: order[r["group_value"]])
     at_risk_rows.sort(key=lambda r: order[r["group_value"]])
     return panel, {"curves": summaries, "at_risk": pd.DataFrame(at_risk_rows),
                    "table": pd.DataFrame(table_rows)}
 
 
-def _curves_order(spec, curves):
+def _curves_order(spec, curves, labels: Labels):
     """The comparison's own group order (the numbers' order), whatever the legend's."""
     if spec.comparison is None:
         return curves
-    values = [str(v) for v, _ in BY_NAME[spec.comparison].groups]
+    values = [str(v) for v in labels.plan.comparison(spec.comparison).groups]
     return sorted(curves, key=lambda c: values.index(c[0]))
 
 
@@ -240,10 +220,12 @@ def figure_workers() -> int:
     return int(env) if env.isdigit() else min(2, os.cpu_count() or 1)
 
 
-def render_figures(patients: pd.DataFrame, results: pd.DataFrame, out_dir: Path, *,
-                   ref_labels: dict, transform: str = "log",
-                   median_rule: str = "print") -> dict[str, pd.DataFrame]:
-    """Draw every panel of :data:`FIGURES` into ``out_dir`` (``<key>.png`` and ``.svg``).
+def render_figures(labels: Labels, patients: pd.DataFrame, compared: ComparisonResults,
+                   all_curves: dict, out_dir: Path, *,
+                   transform: str = "log") -> dict[str, pd.DataFrame]:
+    """Draw every panel of the plan's figures into ``out_dir`` (``<key>.png`` and ``.svg``)
+    from the curves the comparisons fitted (``compared``) and the all-patient curve of each
+    endpoint (``all_curves``).
 
     Returns
     -------
@@ -253,21 +235,26 @@ def render_figures(patients: pd.DataFrame, results: pd.DataFrame, out_dir: Path,
         panel, group and tick) and ``risk_table`` (also censored and events per tick).
     """
     figures, curves, at_risk, table, jobs = [], [], [], [], []
-    for spec in FIGURES:
+    for spec in figure_specs(labels.plan):
         path = Path(out_dir) / f"{spec.key}.png"
-        panel, shown = prepare_panel(spec, patients, results, ref_labels=ref_labels,
-                                     transform=transform, median_rule=median_rule)
+        panel, shown = prepare_panel(
+            spec, _curves(spec, labels, patients, compared, all_curves), compared.table,
+            labels=labels, transform=transform)
         jobs.append((panel, path, path.with_suffix(".svg")))
-        figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[0]),
+        figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[:-1]),
                         "endpoint": spec.endpoint, "comparison": spec.comparison or "all",
-                        "title": f"Figure {spec.panel}. {title(spec)}",
+                        "title": f"Figure {spec.panel}. {title(spec, labels)}",
                         "file": f"figures/{path.name}"})
         curves += [{"key": spec.key, "panel": spec.panel, **c} for c in shown["curves"]]
         at_risk.append(shown["at_risk"].assign(key=spec.key, panel=spec.panel))
         table.append(shown["table"].assign(key=spec.key, panel=spec.panel))
     kmplot.draw_all(jobs, workers=figure_workers())
     columns = ["key", "panel", "group", "group_value", "time"]
-    return {"figures": pd.DataFrame(figures), "curves": pd.DataFrame(curves),
-            "at_risk": pd.concat(at_risk, ignore_index=True)[columns + ["at_risk"]],
-            "risk_table": pd.concat(table, ignore_index=True)[
-                columns + ["at_risk", "censored", "events"]]}
+
+    def stack(frames, extra):
+        return (pd.concat(frames, ignore_index=True)[columns + extra] if frames
+                else pd.DataFrame(columns=columns + extra))
+    return {"figures": pd.DataFrame(figures, columns=["key", "panel", "figure", "endpoint",
+                                                      "comparison", "title", "file"]),
+            "curves": pd.DataFrame(curves), "at_risk": stack(at_risk, ["at_risk"]),
+            "risk_table": stack(table, ["at_risk", "censored", "events"])}

@@ -2,8 +2,8 @@
 
 Conventions
 -----------
-* Time unit: whatever the caller passes; the study passes **months**
-  (``days / 30.4375``, the views' ``pfs_months`` / ``os_months``).
+* Time unit: whatever the caller passes; the study passes **months** (``days /
+  days_per_month`` of plan.yaml, the views' ``<endpoint>_months`` columns).
 * Curve and Greenwood variance from the step points (one row per distinct time:
   numbers at risk ``n_i``, events ``d_i``; a sort, not a per-subject loop, so a million
   patients cost milliseconds): ``S(t) = prod_{t_i <= t} (1 - d_i / n_i)``, Greenwood sum
@@ -45,12 +45,6 @@ from scipy.stats import norm
 
 TRANSFORMS = ("log", "log-log", "plain")
 """Band transforms: ``log`` (R default), ``log-log`` (SAS, lifelines), ``plain``."""
-
-ENDPOINTS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
-"""Endpoint name -> (time column in months, event column) of ``v_patient``."""
-
-LANDMARKS = {"pfs": (3.0, 6.0, 12.0), "os": (6.0, 12.0, 18.0)}
-"""The study's landmark months per endpoint."""
 
 MEDIAN_RULES = {
     "print": "R print.survfit: first time S(t) <= 0.5; on an exact 0.5 plateau the midpoint "
@@ -401,25 +395,31 @@ def median_followup(time, event, *, transform: str = "log", alpha: float = 0.05,
 def endpoint_curve(patients: pd.DataFrame, endpoint: str, *, transform: str = "log",
                    alpha: float = 0.05, label: str = "all",
                    median_rule: str = "print") -> KaplanMeier:
-    """Kaplan-Meier curve of ``"pfs"`` or ``"os"`` (months) for rows of ``v_patient``."""
-    time_col, event_col = ENDPOINTS[endpoint]
-    return kaplan_meier(patients[time_col], patients[event_col].astype(bool),
+    """Kaplan-Meier curve of an endpoint of the plan (``"pfs"``: columns ``pfs_months`` and
+    ``pfs_event`` of ``v_patient``)."""
+    return kaplan_meier(patients[f"{endpoint}_months"],
+                        patients[f"{endpoint}_event"].astype(bool),
                         transform=transform, alpha=alpha, label=label, median_rule=median_rule)
 
 
-def landmark_rates(patients: pd.DataFrame, *, transform: str = "log",
-                   alpha: float = 0.05, landmarks: dict | None = None) -> pd.DataFrame:
-    """The study's landmark rates (PFS 3/6/12, OS 6/12/18 months) with band limits.
+def landmark_rates(patients: pd.DataFrame, landmarks: dict, *, transform: str = "log",
+                   alpha: float = 0.05, curves: dict | None = None) -> pd.DataFrame:
+    """Landmark rates with band limits: ``landmarks`` = ``{endpoint: times}`` (the plan's).
+
+    ``curves``: already fitted :class:`KaplanMeier` curves by endpoint (fitted here when
+    missing).
 
     Returns
     -------
     pandas.DataFrame
         :func:`survival_at` rows with an ``endpoint`` column first.
     """
-    landmarks = LANDMARKS if landmarks is None else landmarks
-    frames = []
-    for endpoint, months in landmarks.items():
-        km = endpoint_curve(patients, endpoint, transform=transform, alpha=alpha)
-        frames.append(survival_at(km, months).assign(endpoint=endpoint))
+    curves = curves or {}
+    frames = [survival_at(curves.get(endpoint) or endpoint_curve(
+        patients, endpoint, transform=transform, alpha=alpha), months).assign(endpoint=endpoint)
+              for endpoint, months in landmarks.items()]
+    if not frames:
+        return pd.DataFrame(columns=["endpoint", "time", "survival", "lower", "upper",
+                                     "at_risk", "transform"])
     out = pd.concat(frames, ignore_index=True)
     return out[["endpoint"] + [c for c in out.columns if c != "endpoint"]]

@@ -1,7 +1,9 @@
 """Side by side with the published study: each number of the paper next to ours.
 
-The paper's numbers are project data (``analysis/data/published_study.yaml``, corrected
-where the paper contradicts itself, see demo/ERRATA.md). Our numbers come from the frames
+The paper's numbers are project data (the file plan.yaml's ``published.numbers`` names,
+corrected where the paper contradicts itself, see its ``published.errata``), together with
+where each one sits among the plan's comparisons (``median_sources``, ``better_groups``)
+and the notes set beside them (``errata_notes``). Our numbers come from the frames
 the report already computed (Table 1/2 data, response rates, comparisons, landmarks,
 follow-up); nothing here re-estimates a survival statistic. Two small summaries the paper
 seems to have used are computed here because the analysis layer does not offer them: the
@@ -20,58 +22,15 @@ Row kinds and their status
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import yaml
 
 from harmonise.analysis import present
-from harmonise.analysis.comparisons import COMPARISONS
-from harmonise.analysis.km import ENDPOINTS
-from harmonise.analysis.tables import SECTION_TITLES
+from harmonise.analysis.labels import Labels
+from harmonise.analysis.tables import section_titles
 
-PUBLISHED_PATH = Path(__file__).resolve().parent / "data" / "published_study.yaml"
 COLUMNS = ["id", "section", "item", "kind", "method", "published", "published_text", "ours",
            "ours_text", "difference", "status", "note"]
-
-# Where the paper's median keys ("pfs_<suffix>") live among the study's comparisons.
-MEDIAN_SOURCES = {
-    "asps": ("asps_vs_non_asps", "True"), "non_asps": ("asps_vs_non_asps", "False"),
-    "monotherapy": ("monotherapy_vs_combination", "monotherapy"),
-    "combination": ("monotherapy_vs_combination", "combination"),
-    "asps_i_a": ("asps_combination_vs_monotherapy", "combination"),
-    "asps_monotherapy": ("asps_combination_vs_monotherapy", "monotherapy"),
-    "non_asps_i_c": ("non_asps_regimens", "I+C"), "non_asps_i_a": ("non_asps_regimens", "I+A"),
-    "non_asps_i_a_c": ("non_asps_regimens", "I+A+C"),
-    "le2_lines": ("le2_vs_later_lines", "<=2"), "later_lines": ("le2_vs_later_lines", "later"),
-    "asps_le2_lines": ("asps_le2_vs_later_lines", "<=2"),
-    "asps_later_lines": ("asps_le2_vs_later_lines", "later"),
-    "non_asps_le2_lines": ("non_asps_le2_vs_later_lines", "<=2"),
-    "non_asps_later_lines": ("non_asps_le2_vs_later_lines", "later"),
-}
-BETTER_GROUP = {"ASPS": "True", "le2_lines": "<=2", "combination": "combination",
-                "potentially_sensitive": "potentially_sensitive"}
-ERRATA_NOTES = {
-    "table1.Total.ecog.1": "paper prints 15 (20.0%); its column sums to 16 (ERRATA #1)",
-    "table1.UPS.age.max": "paper prints 73, above the total range 18-71 (ERRATA #3)",
-    "table2.hypertension.any_grade": "paper prints 12; its grades sum to 13 = 16.5% (ERRATA #20)",
-    "table2.hyperglycemia.any_grade": "paper prints 2 (1.5%); 2/79 = 2.5% (ERRATA #21)",
-    "adverse_events.any": "paper says 'out of the 51 patients'; 63/79 = 79.7% (ERRATA #12)",
-    "lines.later.non_ASPS": "text also says 25 / 33 non-ASPS (sum 58, ERRATA #7)",
-    "lines.le2.non_ASPS": "text also says 25 / 33 non-ASPS (sum 58, ERRATA #7)",
-    "median.pfs_monotherapy": "6 in both modality groups but 7.5 pooled: cannot all hold "
-                              "(ERRATA #14)",
-    "median.pfs_combination": "6 in both modality groups but 7.5 pooled: cannot all hold "
-                              "(ERRATA #14)",
-    "median.pfs_asps_i_a": "in ASPS every combination is I+A (Table 1)",
-    "median.os_asps_i_a": "in ASPS every combination is I+A (Table 1)",
-}
-
-
-def load_published(path: Path = PUBLISHED_PATH) -> dict:
-    """The paper's numbers (``analysis/data/published_study.yaml``)."""
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def is_published_cohort(published: dict, centers) -> bool:
@@ -87,7 +46,7 @@ def crude_landmarks(patients: pd.DataFrame, landmarks: dict) -> pd.DataFrame:
     """
     rows = []
     for endpoint, times in landmarks.items():
-        col = ENDPOINTS[endpoint][0]
+        col = f"{endpoint}_months"
         for t in times:
             k, n = int((patients[col] > float(t)).sum()), int(len(patients))
             rows.append({"endpoint": endpoint, "time": float(t), "k": k, "n": n,
@@ -117,14 +76,13 @@ def _row(id_, section, item, kind, published, ours, *, method="", note="",
         fmt = present.months
     else:
         status, fmt = "", present.general
-    note = "; ".join(x for x in (note, ERRATA_NOTES.get(id_, "")) if x)
     return {"id": id_, "section": section, "item": item, "kind": kind, "method": method,
             "published": pub, "published_text": published_text or fmt(pub),
             "ours": our, "ours_text": ours_text or fmt(our), "difference": diff,
             "status": status, "note": note}
 
 
-def _table1_rows(published, table1, histology_labels):
+def _table1_rows(published, table1, histology_labels, titles):
     value = table1.set_index(["column", "section", "item"])
     label = table1.drop_duplicates(["section", "item"]).set_index(["section", "item"])["label"]
     columns = [(h, published["table1"][h]) for h in published.get("table1", {})]
@@ -139,7 +97,7 @@ def _table1_rows(published, table1, histology_labels):
             return value.loc[key, "value"] if key in value.index else None
 
         def words(sec, item):
-            title = SECTION_TITLES.get(sec, sec)
+            title = titles.get(sec, sec)
             return f"{title}: {present.item_label(title, label.get((sec, item), item))}"
 
         for key, entry in data.items():
@@ -254,36 +212,36 @@ def _response_rows(published, response):
     return rows
 
 
-def _median_rows(published, comparisons, km_all, ref_labels):
-    by_name = {c.name: c for c in COMPARISONS}
+def _median_rows(published, comparisons, km_all, labels: Labels):
+    sources = published.get("median_sources", {})
     rows = []
     for key, number in published.get("medians_months", {}).items():
         endpoint, suffix = key.split("_", 1)
         if suffix == "all":
             src = km_all[km_all["endpoint"] == endpoint]
             words = "all patients"
-        elif suffix in MEDIAN_SOURCES:
-            name, value = MEDIAN_SOURCES[suffix]
+        elif suffix in sources:
+            name, value = sources[suffix]
             src = comparisons[(comparisons["comparison"] == name)
                               & (comparisons["endpoint"] == endpoint)
                               & (comparisons["group_value"] == value)]
-            comp = by_name[name]
-            words = present.group_labels(comp, ref_labels)[value]
-            if comp.population is not None:
-                words = f"{present.population_label(comp)}, {words}"
+            comp = labels.plan.comparison(name)
+            words = labels.groups(comp)[value]
+            if comp.population.where:
+                words = f"{labels.population(comp)}, {words}"
         else:
             src, words = pd.DataFrame(), suffix.replace("_", " ")
         ours = src.iloc[0] if len(src) else None
         text = (None if ours is None else present.median_ci(
             ours["median"], ours["median_lower"], ours["median_upper"], n=ours["n"]))
         rows.append(_row(f"median.{key}", "Median survival (months)",
-                         f"{present.ENDPOINT_SHORT[endpoint]}, {words}", "median", number,
+                         f"{labels.endpoint_short(endpoint)}, {words}", "median", number,
                          None if ours is None else ours["median"], method="Kaplan-Meier",
                          ours_text=text, note="" if ours is not None else "no matching group"))
     return rows
 
 
-def _landmark_rows(published, landmarks, crude):
+def _landmark_rows(published, landmarks, crude, labels: Labels):
     n_paper = published.get("n_patients") or 0
     rows = []
     for endpoint, times in published.get("landmarks", {}).items():
@@ -292,7 +250,7 @@ def _landmark_rows(published, landmarks, crude):
             looks_crude = k is not None and abs(100 * k / n_paper - pct) < 0.1  # printed to 0.1
             note = (f"paper value = {k}/{n_paper} exactly: looks crude, not Kaplan-Meier "
                     "(ERRATA #15)" if looks_crude else "")
-            item = f"{present.ENDPOINT_SHORT[endpoint]} at {float(t):g} months"
+            item = f"{labels.endpoint_short(endpoint)} at {float(t):g} months"
             km_row = landmarks[(landmarks["endpoint"] == endpoint)
                                & np.isclose(landmarks["time"], float(t))]
             cr_row = crude[(crude["endpoint"] == endpoint) & np.isclose(crude["time"], float(t))]
@@ -329,8 +287,8 @@ def _followup_rows(published, followup, patients):
              note=note)]
 
 
-def _p_rows(published, comparisons, ref_labels):
-    by_name = {c.name: c for c in COMPARISONS}
+def _p_rows(published, comparisons, labels: Labels):
+    by_name = {c.name: c for c in labels.plan.comparisons}
     rows = []
     for name, quoted in published.get("p_values", {}).items():
         for endpoint in ("pfs", "os"):
@@ -338,8 +296,8 @@ def _p_rows(published, comparisons, ref_labels):
                 continue
             sel = comparisons[(comparisons["comparison"] == name)
                               & (comparisons["endpoint"] == endpoint)]
-            label = present.pretty(by_name[name].label) if name in by_name else name
-            item = f"{present.ENDPOINT_SHORT[endpoint]}, {label}"
+            label = labels.comparison(by_name[name]) if name in by_name else name
+            item = f"{labels.endpoint_short(endpoint)}, {label}"
             pub = quoted[endpoint]
             if sel.empty:
                 rows.append(_row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value",
@@ -348,12 +306,12 @@ def _p_rows(published, comparisons, ref_labels):
             p, strat = sel.iloc[0]["p"], sel.iloc[0]["strat_p"]
             text = f"{present.p_value(p)} (stratified by center {present.p_value(strat)})"
             notes = []
-            better = BETTER_GROUP.get(quoted.get("better"))
+            better = published.get("better_groups", {}).get(quoted.get("better"))
             if better is not None:
                 g = sel[sel["group_value"] == better]
                 if len(g):
                     longer = float(g.iloc[0]["observed"]) < float(g.iloc[0]["expected"])
-                    words = present.group_labels(by_name[name], ref_labels)[better]
+                    words = labels.groups(by_name[name])[better]
                     notes.append(f"paper: {words} does better; ours: "
                                  + ("same direction (O < E)" if longer
                                     else "opposite direction (O \u2265 E)"))
@@ -377,13 +335,13 @@ def _p_rows(published, comparisons, ref_labels):
 def side_by_side(published: dict, *, patients: pd.DataFrame, table1: pd.DataFrame,
                  table2: pd.DataFrame, response: pd.DataFrame, comparisons: pd.DataFrame,
                  km_all: pd.DataFrame, landmarks: pd.DataFrame, followup: pd.DataFrame,
-                 ref_labels: dict) -> pd.DataFrame:
+                 labels: Labels) -> pd.DataFrame:
     """Every published number next to ours.
 
     Parameters
     ----------
     published : dict
-        :func:`load_published`.
+        The published numbers (:meth:`analysis.plan.Published.load`).
     patients : DataFrame
         ``v_patient`` rows.
     table1, table2 : DataFrame
@@ -396,8 +354,8 @@ def side_by_side(published: dict, *, patients: pd.DataFrame, table1: pd.DataFram
         Kaplan-Meier summaries of all patients with an ``endpoint`` column.
     landmarks, followup : DataFrame
         :func:`analysis.km.landmark_rates`, :func:`analysis.km.median_followup`.
-    ref_labels : dict
-        ``{vocabulary: {code: label}}`` for ``histology`` and ``histology_group``.
+    labels : Labels
+        The plan and the warehouse's code lists.
 
     Returns
     -------
@@ -408,11 +366,15 @@ def side_by_side(published: dict, *, patients: pd.DataFrame, table1: pd.DataFram
     crude = crude_landmarks(patients, {ep: list(map(float, times)) for ep, times
                                        in published.get("landmarks", {}).items()})
     rows = (_cohort_rows(published, patients)
-            + _table1_rows(published, table1, ref_labels.get("histology", {}))
+            + _table1_rows(published, table1, labels.ref.get("histology", {}),
+                           section_titles(labels.plan.table1))
             + _table2_rows(published, table2)
             + _response_rows(published, response)
-            + _median_rows(published, comparisons, km_all, ref_labels)
-            + _landmark_rows(published, landmarks, crude)
+            + _median_rows(published, comparisons, km_all, labels)
+            + _landmark_rows(published, landmarks, crude, labels)
             + _followup_rows(published, followup, patients)
-            + _p_rows(published, comparisons, ref_labels))
+            + _p_rows(published, comparisons, labels))
+    notes = published.get("errata_notes", {})
+    for row in rows:
+        row["note"] = "; ".join(x for x in (row["note"], notes.get(row["id"], "")) if x)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -6,20 +6,15 @@ Conventions
   dash) = missing or not estimable. Python's ``None``/``nan``/``True`` never reach a page.
 * Months with one decimal, rates as percentages with one decimal, p-values with three
   decimals (``<0.001`` below that), hazard ratios with two decimals.
-* Group values of :data:`analysis.comparisons.COMPARISONS` get labels in words: ref_code
-  labels where a vocabulary exists ("Alveolar soft part sarcoma (ASPS)"), the regimen words
-  of Table 1, ``≤``/``≥`` instead of ``<=``/``>=``.
+* Codes get their words in :mod:`analysis.labels` (from the plan and ``ref_code``).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from harmonise.analysis.tables import FIXED_ITEMS
 
 MISSING = "\u2013"
 NR = "NR"
-ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
-ENDPOINT_SHORT = {"pfs": "PFS", "os": "OS"}
 TRANSFORM_TEXT = {
     "log": "log transform (R survival default)",
     "log-log": "log-log transform (SAS and lifelines default)",
@@ -128,39 +123,3 @@ def histology_label(code: str, histology_labels: dict[str, str]) -> str:
     """``Alveolar soft part sarcoma (ASPS)``."""
     label = histology_labels.get(code)
     return f"{label} ({code})" if label else str(code)
-
-
-def group_labels(comparison, ref_labels: dict[str, dict[str, str]]) -> dict[str, str]:
-    """``{str(group value): label in words}`` for one comparison's groups.
-
-    ``ref_labels`` maps a ref_code vocabulary to its ``{code: label}`` (``histology``,
-    ``histology_group``).
-    """
-    col = comparison.group_col
-    out = {}
-    for value, fallback in comparison.groups:
-        if col == "is_asps":
-            asps = histology_label("ASPS", ref_labels.get("histology", {}))
-            label = asps if value else "Other histologies (non-ASPS)"
-        elif col == "histology_group":
-            label = ref_labels.get("histology_group", {}).get(value, fallback)
-        elif col == "regimen_class":
-            label = FIXED_ITEMS["regimen"].get(value, fallback)
-        elif col == "therapy":
-            label = {"monotherapy": "PD-1 inhibitor alone",
-                     "combination": "PD-1 inhibitor combination"}.get(value, fallback)
-        elif col == "line_group":
-            label = {"<=2": "\u2264 2 lines", "later": "Later lines (\u2265 3rd line)"}.get(
-                value, fallback)
-        else:
-            label = fallback
-        out[str(value)] = pretty(label)
-    return out
-
-
-def population_label(comparison) -> str:
-    """Population of a comparison in words."""
-    return {None: "all patients", "is_asps": "ASPS", "not is_asps": "non-ASPS",
-            "histology_group == 'potentially_sensitive'": "potentially sensitive subtypes",
-            "histology_group == 'other'": "other subtypes"}.get(
-        comparison.population, pretty(comparison.population))

@@ -27,96 +27,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from harmonise.analysis import km, paper, present, response, sections_audit, tables, views
+from harmonise.analysis import km, paper, present, sections_audit
 from harmonise.analysis import sections as s
-from harmonise.analysis.comparisons import COMPARISONS, run_comparisons
-from harmonise.analysis.figures import FIGURE_TITLES, render_figures
+from harmonise.analysis.collect import collect
+from harmonise.analysis.figures import render_figures
 from harmonise.analysis.page import Page
-from harmonise.analysis.provenance import provenance
+from harmonise.analysis.plan import EXAMPLE_PLAN, Plan, load_plan
 from harmonise.analysis.render import render_page
 from harmonise.analysis.results import FigureSet, Results
 
-TITLE = "Immunotherapy-based therapy in metastatic soft tissue sarcoma: pooled analysis"
-
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """A CSV cell starting with one of these is prefixed with ``'`` (spreadsheet formula injection)."""
-
-
-def _ref_labels(con) -> dict[str, dict[str, str]]:
-    return {v: views.labels(con, v) for v in ("histology", "histology_group", "sex",
-                                               "best_response", "primary_site")}
-
-
-def _response_table(responses: pd.DataFrame, ref: dict) -> pd.DataFrame:
-    """Response rates overall, by ASPS / non-ASPS, by histology group and by histology."""
-    words = {
-        "is_asps": ("ASPS vs non-ASPS", {"True": present.histology_label("ASPS", ref["histology"]),
-                                         "False": "Other histologies (non-ASPS)"}),
-        "histology_group": ("Histology group", ref["histology_group"]),
-        "histology": ("Histology", {c: present.histology_label(c, ref["histology"])
-                                    for c in ref["histology"]}),
-    }
-    overall = response.response_rates(responses).assign(grouping="All patients",
-                                                         label="All patients")
-    frames = [overall]
-    for by, (title, names) in words.items():
-        part = response.response_rates(responses, by, overall=False)
-        if "group" not in part.columns:      # no patient: response_rates returns no rows
-            continue
-        part["grouping"] = title
-        part["label"] = [names.get(g, g) for g in part["group"]]
-        if by != "is_asps":
-            order = {code: i for i, code in enumerate(names)}
-            part = part.sort_values("group", key=lambda s: s.map(order).fillna(len(order)))
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
-    return out[["grouping", "group", "label"] + [c for c in out.columns
-                                                 if c not in ("grouping", "group", "label")]]
-
-
-def _comparisons_table(results: pd.DataFrame, ref: dict) -> pd.DataFrame:
-    by_name = {c.name: c for c in COMPARISONS}
-    out = results.copy()
-    out["group_label"] = [present.group_labels(by_name[c], ref).get(v, g)
-                          for c, v, g in zip(out["comparison"], out["group_value"], out["group"])]
-    out["comparison_label"] = [present.pretty(by_name[c].label) for c in out["comparison"]]
-    out["population_label"] = [present.population_label(by_name[c]) for c in out["comparison"]]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["o_e_ratio"] = np.where(out["expected"] > 0, out["observed"] / out["expected"],
-                                    np.nan)
-    return out
-
-
-def _cutoff(con: duckdb.DuckDBPyConnection):
-    """``views.cutoff_date`` on the report's own connection (a DuckLake reader is pinned to
-    one snapshot on it; a fresh cursor would not be)."""
-    return views.cutoff_date(con)
-
-
-def collect(con: duckdb.DuckDBPyConnection, *, transform: str = "log",
-            median_rule: str = "print") -> Results:
-    """Every result the report shows, computed once by the analysis layer (no figures,
-    no paper)."""
-    ref = _ref_labels(con)
-    patients = views.patients(con)
-    responses = views.responses(con)
-    results = run_comparisons(patients, transform=transform, median_rule=median_rule)
-    km_all = pd.DataFrame([{"endpoint": ep, **km.endpoint_curve(
-        patients, ep, transform=transform, median_rule=median_rule).summary.iloc[0].to_dict()}
-        for ep in km.ENDPOINTS])
-    followup = km.median_followup(patients["os_months"], patients["os_event"].astype(bool),
-                                  transform=transform, median_rule=median_rule)
-    table1_data, table2_data = tables.table1_data(con), tables.table2_data(con)
-    return Results(
-        ref_labels=ref, patients=patients, cutoff=_cutoff(con), transform=transform,
-        median_rule=median_rule,
-        km_all=km_all, landmarks=km.landmark_rates(patients, transform=transform),
-        followup=followup, comparisons=_comparisons_table(results, ref),
-        response=_response_table(responses, ref),
-        response_by_asps=response.response_rates(responses, "is_asps"),
-        table1_data=table1_data, table1=tables.table1(table1_data),
-        table2_data=table2_data, table2=tables.table2(table2_data),
-        provenance=provenance(con))
 
 
 def _jsonable(x):
@@ -178,22 +99,23 @@ def _frames(res: Results) -> dict[str, pd.DataFrame]:
 
 def build_page(res: Results, fig_dir: Path) -> Page:
     """The typed page of the report (rendered by ``templates/report.html.j2``)."""
-    sections = [s.survival(res), s.figures(res, fig_dir, FIGURE_TITLES), s.table1(res),
-                s.table2(res), s.response(res), s.subgroups(res)]
+    plan = res.labels.plan
+    sections = [s.survival(res)]
+    if plan.figures:
+        sections.append(s.figures(res, fig_dir, {f.number: f.title for f in plan.figures}))
+    sections += [s.table1(res), s.table2(res), s.response(res), s.subgroups(res)]
     if res.paper is not None:
-        sections.append(sections_audit.paper(res, errata="demo/ERRATA.md"))
+        sections.append(sections_audit.paper(res, errata=plan.published.errata.name))
     sections.append(sections_audit.provenance(res))
     warning = ("No patient is loaded in the warehouse: see Data provenance."
                if res.patients.empty else "")
-    return Page(title=TITLE, lead="The analyses of the reference study, recomputed on the "
-                "pooled, harmonised data of the warehouse.",
-                meta=s.header_meta(res, days_per_month=views.DAYS_PER_MONTH,
-                                   citation=res.published_source.get("citation", "")),
-                warning=warning, sections=tuple(sections))
+    return Page(title=plan.title, lead=plan.lead, meta=s.header_meta(res), warning=warning,
+                sections=tuple(sections))
 
 
-def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
-                 compare_with_paper: bool | None = None, median_rule: str = "print") -> Path:
+def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_PLAN,
+                 transform: str = "log", compare_with_paper: bool | None = None,
+                 median_rule: str = "print") -> Path:
     """Write the study report of ``warehouse`` into ``out_dir``; return the HTML path.
 
     Parameters
@@ -203,11 +125,15 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         DuckLake snapshot): anything whose ``connect`` returns a DuckDB connection.
     out_dir : Path
         Output folder (created); ``report.html``, ``figures/``, ``numbers/`` are replaced.
+    plan : Plan or Path
+        The study's analysis plan (``plan.yaml``); default the reference study's. Its
+        views must be the warehouse's (``harmonise run`` builds them from the same plan).
     transform : {"log", "log-log", "plain"}
         Transform of every Kaplan-Meier 95% band and median CI (``log`` = R's default).
     compare_with_paper : bool, optional
-        Add the "Side by side with the published study" section. Default: True when the
-        loaded centers are exactly the published study's (the demo) centers.
+        Add the "Side by side with the published study" section (only when the plan has
+        published numbers). Default: True when the loaded centers are exactly the
+        published study's centers.
     median_rule : {"print", "midpoint"}
         Median rule (:data:`analysis.km.MEDIAN_RULES`): ``print`` = R's print.survfit
         (default), ``midpoint`` = R's quantile.survfit; stated in the report's methods.
@@ -217,10 +143,11 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
     if median_rule not in km.MEDIAN_RULES:
         raise ValueError(f"median_rule must be one of {tuple(km.MEDIAN_RULES)}, "
                          f"got {median_rule!r}")
+    plan = plan if isinstance(plan, Plan) else load_plan(plan)
     con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
            else duckdb.connect(str(warehouse), read_only=True))
     try:
-        res = collect(con, transform=transform, median_rule=median_rule)
+        res = collect(con, plan, transform=transform, median_rule=median_rule)
     finally:
         con.close()
     out_dir = Path(out_dir)
@@ -229,31 +156,30 @@ def write_report(warehouse: Path, out_dir: Path, *, transform: str = "log",
         folder.mkdir(parents=True, exist_ok=True)
     for old in [*num_dir.glob("*.csv"), *num_dir.glob("*.json")]:
         old.unlink()                       # a section that no longer exists goes
-    drawn = render_figures(res.patients, res.comparisons, fig_dir, ref_labels=res.ref_labels,
-                           transform=transform, median_rule=median_rule)
+    drawn = render_figures(res.labels, res.patients, res.compared, res.curves, fig_dir,
+                           transform=transform)
     keep = set(drawn["figures"]["key"])
     for old in [f for ext in ("png", "svg", "sha256") for f in fig_dir.glob(f"*.{ext}")]:
         if old.stem not in keep:
             old.unlink()                   # a panel that no longer exists goes
     res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"],
                             drawn["risk_table"])
-    published = paper.load_published()
-    compare = (paper.is_published_cohort(published, res.centers) if compare_with_paper is None
-               else bool(compare_with_paper))
+    published = plan.published.load() if plan.published else {}
+    compare = bool(published) and (paper.is_published_cohort(published, res.centers)
+                                   if compare_with_paper is None else bool(compare_with_paper))
     res.paper = paper.side_by_side(
         published, patients=res.patients, table1=res.table1_data, table2=res.table2_data,
         response=res.response_by_asps, comparisons=res.comparisons, km_all=res.km_all,
-        landmarks=res.landmarks, followup=res.followup,
-        ref_labels=res.ref_labels) if compare else None
+        landmarks=res.landmarks, followup=res.followup, labels=res.labels) if compare else None
     res.published_source = published.get("source", {})
 
     frames = _frames(res)
     for name, frame in frames.items():
         write_csv(frame, num_dir / f"{name}.csv")
-    meta = {"title": TITLE, "cutoff": res.cutoff, "generated_at": res.generated_at,
+    meta = {"title": plan.title, "cutoff": res.cutoff, "generated_at": res.generated_at,
             "transform": transform, "transform_text": present.TRANSFORM_TEXT[transform],
             "median_rule": median_rule, "median_rule_text": km.MEDIAN_RULES[median_rule],
-            "conf_level": 0.95, "months_per_day": 1 / views.DAYS_PER_MONTH,
+            "conf_level": 0.95, "months_per_day": 1 / plan.days_per_month,
             "centers": res.centers, "patients": int(len(res.patients)),
             "compare_with_paper": compare, "published_source": res.published_source}
     doc = {"meta": meta, **frames}

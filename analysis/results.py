@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harmonise.analysis.comparisons import ComparisonResults
+from harmonise.analysis.km import KaplanMeier
+from harmonise.analysis.labels import Labels
+
 
 @dataclass(frozen=True)
 class Provenance:
@@ -36,25 +40,28 @@ class FigureSet:
 class Results:
     """Everything the report shows, computed once from the warehouse and the plan.
 
-    ``ref_labels``: ``{vocabulary: {code: label}}`` of ``ref_code`` plus the plan's
-    derived groupings. ``patients``: ``v_patient`` rows. ``km_all``: one Kaplan-Meier
-    summary per endpoint, all patients. ``comparisons``: one row per comparison x endpoint
-    x group (:func:`analysis.comparisons.run_comparisons` plus labels). ``response``:
-    response rates overall and per grouping; ``response_by_asps``: overall, ASPS, non-ASPS
-    (for the side-by-side). ``table1_data``/``table2_data``: numbers; ``table1``/
+    ``labels``: the plan and the warehouse's code lists (words for every code).
+    ``patients``: ``v_patient`` rows. ``km_all``: one Kaplan-Meier summary per endpoint,
+    all patients (``curves``: those curves). ``comparisons``: one row per comparison x
+    endpoint x group (:func:`analysis.comparisons.run_comparisons` plus labels;
+    ``compared``: its result with the fitted curves). ``response``: response rates overall
+    and per grouping; ``response_by_asps``: overall, ASPS, non-ASPS (for the published
+    numbers; None without them). ``table1_data``/``table2_data``: numbers; ``table1``/
     ``table2``: display frames. ``paper``: the side-by-side frame, None when not shown.
     """
 
-    ref_labels: dict[str, dict[str, str]]
+    labels: Labels
     patients: pd.DataFrame
     cutoff: dt.date | None
     transform: str
     km_all: pd.DataFrame
+    curves: dict[str, KaplanMeier]
     landmarks: pd.DataFrame
     followup: pd.DataFrame
     comparisons: pd.DataFrame
+    compared: ComparisonResults
     response: pd.DataFrame
-    response_by_asps: pd.DataFrame
+    response_by_asps: pd.DataFrame | None
     table1_data: pd.DataFrame
     table1: pd.DataFrame
     table2_data: pd.DataFrame
@@ -66,6 +73,10 @@ class Results:
     paper: pd.DataFrame | None = None
     published_source: dict = field(default_factory=dict)
     median_rule: str = "print"
+
+    @property
+    def ref_labels(self) -> dict[str, dict[str, str]]:
+        return self.labels.ref
 
     @property
     def centers(self) -> list[str]:

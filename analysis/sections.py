@@ -28,9 +28,12 @@ def date_words(x) -> str:
     return pd.Timestamp(x).strftime("%d %B %Y").lstrip("0")
 
 
-def header_meta(res: Results, *, days_per_month: float, citation: str) -> tuple:
+def header_meta(res: Results) -> tuple:
     """The header's (key, value) lines."""
+    plan = res.labels.plan
     centers = ", ".join(res.centers) or MISSING
+    axis = plan.time_axis[:1].lower() + plan.time_axis[1:]
+    citation = (res.published_source or {}).get("citation", "")
     return (
         ("Data cut-off", date_words(res.cutoff)),
         ("Generated", res.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
@@ -38,21 +41,20 @@ def header_meta(res: Results, *, days_per_month: float, citation: str) -> tuple:
                      f"centers ({centers})"),
         ("95% CI", f"{present.TRANSFORM_TEXT[res.transform]} for Kaplan-Meier bands and "
                    "median CIs; Clopper-Pearson exact for ORR/DCR; Wald for hazard ratios"),
-        ("Time", "months since start of immunotherapy-based therapy "
-                 f"(months = days / {days_per_month:g})"),
-        ("Reference study", citation or MISSING),
-    )
+        ("Time", f"{axis} (months = days / {plan.days_per_month:g})"),
+    ) + ((("Reference study", citation),) if citation else ())
 
 
 def survival(res: Results) -> Section:
-    rows = [[present.ENDPOINT_NAMES[r["endpoint"]], present.count(r["n"]),
+    words = res.labels.endpoint
+    rows = [[words(r["endpoint"]), present.count(r["n"]),
              present.count(r["events"]),
              present.median_ci(r["median"], r["median_lower"], r["median_upper"], n=r["n"])]
             for _, r in res.km_all.iterrows()]
     surv = Table.build("table-survival", ["Endpoint", "Patients", "Events",
                                           "Median, months (95% CI)"], rows, numeric=(1, 2),
                        caption="Median survival, all patients (Kaplan-Meier)")
-    lm = [[present.ENDPOINT_NAMES[r["endpoint"]], present.general(r["time"]),
+    lm = [[words(r["endpoint"]), present.general(r["time"]),
            present.percent_ci(r["survival"], r["lower"], r["upper"]), present.count(r["at_risk"])]
           for _, r in res.landmarks.iterrows()]
     land = Table.build("table-landmarks", ["Endpoint", "Month", "Event-free, % (95% CI)",
@@ -62,7 +64,8 @@ def survival(res: Results) -> Section:
     fu_ci = present.median_ci(f["median"], f["median_lower"], f["median_upper"], n=f["n"])
     fu = (f"Median follow-up: {fu_ci}{' months (95% CI)' if fu_ci != MISSING else ''}"
           f", reverse Kaplan-Meier method ({present.count(f['censored'])} of "
-          f"{present.count(f['n'])} patients censored for overall survival).")
+          f"{present.count(f['n'])} patients censored for "
+          f"{words(res.labels.plan.followup).lower()}).")
     return Section("survival", "Survival of all patients", "Survival of all patients", "tables",
                    Tables((surv, land, Paragraph(fu, id="followup", note=False))))
 
@@ -174,7 +177,7 @@ def subgroups(res: Results) -> Section:
         label, population = first["comparison_label"], first["population_label"]
         said = population.lower() in label.lower()          # "(all patients)" said once
         rows.append(Row.section(
-            f"{present.ENDPOINT_NAMES[endpoint]}: {label}"
+            f"{res.labels.endpoint(endpoint)}: {label}"
             f"{'' if said else f' (population: {population})'}. Log-rank {chi}, "
             f"{present.p_text(first['p'])}; stratified by center {strat}, "
             f"{present.p_text(first['strat_p'])}. Reference: "

@@ -5,18 +5,18 @@ Both tables are computed in SQL on the warehouse (``v_patient``,
 
 Conventions
 -----------
-* Table 1: one column per histology present (``ref_code`` order) plus ``Total``.
-  Counts are patients; percentages are of the column's patients (``100 n / N``).
-  Age (years) and prior systemic lines: median (DuckDB ``median``: the mean of the two
-  middle values for an even count) and range (min-max). ECOG ``>=3`` pools 3 and 4.
-  Regimen classes: I (PD-1 alone), I+A (+ anti-angiogenic), I+C (+ cytotoxic), I+A+C.
+* Table 1: the rows of plan.yaml's ``table1``; one column per code of its ``columns``
+  present (the plan's or ``ref_code``'s order) plus ``Total``. Counts are patients;
+  percentages are of the column's patients (``100 n / N``). Summaries: median (DuckDB
+  ``median``: the mean of the two middle values for an even count) and range (min-max).
+  The SQL is generated from the plan (:func:`table1_counts_sql`, :func:`table1_summary_sql`).
   A field a center's export does not record is counted as "Not recorded" (a row that
   appears only when some patient has it), never imputed.
 * Table 2: patients counted once per term at their WORST grade (CTCAE 5.0), per grade and
   for any grade; percentages are of ALL loaded patients (``count(*)`` of ``v_patient``),
   as in the study. The first row counts patients with any adverse event (worst grade over
-  all terms). Terms come from ``ref_code`` (vocabulary ``ae_term``) in its order; a term
-  with no patient shows zeros.
+  all terms). Terms come from ``ref_code`` (vocabulary ``ae_term``) in its order, or
+  only those plan.yaml's ``table2.terms`` lists; a term with no patient shows zeros.
 * The ``*_data`` functions return numbers (tidy / wide); :func:`table1` and
   :func:`table2` return display frames of strings with clinician-readable labels.
 """
@@ -26,39 +26,63 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from harmonise.analysis.plan import Plan, Table1, Table1Row, Table2
+from harmonise.analysis.plan_sql import literal
 from harmonise.analysis.views import labels
 
-TABLE1_COUNTS_SQL = """
-WITH items AS (
-    SELECT histology, 'sex' AS section, sex AS item FROM v_patient
-    UNION ALL SELECT histology, 'primary_site', coalesce(primary_site, 'not_recorded') FROM v_patient
-    UNION ALL SELECT histology, 'metastasis', 'lung' FROM v_patient WHERE lung_metastasis
-    UNION ALL SELECT histology, 'metastasis', 'other' FROM v_patient WHERE other_metastasis
-    UNION ALL SELECT histology, 'metastasis', 'not_recorded' FROM v_patient
-              WHERE lung_metastasis IS NULL OR other_metastasis IS NULL
-    UNION ALL SELECT histology, 'prior_lines', CASE WHEN prior_lines IS NULL THEN 'not_recorded'
-              WHEN prior_lines > 0 THEN 'any' ELSE 'none' END FROM v_patient
-    UNION ALL SELECT histology, 'ecog', CASE WHEN ecog IS NULL THEN 'not_recorded'
-              WHEN ecog >= 3 THEN '>=3' ELSE CAST(ecog AS VARCHAR) END FROM v_patient
-    UNION ALL SELECT histology, 'regimen', regimen_class FROM v_patient
-    UNION ALL SELECT histology, 'local_treatment', 'any' FROM v_patient WHERE has_local_treatment
+def _text(column: str) -> str:
+    return f"CAST({column} AS VARCHAR)"
+
+
+def table1_counts_sql(table: Table1) -> str:
+    """Patients per (section, item, column) and per (section, item) for the Total column:
+    one ``SELECT`` per count or flag of the plan's Table 1 rows."""
+    col = table.columns
+    parts = []
+    for row in table.rows:
+        if row.count:
+            parts.append(f"SELECT {col} AS col, {literal(row.section)} AS section, "
+                         f"coalesce({_text(row.count)}, {literal(NOT_RECORDED)}) AS item "
+                         "FROM v_patient")
+        parts += [f"SELECT {col}, {literal(row.section)}, {literal(item)} FROM v_patient "
+                  f"WHERE {flag}" for item, flag, _ in row.flags]
+        if row.flags:
+            unknown = " OR ".join(f"{flag} IS NULL" for _, flag, _ in row.flags)
+            parts.append(f"SELECT {col}, {literal(row.section)}, {literal(NOT_RECORDED)} "
+                         f"FROM v_patient WHERE {unknown}")
+    items = "\n    UNION ALL ".join(parts) or (
+        f"SELECT {col} AS col, '' AS section, '' AS item FROM v_patient WHERE false")
+    return f"""WITH items AS (
+    {items}
 )
 SELECT section, item,
-       CASE WHEN grouping(histology) = 1 THEN 'Total' ELSE histology END AS "column",
+       CASE WHEN grouping(col) = 1 THEN 'Total' ELSE {_text('col')} END AS "column",
        count(*) AS value
 FROM items
-GROUP BY GROUPING SETS ((section, item, histology), (section, item))
+GROUP BY GROUPING SETS ((section, item, col), (section, item))
 """
 
-TABLE1_SUMMARY_SQL = """
-SELECT CASE WHEN grouping(histology) = 1 THEN 'Total' ELSE histology END AS "column",
-       count(*) AS n,
-       median(age_years) AS age_median, min(age_years) AS age_min, max(age_years) AS age_max,
-       median(prior_lines) AS prior_lines_median, min(prior_lines) AS prior_lines_min,
-       max(prior_lines) AS prior_lines_max
+
+def table1_summary_sql(table: Table1) -> str:
+    """Patients per column and the median / min / max of each summary row."""
+    stats = "".join(f",\n       {fn}({row.summary}) AS {row.section}_{stat}"
+                    for row in table.rows if row.summary
+                    for stat, fn in (("median", "median"), ("min", "min"), ("max", "max")))
+    col = table.columns
+    return f"""SELECT CASE WHEN grouping({col}) = 1 THEN 'Total' ELSE {_text(col)} END AS "column",
+       count(*) AS n{stats}
 FROM v_patient
-GROUP BY GROUPING SETS ((histology), ())
+GROUP BY GROUPING SETS (({col}), ())
 """
+
+
+def table2_sql(table: Table2) -> str:
+    """Table 2's query: the plan's any-event label and (optionally) its terms."""
+    keep = ("" if not table.terms else "WHERE r.term = '(any)' OR r.term IN ("
+            + ", ".join(literal(t) for t in table.terms) + ")\n")
+    return TABLE2_SQL.replace("'Any adverse event'", literal(table.any_label)).replace(
+        "CROSS JOIN patients p\n", "CROSS JOIN patients p\n" + keep)
+
 
 TABLE2_SQL = """
 WITH patients AS (SELECT count(*) AS n FROM v_patient),
@@ -95,23 +119,6 @@ GROUP BY r.term, r.label, r.sort_order, p.n
 ORDER BY r.sort_order, r.term
 """
 
-SECTION_TITLES = {
-    "patients": "Patients", "age": "Age (years)", "sex": "Sex",
-    "primary_site": "Primary site", "metastasis": "Site of metastasis",
-    "prior_lines": "Prior systemic therapies", "ecog": "ECOG performance status",
-    "regimen": "Therapeutic regimen", "local_treatment": "Local treatment"}
-
-FIXED_ITEMS = {
-    "metastasis": {"lung": "Lungs", "other": "Others (bone, liver, ...)"},
-    "prior_lines": {"any": "Any prior systemic therapy", "none": "None"},
-    "ecog": {"0": "0", "1": "1", "2": "2", ">=3": "\u22653"},
-    "regimen": {"I": "PD-1 inhibitor monotherapy", "I+A": "PD-1 inhibitor + anti-angiogenic",
-                "I+C": "PD-1 inhibitor + chemotherapy",
-                "I+A+C": "PD-1 inhibitor + chemotherapy + anti-angiogenic"},
-    "local_treatment": {"any": "Local treatment"},
-}
-"""Items (code -> label) of the sections whose codes are not a ``ref_code`` vocabulary."""
-
 #: The item of a patient whose export does not record the section's field (``not_recorded:`` in
 #: the center's mapping): counted and shown, never imputed. Only present when some patient has it.
 NOT_RECORDED = "not_recorded"
@@ -119,55 +126,68 @@ NOT_RECORDED_LABEL = "Not recorded"
 
 GRADES = ("grade1", "grade2", "grade3", "grade4", "grade5")
 GRADE_TITLES = dict(zip(GRADES, ("Grade I", "Grade II", "Grade III", "Grade IV", "Grade V")))
-
-
-def _columns(con: duckdb.DuckDBPyConnection, summary: pd.DataFrame) -> list[str]:
-    present = set(summary["column"])
-    return [c for c in labels(con, "histology") if c in present] + sorted(
-        present - set(labels(con, "histology")) - {"Total"}) + ["Total"]
-
-
-SECTIONS = ("patients", "age", "sex", "primary_site", "metastasis", "prior_lines", "ecog",
-            "regimen", "local_treatment")
-"""Display order of Table 1's sections."""
-STATISTICS = {"age": ("median", "min", "max"), "prior_lines": ("median", "min", "max")}
+STATISTICS = ("median", "min", "max")
 STAT_TITLES = {"median": "Median", "min": "Min", "max": "Max"}
 
 
-def _items(con: duckdb.DuckDBPyConnection, section: str) -> dict[str, str]:
-    """{item code: label} of the count rows of one section (none for patients / age)."""
-    if section in ("patients", "age"):
-        return {}
-    return dict(FIXED_ITEMS.get(section) or labels(con, section))
+def section_titles(table: Table1) -> dict[str, str]:
+    """``{section: title}`` of Table 1, ``patients`` first."""
+    return {"patients": "Patients", **{row.section: row.title for row in table.rows}}
 
 
-def table1_data(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Table 1 as numbers, one row per (section, item, column).
+def _columns(order: list, summary: pd.DataFrame) -> list[str]:
+    present = set(summary["column"])
+    order = [str(c) for c in order]
+    return [c for c in order if c in present] + sorted(
+        present - set(order) - {"Total"}) + ["Total"]
+
+
+def _items(row: Table1Row, plan: Plan, ref: dict) -> dict[str, str]:
+    """{item code: label} of the count rows of one section, in display order."""
+    items = {}
+    if row.count:
+        derived = plan.derived_column(row.count)
+        items = ({str(lv.code): lv.label for lv in derived.levels} if derived is not None
+                 else dict(ref.get(row.count, {})))
+    items.update({item: label for item, _, label in row.flags})
+    return items
+
+
+def table1_data(con: duckdb.DuckDBPyConnection, plan: Plan) -> pd.DataFrame:
+    """Table 1 of the plan as numbers, one row per (section, item, column).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``section``, ``item``, ``label``, ``column`` (histology code or
-        ``"Total"``), ``value`` and ``percent`` (of the column's patients; NaN for
-        medians and ranges). Sections: ``patients`` (item ``n``), ``age`` and
-        ``prior_lines`` (items ``median``, ``min``, ``max``; ``prior_lines`` also counts
-        ``any`` / ``none``), ``sex``, ``primary_site``, ``metastasis`` (``lung``,
-        ``other``), ``ecog`` (``0``, ``1``, ``2``, ``>=3``), ``regimen`` (``I``, ``I+A``,
-        ``I+C``, ``I+A+C``), ``local_treatment`` (``any``). Zero counts are explicit.
-        Empty warehouse: a Total column with n = 0, zero counts and NaN statistics.
+        Columns ``section``, ``item``, ``label``, ``column`` (a code of the plan's
+        ``table1.columns``, e.g. a histology, or ``"Total"``), ``value`` and ``percent``
+        (of the column's patients; NaN for medians and ranges). Sections: ``patients``
+        (item ``n``), then the plan's rows in order: a ``summary`` row gives items
+        ``median``, ``min``, ``max``; a ``count`` row one item per code (the plan's
+        levels or the code list, then any other code found); a ``flags`` row one item
+        per flag. Zero counts are explicit. Empty warehouse: a Total column with n = 0,
+        zero counts and NaN statistics.
     """
-    summary = con.sql(TABLE1_SUMMARY_SQL).df()
-    counts = con.sql(TABLE1_COUNTS_SQL).df()
-    columns = _columns(con, summary)
+    table = plan.table1
+    summary = con.sql(table1_summary_sql(table)).df()
+    counts = con.sql(table1_counts_sql(table)).df()
+    derived = plan.derived_column(table.columns)
+    order = ([lv.code for lv in derived.levels] if derived is not None
+             else list(labels(con, table.columns)))
+    columns = _columns(order, summary)
     n_by_col = summary.set_index("column")["n"].reindex(columns, fill_value=0)
     stats = summary.set_index("column").reindex(columns)
     lookup = counts.set_index(["section", "item", "column"])["value"]
+    ref = {row.count: labels(con, row.count) for row in table.rows if row.count}
     rows = [("patients", "n", "n", c, n_by_col[c]) for c in columns]
-    for section in SECTIONS:
-        for stat in STATISTICS.get(section, ()):
+    for row in table.rows:
+        section = row.section
+        for stat in STATISTICS if row.summary else ():
             rows += [(section, stat, STAT_TITLES[stat], c, stats.loc[c, f"{section}_{stat}"])
                      for c in columns]
-        items = _items(con, section)
+        if not (row.count or row.flags):
+            continue
+        items = _items(row, plan, ref)
         unlisted = sorted(set(counts.loc[counts["section"] == section, "item"]) - set(items))
         items.update({code: NOT_RECORDED_LABEL if code == NOT_RECORDED else code   # as is
                       for code in unlisted})
@@ -191,12 +211,13 @@ def _range(low: float, high: float) -> str:
     return "" if pd.isna(low) else f"{low:g}-{high:g}"
 
 
-def table1(data: pd.DataFrame) -> pd.DataFrame:
+def table1(data: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
     """Table 1 for display, from :func:`table1_data`: rows (section, characteristic), one
     column per histology.
 
     Histology columns hold counts, the Total column ``n (x.x%)``, as in the study; ages
     and prior lines show ``median`` and ``min-max``. Column headers ``"ASPS (n=20)"``.
+    ``titles``: :func:`section_titles`.
     """
     n_by_col = data[data["section"] == "patients"].set_index("column")["value"]
     header = {c: f"{c} (n={int(n)})" for c, n in n_by_col.items()}
@@ -208,23 +229,23 @@ def table1(data: pd.DataFrame) -> pd.DataFrame:
         if item == "max":
             lo = data[(data["section"] == section) & (data["item"] == "min")].set_index("column")
             row = {c: _range(lo.loc[c, "value"], values.loc[c, "value"]) for c in values.index}
-            key = (SECTION_TITLES[section], "Range")
+            key = (titles[section], "Range")
         elif item == "median" or section == "patients":
             row = {c: _num(values.loc[c, "value"]) for c in values.index}
-            key = (SECTION_TITLES[section], label)
+            key = (titles[section], label)
         else:
             row = {c: _num(values.loc[c, "value"]) for c in values.index}
             pct = values.loc["Total", "percent"]
             row["Total"] = f"{_num(values.loc['Total', 'value'])}" + (
                 "" if pd.isna(pct) else f" ({pct:.1f}%)")
-            key = (SECTION_TITLES[section], label)
+            key = (titles[section], label)
         cells[key] = row
     out = pd.DataFrame.from_dict(cells, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["section", "characteristic"])
     return out.rename(columns=header)
 
 
-def table2_data(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def table2_data(con: duckdb.DuckDBPyConnection, table: Table2 = Table2()) -> pd.DataFrame:
     """Table 2 as numbers: one row per AE term (first row: any adverse event).
 
     Returns
@@ -234,7 +255,7 @@ def table2_data(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         at their worst grade), ``patients`` (all loaded patients, the denominator) and
         ``pct_grade1`` ... ``pct_any_grade`` (``100 n / patients``; NaN when no patient).
     """
-    out = con.sql(TABLE2_SQL).df()
+    out = con.sql(table2_sql(table)).df()
     for col in GRADES + ("any_grade",):
         out[col] = out[col].astype(int)
         with np.errstate(divide="ignore", invalid="ignore"):

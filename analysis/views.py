@@ -11,15 +11,13 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-DAYS_PER_MONTH = 30.4375
-"""Days per month used by the views (365.25 / 12): ``months = days / 30.4375``."""
-
 
 def patients(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """``v_patient``: one row per patient, ordered by center and patient key.
 
     Times: ``pfs_days``/``os_days`` in days, ``pfs_months``/``os_months`` in months
-    (days / 30.4375); ``pfs_event``/``os_event`` are booleans (True = event observed).
+    (days / the plan's ``days_per_month``); ``pfs_event``/``os_event`` are booleans (True =
+    event observed). The derived groupings are the plan's (see :mod:`analysis.plan_sql`).
     """
     return con.sql("SELECT * FROM v_patient ORDER BY center_id, patient_key").df()
 

@@ -4,8 +4,8 @@ The cohort imitates the three-centre study of PD-1-based therapy in metastatic
 soft-tissue sarcoma (Liu et al., Front Immunol 2025;16:1504117). No real
 patient is behind any row: every value is generated here from
 ``numpy.random.default_rng(seed)``. The published numbers live in
-``analysis/data/published_study.yaml``; the paper's arithmetic slips and how
-the demo resolves them are listed in ``demo/ERRATA.md``.
+``demo/study/published.yaml``; the paper's arithmetic slips and how
+the demo resolves them are listed in ``demo/study/ERRATA.md``.
 
 Approach
 --------

@@ -121,6 +121,18 @@ class Settings:
                               lake_data_path=self.lake_data_path)
 
     @property
+    def analysis_plan(self) -> Path:
+        """The study's ``plan.yaml``: the project's, or the example project's (the demo)."""
+        return Path(self.plan_file) if self.plan_file is not None else DEMO_PROJECT / "plan.yaml"
+
+    @property
+    def analysis_views(self) -> list[str]:
+        """The analysis views of the study's plan (``plan.yaml``), as SQL for the warehouse."""
+        from harmonise.analysis.plan import load_plan
+        from harmonise.analysis.plan_sql import view_statements
+        return view_statements(load_plan(self.analysis_plan))
+
+    @property
     def report_dir(self) -> Path:
         """``report`` if set; ``<home>/report`` for the home's warehouse; ``<stem>-report/`` beside any other one."""
         if self.report is not None:

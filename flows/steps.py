@@ -36,4 +36,4 @@ def write_report(settings: Settings, transform: str = "log", out_dir: Path | Non
     """
     from harmonise.analysis.report import write_report as write
     return write(WarehouseReader(settings.backend, as_of), out_dir or settings.report_dir,
-                 transform=transform)
+                 plan=settings.analysis_plan, transform=transform)

@@ -31,6 +31,7 @@ class RunConfig(Protocol):
     key_file: Path | None
     storage: str
     backend: object
+    analysis_views: list[str]   # the study plan's view statements (harmonise.analysis.plan_sql)
 
 
 def new_run_id() -> str:
@@ -52,14 +53,17 @@ def prepare_warehouse(settings: RunConfig, run_id: str = "") -> None:
     """Create tables, write reference codes and the cut-off, refresh the views."""
     warehouse = settings.backend
     warehouse.write(store.ensure_tables, Commit("schema", f"run {run_id}: tables", run_id))
-    warehouse.write(lambda con: store.write_conventions(con, settings.cutoff),
+    views = settings.analysis_views
+    warehouse.write(lambda con: store.write_conventions(con, settings.cutoff, views),
                     Commit("prepare", f"run {run_id}: codes, cut-off {settings.cutoff}, views",
                            run_id))
 
 
 def refresh_views(settings: RunConfig) -> None:
-    """Recreate the analysis views (after loads, so analysts see the new rows)."""
-    settings.backend.write(store.refresh_views, Commit("views", "analysis views"))
+    """Recreate the study plan's analysis views (after loads, so analysts see the new rows)."""
+    views = settings.analysis_views
+    settings.backend.write(lambda con: store.refresh_views(con, views),
+                           Commit("views", "analysis views"))
 
 
 def lock_path(settings: RunConfig) -> Path:

@@ -12,7 +12,7 @@ import yaml
 from harmonise.flows import steps
 from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
 
-PUBLISHED = PROJECT_ROOT / "analysis" / "data" / "published_study.yaml"
+PUBLISHED = PROJECT_ROOT / "demo" / "study" / "published.yaml"
 
 
 #: The smallest valid mapping file (center x_site): tests break it one key at a time.
@@ -63,7 +63,7 @@ def prefect_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def published() -> dict:
-    """The reference study's published numbers (after demo/ERRATA.md), as project data."""
+    """The reference study's published numbers (after demo/study/ERRATA.md), as project data."""
     return yaml.safe_load(PUBLISHED.read_text(encoding="utf-8"))
 
 

@@ -12,9 +12,12 @@ from lifelines.statistics import multivariate_logrank_test
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from harmonise.analysis import comparisons, views
-from harmonise.analysis.comparisons import COMPARISONS, Comparison, run_comparisons
+from harmonise.analysis.comparisons import run_comparisons
+from harmonise.analysis.plan import Comparison, Condition, Population, load_plan
 
-# Populations written out independently of the query strings in analysis.comparisons
+COMPARISONS = load_plan().comparisons      # the reference study's (demo/study/plan.yaml)
+
+# Populations written out independently of the plan's declarations
 POPULATIONS = {
     "asps_vs_non_asps": lambda p: p.index == p.index,
     "histology_groups": lambda p: p.index == p.index,
@@ -57,7 +60,7 @@ def demo_results(demo_warehouse):
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     patients = views.patients(con)
     con.close()
-    return patients, run_comparisons(patients)
+    return patients, run_comparisons(patients, COMPARISONS).table
 
 
 def test_comparisons_cover_every_published_p_value(published):
@@ -95,13 +98,13 @@ def test_comparison_group_sizes_equal_published_line_and_regimen_counts(demo_res
 def test_comparison_statistics_equal_direct_lifelines_and_statsmodels(demo_results, name):
     patients, res = demo_results
     comparison = next(c for c in COMPARISONS if c.name == name)
-    values = [v for v, _ in comparison.groups]
+    values = list(comparison.groups)
     rows = patients[POPULATIONS[name](patients)]
-    rows = rows[rows[comparison.group_col].isin(values)]
+    rows = rows[rows[comparison.by].isin(values)]
     for endpoint, (tc, ec) in ENDPOINT_COLUMNS.items():
         got = res[(res["comparison"] == name) & (res["endpoint"] == endpoint)]
         t, e = rows[tc].to_numpy(float), rows[ec].to_numpy(bool)
-        g = rows[comparison.group_col].astype(str).to_numpy()
+        g = rows[comparison.by].astype(str).to_numpy()
         lr = multivariate_logrank_test(t, g, e)
         assert math.isclose(got["chi2"].iloc[0], lr.test_statistic, rel_tol=1e-8)
         assert math.isclose(got["p"].iloc[0], lr.p_value, rel_tol=1e-8)
@@ -122,16 +125,17 @@ def test_run_comparisons_on_empty_selection_is_defined():
                "line_group", "pfs_months", "pfs_event", "os_months", "os_event"]
     empty = pd.DataFrame({c: pd.Series(dtype=bool if c in ("is_asps", "pfs_event", "os_event")
                                        else object) for c in columns})
-    res = run_comparisons(empty)
+    res = run_comparisons(empty, COMPARISONS).table
     assert (res["n"] == 0).all() and res["p"].isna().all() and res["strat_p"].isna().all()
     assert res["median"].isna().all() and res["hr"][~res["is_reference"]].isna().all()
 
 
 def test_comparison_with_a_group_of_one_is_defined(demo_results):
     patients, _ = demo_results
-    one = Comparison("non_asps_modality", "non-ASPS by modality", "not is_asps", "therapy",
-                     (("monotherapy", "Mono"), ("combination", "Combination")))
-    res = run_comparisons(patients, [one])
+    non_asps = Population("non_asps", "non-ASPS", (Condition("is_asps", (False,)),))
+    one = Comparison("non_asps_modality", "non-ASPS by modality", "therapy",
+                     ("monotherapy", "combination"), non_asps, ("pfs", "os"))
+    res = run_comparisons(patients, [one]).table
     mono = res[res["group_value"] == "monotherapy"]
     assert (mono["n"] == 1).all()
     rows = patients[~patients["is_asps"]]

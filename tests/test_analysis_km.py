@@ -11,6 +11,9 @@ from scipy.stats import norm
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from harmonise.analysis import km, views
+from harmonise.analysis.plan import load_plan
+
+ENDPOINT_COLUMNS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
 
 Z = norm.ppf(0.975)
 SM_METHOD = {"log": "log", "log-log": "cloglog", "plain": "linear"}
@@ -36,7 +39,7 @@ DATASETS = _datasets()
 def _demo_sets(con):
     p = views.patients(con)
     out = {}
-    for ep, (tc, ec) in km.ENDPOINTS.items():
+    for ep, (tc, ec) in ENDPOINT_COLUMNS.items():
         for name, rows in (("all", p), ("asps", p[p["is_asps"]]), ("non_asps", p[~p["is_asps"]])):
             out[f"{ep}_{name}"] = (rows[tc].to_numpy(float), rows[ec].to_numpy(bool))
     return out
@@ -248,9 +251,10 @@ def test_survival_at_beyond_follow_up_is_nan_unless_curve_reached_zero():
 
 def test_landmark_rates_on_demo_match_statsmodels(demo_con):
     p = views.patients(demo_con)
-    rates = km.landmark_rates(p).set_index(["endpoint", "time"])
-    for ep, months in km.LANDMARKS.items():
-        tc, ec = km.ENDPOINTS[ep]
+    landmarks = load_plan().landmarks          # the reference study's (demo/study/plan.yaml)
+    rates = km.landmark_rates(p, landmarks).set_index(["endpoint", "time"])
+    for ep, months in landmarks.items():
+        tc, ec = ENDPOINT_COLUMNS[ep]
         sf = SurvfuncRight(p[tc].to_numpy(float), p[ec].to_numpy(int))
         for m in months:
             i = np.searchsorted(sf.surv_times, m, side="right") - 1

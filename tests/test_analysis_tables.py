@@ -5,12 +5,16 @@ import duckdb
 import pytest
 
 from harmonise.analysis import tables
+from harmonise.analysis.plan import load_plan
+
+PLAN = load_plan()                     # the reference study's (demo/study/plan.yaml)
+TITLES = tables.section_titles(PLAN.table1)
 
 PUBLISHED_ECOG = {0: "0", 1: "1", 2: "2", 3: ">=3"}     # the paper's "3" column means >= 3
 
 
 def _cells(con) -> dict:
-    data = tables.table1_data(con)
+    data = tables.table1_data(con, PLAN)
     return {(r.section, r.item, r.column): r.value for r in data.itertuples()}
 
 
@@ -43,14 +47,14 @@ def test_table1_total_column_equals_published(demo_con, published):
 
 
 def test_table1_percentages_are_of_the_column_patients(demo_con, published):
-    data = tables.table1_data(demo_con).set_index(["section", "item", "column"])
+    data = tables.table1_data(demo_con, PLAN).set_index(["section", "item", "column"])
     n = published["n_patients"]
     assert data.loc[("sex", "female", "Total"), "percent"] == pytest.approx(100 * 37 / n)
     assert data.loc[("sex", "female", "ASPS"), "percent"] == pytest.approx(100 * 9 / 20)
 
 
 def test_table1_display_uses_clinician_labels(demo_con, published):
-    shown = tables.table1(tables.table1_data(demo_con))
+    shown = tables.table1(tables.table1_data(demo_con, PLAN), TITLES)
     assert list(shown.columns)[0] == f"ASPS (n={published['table1']['ASPS']['n']})"
     assert shown.columns[-1] == f"Total (n={published['n_patients']})"
     assert shown.loc[("Sex", "Female"), shown.columns[-1]] == "37 (46.8%)"
@@ -97,10 +101,10 @@ def empty_con(demo_warehouse):
 
 
 def test_tables_on_empty_warehouse_give_zero_counts(empty_con):
-    data = tables.table1_data(empty_con)
+    data = tables.table1_data(empty_con, PLAN)
     assert set(data["column"]) == {"Total"}
     assert data.loc[data["item"] == "female", "value"].item() == 0
     assert data.loc[(data["section"] == "age") & (data["item"] == "median"), "value"].isna().all()
     t2 = tables.table2_data(empty_con)
     assert (t2["any_grade"] == 0).all() and t2["pct_any_grade"].isna().all()
-    assert tables.table1(tables.table1_data(empty_con)).shape[1] == 1 and len(tables.table2(tables.table2_data(empty_con))) == len(t2)
+    assert tables.table1(tables.table1_data(empty_con, PLAN), TITLES).shape[1] == 1 and len(tables.table2(tables.table2_data(empty_con))) == len(t2)

@@ -1,6 +1,6 @@
 """The synthetic demo cohort reproduces the reference study's published numbers.
 
-Expected values are read from analysis/data/published_study.yaml (the paper's
+Expected values are read from demo/study/published.yaml (the paper's
 numbers after errata), never from the generator's own constants.
 """
 
@@ -19,7 +19,7 @@ from harmonise.demo.cohort import (
 )
 
 PUBLISHED = yaml.safe_load(
-    (Path(__file__).resolve().parents[1] / "analysis/data/published_study.yaml").read_text("utf-8"))
+    (Path(__file__).resolve().parents[1] / "demo/study/published.yaml").read_text("utf-8"))
 HISTOLOGIES = list(PUBLISHED["table1"])
 SEEDS = [DEFAULT_SEED, 1, 2024]
 MONTH = 30.4375

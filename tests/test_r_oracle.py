@@ -30,10 +30,14 @@ import pandas as pd
 import pytest
 
 from harmonise.analysis import km, views
-from harmonise.analysis.comparisons import COMPARISONS, select
+from harmonise.analysis.comparisons import select
 from harmonise.analysis.cox import cox_hazard_ratios
 from harmonise.analysis.logrank import logrank_test, stratified_logrank_test
+from harmonise.analysis.plan import load_plan
 from harmonise.analysis.response import DISEASE_CONTROL, OBJECTIVE
+
+PLAN = load_plan()          # the reference study's plan (demo/study/plan.yaml)
+ENDPOINT_COLUMNS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
 from tests import r_oracle
 from tests.r_oracle import Job, one, r_value
 
@@ -270,18 +274,18 @@ def demo(demo_warehouse, report_json):
         con.close()
     ticks = sorted({r["time"] for r in report_json["figure_at_risk"]})
     jobs = []
-    for c in COMPARISONS:
+    for c in PLAN.comparisons:
         rows = select(p, c)
-        for ep, (tcol, ecol) in km.ENDPOINTS.items():
+        for ep, (tcol, ecol) in ENDPOINT_COLUMNS.items():
             jobs.append(Job(f"{c.name}/{ep}", rows[tcol].to_numpy(float),
                             rows[ecol].to_numpy(bool),
-                            rows[c.group_col].map(_group_key).to_numpy(object),
-                            tuple(_group_key(v) for v, _ in c.groups),
+                            rows[c.by].map(_group_key).to_numpy(object),
+                            tuple(_group_key(v) for v in c.groups),
                             rows["center_id"].to_numpy(object), tuple(ticks)))
-    for ep, (tcol, ecol) in km.ENDPOINTS.items():
+    for ep, (tcol, ecol) in ENDPOINT_COLUMNS.items():
         jobs.append(Job(f"all/{ep}", p[tcol].to_numpy(float), p[ecol].to_numpy(bool),
                         np.full(len(p), "all", object), ("all",), p["center_id"].to_numpy(object),
-                        tuple(sorted(set(ticks) | set(km.LANDMARKS[ep])))))
+                        tuple(sorted(set(ticks) | set(PLAN.landmarks[ep])))))
     jobs.append(Job("followup", p["os_months"].to_numpy(float), ~p["os_event"].to_numpy(bool),
                     np.full(len(p), "all", object), ("all",), None))
     binom = [(f"{i}/{what}", int(sum(row[x] for x in codes)), int(row["n"]))

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from harmonise.analysis import paper
-from harmonise.analysis.figures import FIGURES
+from harmonise.analysis.figures import figure_specs
+from harmonise.analysis.plan import load_plan
 from harmonise.analysis.report import write_report
 
 TABLE_IDS = ("table-survival", "table-landmarks", "table-1", "table-2", "table-response",
@@ -25,6 +26,7 @@ TABLE_IDS = ("table-survival", "table-landmarks", "table-1", "table-2", "table-r
              "table-provenance-files", "table-quarantine-counts", "table-quarantine")
 SECTION_IDS = ("header", "survival", "figures", "table1", "table2", "response", "subgroups",
                "paper", "provenance")
+FIGURES = figure_specs(load_plan())     # every panel of the reference study's plan
 INJECTION = '=HYPERLINK("http://x","y")'
 
 

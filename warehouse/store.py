@@ -79,10 +79,13 @@ def _ensure_lake_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"ALTER TABLE {table} SET PARTITIONED BY (center_id)")
 
 
-def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the analysis views from their SQL files."""
-    for path in sql_files(("3",)):
-        con.execute(path.read_text(encoding="utf-8"))
+def refresh_views(con: duckdb.DuckDBPyConnection, statements: list[str] | None = None) -> None:
+    """(Re)create the analysis views: the study plan's generated ``statements`` (see
+    ``harmonise.analysis.plan_sql``), or by default the reference study's, kept in
+    ``sql/3*.sql``."""
+    for text in statements if statements is not None else [
+            path.read_text(encoding="utf-8") for path in sql_files(("3",))]:
+        con.execute(text)
 
 
 def write_study_config(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
@@ -102,14 +105,17 @@ def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO ref_code VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def write_conventions(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
-    """Reference codes, study settings and views (inside the caller's transaction)."""
+def write_conventions(con: duckdb.DuckDBPyConnection, cutoff: dt.date,
+                      views: list[str] | None = None) -> None:
+    """Reference codes, study settings and views (inside the caller's transaction);
+    ``views``: the plan's view statements (:func:`refresh_views`)."""
     write_reference_codes(con)
     write_study_config(con, cutoff)
-    refresh_views(con)
+    refresh_views(con, views)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
+def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date,
+            views: list[str] | None = None) -> None:
     """Everything a run needs before loading centers: tables, codes, settings, views.
 
     Codes, settings and views change in one transaction, so a reader never sees the
@@ -118,7 +124,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
     ensure_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        write_conventions(con, cutoff)
+        write_conventions(con, cutoff, views)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

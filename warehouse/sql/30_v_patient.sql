@@ -1,15 +1,18 @@
--- View v_patient. Grain: one row per loaded patient (first course of immunotherapy-based therapy).
--- The derived fields of the study, computed here and nowhere else:
---   histology_group  sensitive (ASPS) | potentially_sensitive (UPS, DDLPS, MFS, AS) | other
---   is_asps          histology = 'ASPS'
---   regimen_class    I (PD-1 alone) | I+A (with anti-angiogenic) | I+C (with cytotoxic) | I+A+C
---   therapy          monotherapy (I) | combination (any other class)
---   line_group       '<=2' when the course is given in line 1 or 2, else 'later'
---   PFS  event = progression or death (whichever first) on or before the cut-off;
---        otherwise censored at min(last follow-up, cut-off).
---   OS   event = death on or before the cut-off; otherwise censored the same way.
---   *_days  = end - start_date in days; *_months = days / 30.4375 (365.25 / 12).
--- The cut-off is study_config.cutoff_date (default 2024-05-25, `harmonise run --cutoff`).
+-- View v_patient. Grain: one row per loaded patient (first course of therapy).
+-- Generated from the study's plan.yaml by harmonise.analysis.plan_sql: do not edit.
+-- Derived groupings (plan.yaml `derived`), first matching rule wins:
+--   histology_group  sensitive: histology == 'ASPS' | potentially_sensitive: histology in ['UPS', 'DDLPS', 'MFS', 'AS'] | other: histology in ['SS', 'ES', 'LMS', 'CCS', 'MPNST']
+--   is_asps  False: otherwise | True: histology == 'ASPS'
+--   regimen_class  I: not has_antiangiogenic and not has_cytotoxic | I+A: has_antiangiogenic and not has_cytotoxic | I+C: not has_antiangiogenic and has_cytotoxic | I+A+C: has_antiangiogenic and has_cytotoxic
+--   therapy  monotherapy: regimen_class == 'I' | combination: otherwise
+--   line_group  <=2: line_of_therapy <= 2 | later: otherwise
+--   prior_therapy  any: prior_lines >= 1 | none: prior_lines == 0
+--   ecog_group  0: ecog == 0 | 1: ecog == 1 | 2: ecog == 2 | >=3: ecog >= 3
+-- Endpoints (plan.yaml `endpoints`), time from start_date:
+--   pfs  event = first of progression_date, death_date on or before the cut-off; otherwise censored at min(last_followup_date, cut-off).
+--   os  event = death_date on or before the cut-off; otherwise censored at min(last_followup_date, cut-off).
+--   *_days = end - start_date in days; *_months = days / 30.4375.
+-- The cut-off is study_config.cutoff_date (harmonise.yaml, `harmonise run --cutoff`).
 CREATE OR REPLACE VIEW v_patient AS
 WITH cfg AS (
     SELECT CAST(value AS DATE) AS cutoff_date FROM study_config WHERE key = 'cutoff_date'
@@ -18,47 +21,52 @@ WITH cfg AS (
 ), base AS (
     SELECT
         p.center_id, p.patient_key, p.sex, p.age_years, p.histology,
-        h.code_group AS histology_group,
-        p.histology = 'ASPS' AS is_asps,
         p.primary_site, p.lung_metastasis, p.other_metastasis, p.ecog, p.prior_lines,
-        t.start_date, t.line_of_therapy,
-        CASE WHEN t.line_of_therapy <= 2 THEN '<=2' ELSE 'later' END AS line_group,
-        t.pd1_agent, t.antiangiogenic_agents, t.cytotoxic_agents, t.local_treatment,
+        t.start_date, t.line_of_therapy, t.pd1_agent, t.antiangiogenic_agents,
+        t.cytotoxic_agents,
         coalesce(t.antiangiogenic_agents, '') <> '' AS has_antiangiogenic,
         coalesce(t.cytotoxic_agents, '') <> '' AS has_cytotoxic,
+        t.local_treatment, t.local_treatment IS NOT NULL AS has_local_treatment,
         t.end_date, t.discontinuation_reason,
         o.best_response, o.progression_date, o.death_date, o.last_followup_date,
-        cfg.cutoff_date,
-        least(o.last_followup_date, cfg.cutoff_date) AS censor_date,
-        least(o.progression_date, o.death_date) AS pfs_event_date
+        cfg.cutoff_date
     FROM patient p
     JOIN course t USING (center_id, patient_key)
     JOIN outcome o USING (center_id, patient_key)
-    LEFT JOIN ref_code h ON h.vocabulary = 'histology' AND h.code = p.histology
     CROSS JOIN cfg
-), derived AS (
+),
+d_histology_group AS (
+    SELECT *, CASE WHEN histology = 'ASPS' THEN 'sensitive' WHEN histology IN ('UPS', 'DDLPS', 'MFS', 'AS') THEN 'potentially_sensitive' WHEN histology IN ('SS', 'ES', 'LMS', 'CCS', 'MPNST') THEN 'other' END AS histology_group FROM base
+),
+d_is_asps AS (
+    SELECT *, CASE WHEN histology = 'ASPS' THEN true ELSE false END AS is_asps FROM d_histology_group
+),
+d_regimen_class AS (
+    SELECT *, CASE WHEN has_antiangiogenic = false AND has_cytotoxic = false THEN 'I' WHEN has_antiangiogenic = true AND has_cytotoxic = false THEN 'I+A' WHEN has_antiangiogenic = false AND has_cytotoxic = true THEN 'I+C' WHEN has_antiangiogenic = true AND has_cytotoxic = true THEN 'I+A+C' END AS regimen_class FROM d_is_asps
+),
+d_therapy AS (
+    SELECT *, CASE WHEN regimen_class = 'I' THEN 'monotherapy' ELSE 'combination' END AS therapy FROM d_regimen_class
+),
+d_line_group AS (
+    SELECT *, CASE WHEN line_of_therapy <= 2 THEN '<=2' ELSE 'later' END AS line_group FROM d_therapy
+),
+d_prior_therapy AS (
+    SELECT *, CASE WHEN prior_lines >= 1 THEN 'any' WHEN prior_lines = 0 THEN 'none' END AS prior_therapy FROM d_line_group
+),
+d_ecog_group AS (
+    SELECT *, CASE WHEN ecog = 0 THEN '0' WHEN ecog = 1 THEN '1' WHEN ecog = 2 THEN '2' WHEN ecog >= 3 THEN '>=3' END AS ecog_group FROM d_prior_therapy
+),
+ends AS (
     SELECT *,
-        CASE WHEN has_antiangiogenic AND has_cytotoxic THEN 'I+A+C'
-             WHEN has_antiangiogenic THEN 'I+A'
-             WHEN has_cytotoxic THEN 'I+C'
-             ELSE 'I' END AS regimen_class,
-        coalesce(pfs_event_date <= cutoff_date, false) AS pfs_event,
-        coalesce(death_date <= cutoff_date, false) AS os_event
-    FROM base
+        least(progression_date, death_date) AS pfs_event_date, least(last_followup_date, cutoff_date) AS pfs_censor_date,
+        death_date AS os_event_date, least(last_followup_date, cutoff_date) AS os_censor_date
+    FROM d_ecog_group
 )
-SELECT
-    center_id, patient_key, sex, age_years, histology, histology_group, is_asps,
-    primary_site, lung_metastasis, other_metastasis, ecog, prior_lines,
-    start_date, line_of_therapy, line_group,
-    pd1_agent, antiangiogenic_agents, cytotoxic_agents, regimen_class,
-    CASE WHEN regimen_class = 'I' THEN 'monotherapy' ELSE 'combination' END AS therapy,
-    local_treatment, local_treatment IS NOT NULL AS has_local_treatment,
-    end_date, discontinuation_reason,
-    best_response, progression_date, death_date, last_followup_date, cutoff_date,
-    pfs_event,
-    (CASE WHEN pfs_event THEN pfs_event_date ELSE censor_date END) - start_date AS pfs_days,
-    ((CASE WHEN pfs_event THEN pfs_event_date ELSE censor_date END) - start_date) / 30.4375 AS pfs_months,
-    os_event,
-    (CASE WHEN os_event THEN death_date ELSE censor_date END) - start_date AS os_days,
-    ((CASE WHEN os_event THEN death_date ELSE censor_date END) - start_date) / 30.4375 AS os_months
-FROM derived;
+SELECT * EXCLUDE (pfs_event_date, pfs_censor_date, os_event_date, os_censor_date),
+    coalesce(pfs_event_date <= cutoff_date, false) AS pfs_event,
+    (CASE WHEN coalesce(pfs_event_date <= cutoff_date, false) THEN pfs_event_date ELSE pfs_censor_date END) - start_date AS pfs_days,
+    ((CASE WHEN coalesce(pfs_event_date <= cutoff_date, false) THEN pfs_event_date ELSE pfs_censor_date END) - start_date) / 30.4375 AS pfs_months,
+    coalesce(os_event_date <= cutoff_date, false) AS os_event,
+    (CASE WHEN coalesce(os_event_date <= cutoff_date, false) THEN os_event_date ELSE os_censor_date END) - start_date AS os_days,
+    ((CASE WHEN coalesce(os_event_date <= cutoff_date, false) THEN os_event_date ELSE os_censor_date END) - start_date) / 30.4375 AS os_months
+FROM ends;

@@ -57,7 +57,7 @@ def small_study(tmp_path_factory):
     home = tmp_path_factory.mktemp("small_study")
     plan = home / "plan.yaml"
     plan.write_text(PLAN, encoding="utf-8")
-    settings = Settings.demo(home=home, plan=plan)
+    settings = Settings.demo(home=home, plan_file=plan)
     results = ingest_all(settings)
     assert all(r.status == "loaded" for r in results.values()), results
     html = write_report(settings.warehouse, home / "report", plan=plan)

@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 
 from harmonise.analysis import figures, kmplot, present
-from harmonise.analysis.comparisons import COMPARISONS
+from harmonise.analysis.plan import load_plan
+
+PLAN = load_plan()          # the reference study's plan (demo/study/plan.yaml)
+COMPARISONS = PLAN.comparisons
 
 
 def _panel(label_words: int, groups: int = 3, big: int = 1) -> kmplot.Panel:
@@ -19,7 +22,7 @@ def _panel(label_words: int, groups: int = 3, big: int = 1) -> kmplot.Panel:
         x=x, y=y - i, lower=y - 10, upper=y + 5, censored_x=x[1:2], censored_y=y[1:2],
         table={row: [big * 123456] * 7 for row in kmplot.TABLE_ROWS}) for i in range(groups))
     return kmplot.Panel(title="Figure 9Z. " + "A very long title about survival " * label_words,
-                        y_label="Progression-free survival (%)", x_label=figures.X_LABEL,
+                        y_label="Progression-free survival (%)", x_label=PLAN.time_axis,
                         ticks=np.arange(0, 37, 6.0), curves=curves,
                         statistics=("Log-rank p < 0.001; stratified by center p = 0.020",
                                     "HR " + "long name " * label_words + "vs ref: 0.44 (95% CI "
@@ -56,7 +59,8 @@ def test_texts_of_a_panel_do_not_overlap_each_other():
 
 @pytest.mark.parametrize("comparison", COMPARISONS, ids=lambda c: c.name)
 def test_legend_lists_the_groups_in_the_order_the_title_names_them(comparison):
-    names = [[str(v), fallback] for v, fallback in comparison.groups]
+    short = {lv.code: lv.short for d in PLAN.derived for lv in d.levels if d.name == comparison.by}
+    names = [[str(v), short.get(v, str(v))] for v in comparison.groups]
     order = figures.title_order(present.pretty(comparison.label), names)
     assert sorted(order) == list(range(len(comparison.groups)))
     title = present.pretty(comparison.label).lower()
@@ -80,7 +84,7 @@ def test_demo_panels_are_png_at_300_dpi_with_an_svg_and_say_events_in_words(repo
     assert set(table["key"]) == {f["key"] for f in report_json["figures"]}
     assert ((table["at_risk"] + table["censored"] + table["events"])
             .groupby([table["key"], table["group_value"]]).nunique() == 1).all()
-    for spec in figures.FIGURES:
+    for spec in figures.figure_specs(PLAN):
         svg = (figs / f"{spec.key}.svg").read_text(encoding="utf-8")
         assert "<svg" in svg and (figs / f"{spec.key}.png").exists()
     text = demo_report.read_text(encoding="utf-8")

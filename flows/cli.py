@@ -3,7 +3,8 @@
 Examples::
 
     harmonise run --demo                 # ingest the bundled synthetic exports
-    harmonise run                        # ingest var/inbox/<center>/ for every mapped center
+    harmonise init --example study       # a project folder: the reference study
+    harmonise run                        # in a project: ingest inbox/<center>/ for every mapped center
     harmonise ingest site_b              # one center only
     harmonise status --json              # last attempt per center (also --csv)
     harmonise report                     # the pooled analyses as HTML, PNG, CSV and JSON

@@ -149,7 +149,7 @@ def _plain(value):
 WAREHOUSE = typer.Option(None, "--warehouse", dir_okay=False,
                          help="Warehouse file (default <home>/warehouse.duckdb).")
 CUTOFF = typer.Option(None, "--cutoff", parser=iso_date, metavar="YYYY-MM-DD",
-                      help="Data cut-off, YYYY-MM-DD (default 2024-05-25). Dates after it are rejected.")
+                      help="Data cut-off, YYYY-MM-DD (default: cutoff in harmonise.yaml). Dates after it are rejected.")
 INBOX = typer.Option(None, "--inbox", exists=True, file_okay=False,
                      help="Folder holding <center>/ export folders.")
 PROJECT = typer.Option(None, "--project", file_okay=False, metavar="DIR",

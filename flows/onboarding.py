@@ -188,7 +188,7 @@ def profile_command(
     empty cells, distinct and most frequent values, date formats, and which columns identify
     patients (their values are never shown).
 
-    Example: harmonise profile var/inbox/site_d/site_d_export.xlsx
+    Example: harmonise profile inbox/site_d/site_d_export.xlsx
     """
     try:
         result = profile(export, sheet=sheet)
@@ -219,7 +219,7 @@ def new_center_command(
 
 def check_command(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
-    inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders (default var/inbox)."),
+    inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders (default: the project's paths.inbox)."),
     demo_key: bool = typer.Option(False, "--demo", "--demo-key", help="Use the public demo pseudonymisation key (synthetic data only)."),
     project: Optional[Path] = PROJECT,
 ) -> None:

@@ -47,8 +47,8 @@ def test_the_doc_shows_the_finished_mapping_verbatim():
 
 def test_the_doc_shows_each_command_of_the_walkthrough():
     doc = _doc()
-    for command in ("harmonise profile var/inbox/site_d/site_d_export.xlsx",
-                    "harmonise new-center site_d var/inbox/site_d/site_d_export.xlsx",
+    for command in ("harmonise profile inbox/site_d/site_d_export.xlsx",
+                    "harmonise new-center site_d inbox/site_d/site_d_export.xlsx",
                     "harmonise check site_d", "harmonise ingest site_d"):
         assert f"```sh\n{command}\n```" in doc, command
 
@@ -82,7 +82,7 @@ def workspace(tmp_path):
     inbox = tmp_path / "inbox"
     shutil.copytree(DEMO_INBOX, inbox)
     (inbox / "site_d").mkdir()
-    shutil.copy(EXPORT, inbox / "site_d" / EXPORT_NAME)        # the doc's `cp` into var/inbox/site_d/
+    shutil.copy(EXPORT, inbox / "site_d" / EXPORT_NAME)        # the doc's `cp` into inbox/site_d/
     return Settings(home=tmp_path / "home", inbox=inbox, mappings_dir=mappings, demo_key=True)
 
 

@@ -225,3 +225,10 @@ def test_harmonise_run_in_a_project_loads_the_center_added_there(example, monkey
     assert (example / "var" / "warehouse.duckdb").is_file() and (example / "var" / "report").is_dir()
     status = runner.invoke(app, ["status", "--json"], env=WIDE)
     assert status.exit_code == 0 and "site_e" in status.output
+
+
+def test_operations_doc_documents_every_project_file_key():
+    from harmonise.flows.settings import PROJECT_ROOT
+    text = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    missing = [key for key in file_options() if f"| `{key}` |" not in text]
+    assert not missing, f"docs/operations.md, 'The project folder', lacks: {missing}"

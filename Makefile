@@ -17,6 +17,7 @@ test: $(STAMP)
 bench: $(STAMP)  ## ingest + scale-out benchmarks, e.g. make bench BENCH_ARGS="--centers 100 --patients 10000" SCALEOUT_ARGS="--centers 16"
 	$(BIN)/python -m tests.bench_ingest $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench_scaleout $(SCALEOUT_ARGS)  # centers/min, DuckLake, 1 vs 2 workers
+	$(BIN)/python -m tests.bench_report $(REPORT_BENCH_ARGS)  # demo + scaled; REPORT_BENCH_ARGS="--patients 1000000"
 
 exports: $(STAMP)  ## regenerate demo/study/inbox (the example project's exports) from the seeded generator
 	$(BIN)/python -m harmonise.demo.exports

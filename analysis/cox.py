@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from harmonise.analysis.risksets import group_indices, risk_sets
+from harmonise.analysis.risksets import group_indices, stratified_risk_sets
 
 HR_COLUMNS = ["group", "reference", "hr", "hr_lower", "hr_upper", "hr_p", "note"]
 
@@ -155,10 +155,8 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
     index = group_indices(g, in_model)
     stratum = (np.zeros(t.size, dtype=np.int64) if strata is None
                else pd.factorize(pd.Series(np.asarray(strata, dtype=object)[keep]))[0])
-    sets = [risk_sets(t[stratum == s], e[stratum == s], index[stratum == s], len(in_model))
-            for s in np.unique(stratum)]
-    sets = [rs for rs in sets if rs.times.size]
-    beta, cov, converged = _fit(sets) if sets else (None, None, False)
+    sets = stratified_risk_sets(t, e, index, stratum, len(in_model))
+    beta, cov, converged = _fit([sets]) if sets.times.size else (None, None, False)
     z = norm.ppf(1 - alpha / 2)
     for i, x in enumerate(fitted):
         sel = out["group"] == x

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2 as chi2_dist
 
-from harmonise.analysis.risksets import group_indices, risk_sets
+from harmonise.analysis.risksets import group_indices, risk_sets, stratified_risk_sets
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,13 @@ def observed_expected(time, event, group, groups=None):
     groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
     k = len(groups)
     sets = risk_sets(time, event, group_indices(g, groups), k)
-    n = sets.n
+    return (groups, sets.n, *_oe_of(sets, k))
+
+
+def _oe_of(sets, k: int):
+    """Observed, expected and the variance of O - E summed over the risk sets' columns."""
     if sets.times.size == 0 or k == 0:
-        return groups, n, np.zeros(k), np.zeros(k), np.zeros((k, k))
+        return np.zeros(k), np.zeros(k), np.zeros((k, k))
     at_risk, deaths = sets.at_risk, sets.events
     total_risk, total_deaths = at_risk.sum(axis=0), deaths.sum(axis=0)
     share = at_risk / total_risk
@@ -125,7 +129,7 @@ def observed_expected(time, event, group, groups=None):
                           total_deaths * (total_risk - total_deaths) / (total_risk - 1), 0.0)
     variance = (np.diag((share * weight).sum(axis=1))
                 - np.einsum("gj,hj,j->gh", share, share, weight))
-    return groups, n, deaths.sum(axis=1), expected, variance
+    return deaths.sum(axis=1), expected, variance
 
 
 def chi2_statistic(observed, expected, variance, groups_present: int):
@@ -189,7 +193,8 @@ def logrank_test(time, event, group, groups=None) -> LogRank:
 def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
     """Log-rank test stratified by ``strata`` (e.g. center).
 
-    Per stratum, O, E and V come from :func:`observed_expected`; they are summed over
+    Per stratum, O, E and V as in :func:`observed_expected` (computed for all strata at
+    once from :func:`analysis.risksets.stratified_risk_sets`); they are summed over
     strata and the statistic is :func:`chi2_statistic` of the sums (R
     ``survdiff(... + strata(center))``, statsmodels ``survdiff(strata=...)``). A group with
     no patient in a stratum contributes zero there; a stratum holding one group only
@@ -203,10 +208,7 @@ def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
     (t, e, g, s), missing = _clean(time, event, group, strata)
     groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
     k = len(groups)
-    n, obs, exp, var = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros((k, k))
-    for stratum in pd.unique(s):
-        m = s == stratum
-        _, n1, o1, e1, v1 = observed_expected(t[m], e[m], g[m], groups)
-        n, obs, exp, var = n + n1, obs + o1, exp + e1, var + v1
-    stat, df, p = chi2_statistic(obs, exp, var, int((n > 0).sum()))
-    return LogRank(groups, n, obs, exp, var, stat, df, p, stratified=True, missing=missing)
+    sets = stratified_risk_sets(t, e, group_indices(g, groups), pd.factorize(s)[0], k)
+    obs, exp, var = _oe_of(sets, k)
+    stat, df, p = chi2_statistic(obs, exp, var, int((sets.n > 0).sum()))
+    return LogRank(groups, sets.n, obs, exp, var, stat, df, p, stratified=True, missing=missing)

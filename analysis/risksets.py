@@ -64,6 +64,42 @@ def risk_sets(time, event, group_index, k: int) -> RiskSets:
     return RiskSets(times[keep], at_risk[:, keep], dead[:, keep], n)
 
 
+def stratified_risk_sets(time, event, group_index, stratum_index, k: int) -> RiskSets:
+    """Risk sets of every stratum side by side: one column per (stratum, distinct event
+    time), numbers at risk counted within the stratum. Summing a statistic over these
+    columns is summing it over strata (the stratified log-rank test, the stratified Cox
+    likelihood). One sort for all strata; ``stratum_index`` are integers (factorized).
+    ``n`` is the subjects per group over all strata."""
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    gi = np.asarray(group_index, dtype=np.int64)
+    si = np.asarray(stratum_index, dtype=np.int64)
+    listed = gi >= 0
+    t, e, gi, si = t[listed], e[listed], gi[listed], si[listed]
+    n = np.bincount(gi, minlength=k).astype(float)[:k]
+    if not e.any():
+        return RiskSets(np.empty(0), np.zeros((k, 0)), np.zeros((k, 0)), n)
+    order = np.lexsort((t, si))
+    t, e, gi, si = t[order], e[order], gi[order], si[order]
+    new = np.concatenate([[True], (si[1:] != si[:-1]) | (t[1:] != t[:-1])])
+    cell = np.cumsum(new) - 1                          # (stratum, time) cell of each subject
+    size = int(cell[-1]) + 1
+    cell_stratum = si[new]
+    flat = gi * size + cell
+    total = np.bincount(flat, minlength=k * size).reshape(k, size).astype(float)
+    dead = np.bincount(flat, weights=e.astype(float), minlength=k * size).reshape(k, size)
+    tail = np.cumsum(total[:, ::-1], axis=1)[:, ::-1]   # subjects at or after each cell
+    last = np.flatnonzero(np.concatenate([cell_stratum[1:] != cell_stratum[:-1], [True]]))
+    after = np.zeros((k, size))                        # ... minus those of later strata
+    end_of = np.searchsorted(last, np.arange(size))    # index of each cell's stratum end
+    nxt = last[end_of] + 1
+    has_next = nxt < size
+    after[:, has_next] = tail[:, nxt[has_next]]
+    at_risk = tail - after
+    keep = dead.sum(axis=0) > 0
+    return RiskSets(t[new][keep], at_risk[:, keep], dead[:, keep], n)
+
+
 def group_indices(group, groups) -> np.ndarray:
     """Index of each subject's group in ``groups`` (-1 when not listed)."""
     g = np.asarray(group, dtype=object)

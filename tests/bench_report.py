@@ -42,6 +42,7 @@ def scale(source: Path, target: Path, patients: int, centers: int = 100) -> int:
     """Copy ``source`` to ``target`` with ``patients`` patients (demo patients copied)."""
     shutil.copy(source, target)
     con = duckdb.connect(str(target))
+    con.execute("SET enable_progress_bar = false")
     base = con.execute("SELECT count(*) FROM patient").fetchall()[0][0]
     copies = max(1, -(-patients // base))
     for table in TABLES:

@@ -31,6 +31,8 @@ class PlanError(ValueError):
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[1] / "demo" / "study" / "plan.yaml"
 """The reference study's plan (the example project ``demo/study/``)."""
+STARTER_PLAN = Path(__file__).with_name("plan_starter.yaml")
+"""The commented plan ``harmonise init`` writes into a new project."""
 
 BASE_COLUMNS = (
     "center_id", "patient_key", "sex", "age_years", "histology", "primary_site",

@@ -4,103 +4,18 @@ dotted key and a hint. YAML is data: nothing here evaluates an expression.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from harmonise.analysis.plan import (
     BASE_COLUMNS, DATE_COLUMNS, Comparison, Condition, Derived, Endpoint, Figure, Level,
     Panel, Plan, PlanError, Population, Published, ResponseGrouping, Table1, Table1Row,
     Table2)
+from harmonise.analysis.plan_reader import At as _At
+from harmonise.analysis.plan_reader import code_of, conditions as _conditions, name as _name
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 TOP_KEYS = ("title", "lead", "time", "endpoints", "derived", "populations", "comparisons",
             "figures", "landmarks", "table1", "table2", "response", "followup", "published")
 REQUIRED = ("endpoints", "comparisons")
-
-
-class _At:
-    """A mapping of the YAML at a dotted key, with checked accessors."""
-
-    def __init__(self, path: Path, key: str, value):
-        self.path, self.key, self.value = path, key, value
-
-    def fail(self, problem: str, hint: str = "", key: str | None = None):
-        raise PlanError(self.path, self.key if key is None else key, problem, hint)
-
-    def child(self, name) -> _At:
-        key = f"{self.key}.{name}" if self.key else str(name)
-        return _At(self.path, key, self.value[name])
-
-    def mapping(self, allowed=(), required=()) -> dict:
-        if not isinstance(self.value, dict):
-            self.fail(f"expected a mapping of keys, got {_kind(self.value)}",
-                      "write `key: value` lines indented under this key")
-        for name in self.value:
-            if allowed and name not in allowed:
-                self.fail(f"unknown key {name!r}", f"use one of: {', '.join(allowed)}")
-        for name in required:
-            if name not in self.value:
-                self.fail(f"missing key {name!r}", "see docs/analysis-plan.md for its meaning")
-        return self.value
-
-    def items(self, **kw):
-        return [(name, self.child(name)) for name in self.mapping(**kw)]
-
-    def text(self, name: str, default: str | None = None) -> str:
-        value = (self.value or {}).get(name, default)
-        if not isinstance(value, str) or not value.strip():
-            self.fail("expected a non-empty text", "write a few words", key=self._sub(name))
-        return value
-
-    def list(self) -> list:
-        if not isinstance(self.value, list) or not self.value:
-            self.fail(f"expected a non-empty list, got {_kind(self.value)}",
-                      "write [a, b] or one `- item` line each")
-        return self.value
-
-    def _sub(self, name) -> str:
-        return f"{self.key}.{name}" if self.key else str(name)
-
-
-def _kind(value) -> str:
-    return {dict: "a mapping", list: "a list", str: "a text", type(None): "nothing"}.get(
-        type(value), type(value).__name__)
-
-
-def code_of(value) -> str | bool:
-    """A code as the warehouse holds it: text, or true/false for yes/no groupings."""
-    return value if isinstance(value, (bool, str)) else str(value)
-
-
-def _name(at: _At, name) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
-        at.fail(f"{name!r} is not a usable name",
-                "use lower-case letters, digits and _ , starting with a letter")
-    return name
-
-
-def _conditions(at: _At, known: tuple[str, ...]) -> tuple[Condition, ...]:
-    out = []
-    for column, test in at.items():
-        if column not in known:
-            test.fail(f"unknown column {column!r}",
-                      "use a column of v_patient or a grouping declared above it under "
-                      f"`derived` ({', '.join(known)})")
-        if isinstance(test.value, dict):
-            rng = test.mapping(allowed=("min", "max"))
-            bounds = [rng.get("min"), rng.get("max")]
-            if all(b is None for b in bounds) or not all(
-                    b is None or isinstance(b, (int, float)) for b in bounds):
-                test.fail("a range needs a number for `min` and/or `max`", "e.g. {min: 3}")
-            out.append(Condition(column, low=bounds[0], high=bounds[1]))
-        else:
-            values = test.value if isinstance(test.value, list) else [test.value]
-            if not values or any(v is None or isinstance(v, (dict, list)) for v in values):
-                test.fail("expected a value, a list of values or {min, max}",
-                          "e.g. histology: [ASPS] or ecog: {min: 1}")
-            out.append(Condition(column, values=tuple(code_of(v) if not isinstance(
-                v, (int, float)) or isinstance(v, bool) else v for v in values)))
-    return tuple(out)
 
 
 def _derived(at: _At) -> tuple[Derived, ...]:

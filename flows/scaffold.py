@@ -1,6 +1,7 @@
 """``harmonise init``: a new study project folder, empty and commented, or the reference study.
 
-``init_project(DIR)`` writes ``harmonise.yaml`` (every key, commented), empty ``mappings/``,
+``init_project(DIR)`` writes ``harmonise.yaml`` (every key, commented), a starter
+``plan.yaml`` (commented; docs/analysis-plan.md), empty ``mappings/``,
 ``vocab/`` and ``inbox/`` folders and a ``.gitignore`` that keeps exports, state and keys out
 of version control. ``init_project(DIR, example=True)`` copies the example project shipped
 inside the package (``demo/study/``: the three synthetic centers with their exports, the
@@ -13,6 +14,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from harmonise.analysis.plan import STARTER_PLAN
 from harmonise.flows.project import PROJECT_FILE, ProjectError
 from harmonise.flows.settings import DEMO_PROJECT
 
@@ -76,6 +78,7 @@ def init_project(target: str | Path, example: bool = False) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         (target / PROJECT_FILE).write_text(
             TEMPLATE.format(name=_safe_name(target.name), today=dt.date.today().isoformat()), encoding="utf-8")
+        shutil.copyfile(STARTER_PLAN, target / "plan.yaml")
         for folder, note in FOLDER_NOTES.items():
             (target / folder).mkdir()
             (target / folder / "README.md").write_text(note, encoding="utf-8")

@@ -78,3 +78,12 @@ def test_plan_values_are_quoted_in_the_generated_sql(tmp_path):
                   .update(when={"histology": ["O'Brien"]}))
     sql = plan_sql.patient_view(load_plan(path))
     assert "'O''Brien'" in sql
+
+
+def test_harmonise_init_writes_a_starter_plan_that_validates(tmp_path):
+    from harmonise.flows.scaffold import init_project
+    project = init_project(tmp_path / "new-study")
+    plan = load_plan(project / "plan.yaml")
+    assert [e.name for e in plan.endpoints] == ["pfs", "os"] and plan.published is None
+    assert {c.by for c in plan.comparisons} == {"sex", "ecog_group"}
+    assert plan_sql.patient_view(plan).count("CASE WHEN ecog = 0") == 1

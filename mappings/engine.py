@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harmonise.mappings import transforms
@@ -191,13 +192,16 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
     for col in ordered:
         if col.action in ("drop", "identifier", "pseudonymise") or col.source not in raw:
             continue
-        text = transforms.clean_text(raw[col.source])
+        # Each transform is a function of the cell alone: run it once per distinct cell.
+        distinct, spread = _by_value(raw[col.source])
+        text = cleaned = transforms.clean_text(distinct)
+        raw_text = spread(cleaned)
         if col.action == "split_regimen":
             result, found = transforms.split_regimen(text, col, mapping_file)
             for target, series in result.items():
-                values[("treatment", target)] = series
+                values[("treatment", target)] = spread(series)
                 sources[("treatment", target)] = col.source
-            problems += [(col, "treatment", "pd1_agent", p, text) for p in found]
+            problems += [(col, "treatment", "pd1_agent", _spread(p, spread), raw_text) for p in found]
             continue
         found = []
         if col.extract:
@@ -208,6 +212,7 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
             found += more
         if col.days_after:
             number, more = transforms.to_type(text, _as_number(col))
+            number = spread(number)
             found += more
             if col.days_after in values:
                 out = transforms.offset_dates(number, values[col.days_after], col.unit)
@@ -216,14 +221,14 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
                 deferred[(col.table, col.field)] = (col.days_after, col.unit)
         else:
             out, more = transforms.to_type(text, col)
+            out = spread(out)
             found += more
         if col.derive:
             inputs[col.derive] = (col, out)
         else:
             values[(col.table, col.field)] = out
         sources[(col.table, col.field)] = col.source
-        raw_text = transforms.clean_text(raw[col.source])
-        problems += [(col, col.table, col.field, p, raw_text) for p in found]
+        problems += [(col, col.table, col.field, _spread(p, spread), raw_text) for p in found]
 
     for name, (col, cells) in inputs.items():  # a birth date -> an age, a flag -> a date
         needs = tuple(CELL_DERIVATIONS[name].needs.split("."))
@@ -260,6 +265,22 @@ def _map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: by
         for source in spec.wide_adverse_events:
             sources.setdefault(("adverse_event", "grade"), source)
     return _MappedFile(frames, quarantine_frame(records, record_rows), sources, deferred)
+
+
+def _by_value(cells: pd.Series):
+    """The distinct cells of a column (and one missing), and a function spreading a result
+    computed over them back onto the column's rows."""
+    codes, uniques = pd.factorize(cells)
+    distinct = pd.Series([*uniques, None], dtype=object)
+    where = np.where(codes < 0, len(uniques), codes)
+
+    def spread(result: pd.Series) -> pd.Series:
+        return result.iloc[where].set_axis(cells.index)
+    return distinct, spread
+
+
+def _spread(problem: transforms.Problem, spread) -> transforms.Problem:
+    return replace(problem, mask=spread(problem.mask))
 
 
 def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids

@@ -92,4 +92,6 @@ def pseudonymise(center_id: str, identifiers: pd.Series, key: bytes) -> pd.Serie
             return None
         message = f"{center_id}\x1f{text}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
-    return identifiers.map(one)
+    table = {value: one(value) for value in pd.unique(identifiers.dropna())}  # once per patient
+    keys = identifiers.map(table)
+    return keys.astype(object).where(keys.notna(), None)

@@ -79,8 +79,8 @@ def translate(values: pd.Series, vocabulary: str | None,
     lookup = dict(shared(vocabulary)) if vocabulary else {}
     for spelling, code in (overrides or {}).items():
         lookup[normalise(spelling)] = str(code)
-    keys = values.map(normalise, na_action="ignore")
-    return keys.map(lookup)
+    table = {value: lookup.get(normalise(value)) for value in pd.unique(values.dropna())}
+    return values.map(table)
 
 
 class StudyVocabularyError(ValueError):

@@ -61,12 +61,12 @@ def _agents_in(agent_class: str):
     """Check that every ``+``-joined agent is a known agent of ``agent_class``."""
     allowed = set(codes("agent", **{"class": agent_class}))
 
+    def ok(value) -> bool:
+        return all(part in allowed for part in str(value).split(AGENT_SEPARATOR))
+
     def check(series: pd.Series) -> pd.Series:
-        def ok(value) -> bool:
-            if value is None or value is pd.NA or value == "":
-                return True
-            return all(part in allowed for part in str(value).split(AGENT_SEPARATOR))
-        return series.map(ok).astype(bool)
+        known = {v: v == "" or ok(v) for v in pd.unique(series.dropna())}  # once per value
+        return series.map(known).fillna(True).astype(bool)
 
     return check
 

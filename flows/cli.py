@@ -108,16 +108,28 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
              "(never use it for real patients).[/]")
     if settings.project is not None and not demo:
         info(f"Project: {settings.project} ({settings.study or 'harmonise.yaml'})")
-    prefect_env.configure(settings.prefect_home)   # before Prefect is imported
     from harmonise.flows import progress
-    from harmonise.flows.nightly import nightly, results_of
     from harmonise.flows.runlock import AlreadyRunning
     try:
-        with progress.shown():
-            state = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
-                            warehouse=warehouse_text, force=force, wait=wait,
-                            project=None if demo else str(settings.project), return_state=True)
-        results = results_of(state)
+        # Nothing changed (decided from hashes): no Prefect server, no report rewrite. With a
+        # Prefect server configured, the flow runs so the run shows there too.
+        results = None if force or os.environ.get("PREFECT_API_URL") else \
+            steps.run_if_unchanged(settings, centers, wait)
+        if results is not None:
+            with progress.shown() as display:
+                display.start([r.center for r in results])
+                for result in results:
+                    display.center_finished(result)
+                display.step(f"Report: {settings.report_dir / 'report.html'} (unchanged)")
+                display.finish()
+        else:
+            prefect_env.configure(settings.prefect_home)   # before Prefect is imported
+            from harmonise.flows.nightly import nightly, results_of
+            with progress.shown():
+                state = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
+                                warehouse=warehouse_text, force=force, wait=wait,
+                                project=None if demo else str(settings.project), return_state=True)
+            results = results_of(state)
     except AlreadyRunning as err:
         error(f"[bold yellow]Not started:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.ALREADY_RUNNING)

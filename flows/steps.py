@@ -5,6 +5,7 @@ those functions for the wiring and adds the one step that reaches into ``analysi
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,37 @@ from harmonise.pipeline.center import (CenterResult, build_batch, failed_after_r
 from harmonise.pipeline.identity import harmonise_version  # noqa: F401
 from harmonise.pipeline.run import (begin_build, centers_to_run, freeze, lock_path,  # noqa: F401
                                     new_run_id, prepare_warehouse, pseudonym_key, publish_build,
-                                    refresh_views)
+                                    record_unchanged, refresh_views, unchanged_centers)
+from harmonise.flows.runlock import run_lock
+
+
+def run_if_unchanged(settings: Settings, centers: list[str] | None, wait: bool = False
+                     ) -> list[CenterResult] | None:
+    """The whole run when no center changed: each logged as skipped, no report rewrite.
+
+    Returns None (do the full run) when any center changed, or when the report is missing.
+    Nothing expensive is started first: no Prefect server, no mapping, no report.
+    """
+    key = pseudonym_key(settings)
+    names = centers_to_run(settings, centers)
+    if not report_exists(settings):
+        return None
+    with run_lock(lock_path(settings), wait=wait):
+        started = dt.datetime.now()
+        mappings = unchanged_centers(settings, names, key)
+        if mappings is None:
+            return None
+        run_id = new_run_id()
+        build = begin_build(settings)
+        results = record_unchanged(build, mappings, run_id, started)
+        freeze(build, run_id, results)
+        publish_build(build, settings)
+    return results
+
+
+def report_exists(settings: Settings) -> bool:
+    """A report of the published warehouse has been written (it is rewritten when data change)."""
+    return (settings.report_dir / "report.html").is_file()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ from harmonise.warehouse.backend import Commit
 from harmonise.warehouse.loader import LoadBatch, current_load_id, log_attempt, replace_center_rows
 
 
+#: ``load_log.message`` of a center skipped because nothing that shapes its rows changed.
+UNCHANGED = "export unchanged since the last load (use --force to reload)"
+
+
 @dataclass
 class CenterResult:
     """What happened to one center in one run: the line of the summary table."""
@@ -79,7 +83,7 @@ def unchanged_result(center: str, settings, run_id: str, key: bytes, mapping: Ce
     def skip(con):
         log_attempt(con, run_id=run_id, center_id=center, status="skipped", started_at=started,
                     finished_at=dt.datetime.now(),
-                    message="export unchanged since the last load (use --force to reload)",
+                    message=UNCHANGED,
                     mapping_version=mapping.version, cutoff=settings.cutoff)
         quality.record(con, run_id, center, "skipped")  # its findings still stand tonight
     settings.backend.write(skip, Commit("skip", f"run {run_id}: {center} unchanged", run_id, (center,)))

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Protocol
 
 from harmonise.mappings.pseudonym import load_key
-from harmonise.mappings.spec import list_centers
-from harmonise.pipeline.center import CenterResult
-from harmonise.warehouse import publish, store
+from harmonise.mappings.spec import CenterMapping, list_centers, load_mapping
+from harmonise.pipeline.center import UNCHANGED, CenterResult
+from harmonise.pipeline.identity import export_hashes, planned_load_id
+from harmonise.warehouse import publish, quality, store
 from harmonise.warehouse.backend import Commit
+from harmonise.warehouse.loader import current_load_id, log_attempt
 
 
 class RunConfig(Protocol):
@@ -86,6 +88,43 @@ def publish_build(build: RunConfig, settings: RunConfig) -> None:
     if settings.storage == "ducklake":
         return
     publish.publish(build.warehouse, settings.warehouse)
+
+
+def unchanged_centers(settings: RunConfig, centers: list[str], key: bytes
+                      ) -> dict[str, CenterMapping] | None:
+    """Every center's mapping when each stored load already has the identity its inputs give
+    now, else None.
+
+    Decided from hashes alone (exports, mapping, shared rules, key, cut-off): nothing is
+    read, mapped or validated, so an unchanged nightly run costs seconds.
+    """
+    if not centers or not settings.backend.exists():
+        return None
+    mappings = {}
+    with settings.backend.connect(read_only=True) as con:
+        for center in centers:
+            mapping = mappings[center] = load_mapping(center, settings.mappings_dir)
+            hashes = export_hashes(mapping, settings.inbox)
+            if hashes is None or current_load_id(con, center) != planned_load_id(
+                    mapping, settings.cutoff, key, hashes):
+                return None
+    return mappings
+
+
+def record_unchanged(settings: RunConfig, mappings: dict[str, CenterMapping], run_id: str,
+                     started: dt.datetime) -> list[CenterResult]:
+    """Log every center of an unchanged run as skipped, in one write; their summary lines."""
+    def body(con):
+        for center, mapping in mappings.items():
+            log_attempt(con, run_id=run_id, center_id=center, status="skipped",
+                        started_at=started, finished_at=dt.datetime.now(), message=UNCHANGED,
+                        mapping_version=mapping.version, cutoff=settings.cutoff)
+            quality.record(con, run_id, center, "skipped")  # its findings still stand tonight
+        return dict(con.execute("SELECT center_id, count(*) FROM patient GROUP BY ALL").fetchall())
+    patients = settings.backend.write(body, Commit("skip", f"run {run_id}: nothing changed", run_id,
+                                                   tuple(mappings)))
+    return [CenterResult(c, "skipped", patients_loaded=patients.get(c, 0),
+                         message="unchanged since the last load") for c in mappings]
 
 
 def freeze(settings: RunConfig, run_id: str, results: list[CenterResult]) -> None:

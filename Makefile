@@ -14,7 +14,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## ingest + scale-out benchmarks, e.g. make bench BENCH_ARGS="--centers 100 --patients 10000" SCALEOUT_ARGS="--centers 16"
+bench: $(STAMP)  ## ingest vs raw DuckDB, no-op run, scale-out; e.g. make bench BENCH_ARGS=--million SCALEOUT_ARGS="--centers 16"
 	$(BIN)/python -m tests.bench_ingest $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench_scaleout $(SCALEOUT_ARGS)  # centers/min, DuckLake, 1 vs 2 workers
 	$(BIN)/python -m tests.bench_report $(REPORT_BENCH_ARGS)  # demo + scaled; REPORT_BENCH_ARGS="--patients 1000000"

@@ -1,0 +1,27 @@
+"""Centers mapped and validated in parallel processes load exactly as one by one."""
+from __future__ import annotations
+
+import duckdb
+
+from harmonise.flows.settings import Settings
+from harmonise.pipeline.pool import ingest_centers
+from harmonise.pipeline.run import (centers_to_run, new_run_id, prepare_warehouse, pseudonym_key,
+                                    refresh_views)
+from harmonise.warehouse.store import DATA_TABLES, table_checksum
+
+
+def test_centers_built_on_two_cores_give_the_same_warehouse_and_a_bad_one_fails_alone(
+        demo_warehouse, tmp_path):
+    settings = Settings.demo(home=tmp_path)
+    prepare_warehouse(settings)
+    centers = [*centers_to_run(settings), "no_such_center"]
+    results = ingest_centers(centers, settings, new_run_id(), pseudonym_key(settings), workers=2)
+    refresh_views(settings)
+    assert [(r.center, r.status) for r in results] == [
+        ("site_a", "loaded"), ("site_b", "loaded"), ("site_c", "loaded"), ("no_such_center", "failed")]
+    assert "no mapping file" in results[-1].message
+    tables = (*DATA_TABLES, "quarantine")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as built, \
+            duckdb.connect(str(demo_warehouse), read_only=True) as one_by_one:
+        assert {t: table_checksum(built, t) for t in tables} == \
+            {t: table_checksum(one_by_one, t) for t in tables}

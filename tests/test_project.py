@@ -214,6 +214,20 @@ def _add_center(project: Path, center: str, like: str) -> None:
         shutil.copy(path, target / path.name.replace(f"{like}_", f"{center}_"))
 
 
+def test_an_empty_project_with_one_center_loads_and_reports_on_its_starting_plan(tmp_path, monkeypatch):
+    project = init_project(tmp_path / "new_study")
+    text = (project / "harmonise.yaml").read_text(encoding="utf-8")
+    _write(project, text.replace(f"cutoff: {dt.date.today().isoformat()}", "cutoff: 2024-05-25"))
+    shutil.copy(DEMO_MAPPINGS / "site_c.yaml", project / "mappings" / "site_c.yaml")
+    shutil.copytree(DEMO_INBOX / "site_c", project / "inbox" / "site_c")
+    monkeypatch.setenv("HARMONISE_PSEUDONYM_KEY", "k" * 40)        # where its harmonise.yaml says
+    settings = load_project(project)
+    results = ingest_all(settings)
+    assert {c: (r.status, r.patients_loaded) for c, r in results.items()} == {"site_c": ("loaded", 11)}
+    html = steps.write_report(settings)
+    assert html == project / "var" / "report" / "report.html" and "Women vs men" in html.read_text(encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_harmonise_run_in_a_project_loads_the_center_added_there(example, monkeypatch):
     _add_center(example, "site_e", like="site_b")

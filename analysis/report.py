@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from harmonise.analysis import km, paper, present, sections_audit
+from harmonise.analysis import km, methods, paper, present, sections_audit
 from harmonise.analysis import sections as s
 from harmonise.analysis.collect import collect
 from harmonise.analysis.figures import render_figures
@@ -106,7 +106,7 @@ def build_page(res: Results, fig_dir: Path) -> Page:
     sections += [s.table1(res), s.table2(res), s.response(res), s.subgroups(res)]
     if res.paper is not None:
         sections.append(sections_audit.paper(res, errata=plan.published.errata.name))
-    sections.append(sections_audit.provenance(res))
+    sections += [methods.attrition(res), methods.methods(res), sections_audit.provenance(res)]
     warning = ("No patient is loaded in the warehouse: see Data provenance."
                if res.patients.empty else "")
     return Page(title=plan.title, lead=plan.lead, meta=s.header_meta(res), warning=warning,

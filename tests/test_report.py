@@ -277,3 +277,29 @@ def test_headless_chromium_renders_every_figure_and_table(demo_report, tmp_path)
     assert pixels.std() > 20                                   # not a blank page
     vermillion = (abs(pixels - (0xD5, 0x5E, 0x00)).sum(axis=2) < 60).sum()
     assert vermillion > 500                                    # Figure 2's curves are drawn
+
+
+def test_methods_section_says_what_was_run_and_with_which_software(demo_report, report_json):
+    text = demo_report.read_text(encoding="utf-8")
+    methods = text.split('<section id="methods">', 1)[1].split("</section>", 1)[0]
+    assert report_json["meta"]["transform_text"] in methods
+    assert "print.survfit" in methods and "midpoint" in methods and "Efron" in methods
+    assert "Clopper-Pearson" in methods and "stratified by center" in methods
+    import duckdb as _duckdb
+    import pandas as _pandas
+    for name, version in (("DuckDB", _duckdb.__version__), ("pandas", _pandas.__version__)):
+        assert f"<td>{name}</td><td>{version}</td>" in methods
+    if shutil.which("Rscript"):
+        assert "R version" in methods and "survival" in methods
+
+
+def test_attrition_table_adds_up_to_the_pipeline_counts(demo_report, report_json, demo_con):
+    text = demo_report.read_text(encoding="utf-8")
+    table = text.split('<table id="table-attrition">', 1)[1].split("</table>", 1)[0]
+    total = re.search(r"<tr><td>Total</td>((?:<td[^>]*>[^<]*</td>)+)</tr>", table)
+    cells = [int(c.replace(",", "")) for c in re.findall(r">([0-9,]+)</td>", total.group(1))]
+    rows_read = demo_con.execute(
+        "SELECT sum(rows_read) FROM load_log WHERE status = 'loaded'").fetchall()[0][0]
+    patients = demo_con.execute("SELECT count(*) FROM v_patient").fetchall()[0][0]
+    assert cells[0] == rows_read and cells[2] == patients == report_json["meta"]["patients"]
+    assert cells[3] <= patients and cells[4] <= patients

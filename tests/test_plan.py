@@ -27,6 +27,7 @@ def test_example_plan_declares_the_reference_studys_analyses():
     assert plan.landmarks == {"pfs": (3.0, 6.0, 12.0), "os": (6.0, 12.0, 18.0)}
     groups = plan.derived_column("histology_group")
     assert [lv.code for lv in groups.levels] == ["sensitive", "potentially_sensitive", "other"]
+    assert groups.level("potentially_sensitive").label.endswith("AS)")   # not cut at commas
     assert plan.published is not None and plan.published.numbers.is_file()
 
 

@@ -91,8 +91,28 @@ def provenance(con: duckdb.DuckDBPyConnection) -> Provenance:
         last attempt and, when different, of the last successful load
         (``is_last_attempt``, ``is_data_in_report``). ``quarantine_counts``: records per
         center, table and check with one example reason. ``quarantine``: every record
-        (no patient identifier or pseudonym).
+        (no patient identifier or pseudonym). ``quality_changes``: per center, each finding
+        (table, column, rule) new, persisting or resolved since the center's previous run.
     """
     return Provenance(centers=con.sql(CENTERS_SQL).df(), files=con.sql(FILES_SQL).df(),
                       quarantine_counts=con.sql(QUARANTINE_COUNTS_SQL).df(),
-                      quarantine=con.sql(QUARANTINE_ROWS_SQL).df())
+                      quarantine=con.sql(QUARANTINE_ROWS_SQL).df(),
+                      quality_changes=quality_changes(con))
+
+
+QUALITY_CHANGES_SQL = """
+SELECT center_id, change, table_name, column_name, source_column, rule, rows_now, rows_before,
+       first_seen_at, run_id, previous_run_id
+FROM v_quality_change
+"""
+
+
+def quality_changes(con: duckdb.DuckDBPyConnection):
+    """``v_quality_change`` (empty for a warehouse written before the quarantine history)."""
+    try:
+        return con.sql(QUALITY_CHANGES_SQL).df()
+    except duckdb.CatalogException:
+        import pandas as pd
+        return pd.DataFrame(columns=["center_id", "change", "table_name", "column_name",
+                                     "source_column", "rule", "rows_now", "rows_before",
+                                     "first_seen_at", "run_id", "previous_run_id"])

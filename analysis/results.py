@@ -22,6 +22,8 @@ class Provenance:
     files: pd.DataFrame
     quarantine_counts: pd.DataFrame
     quarantine: pd.DataFrame
+    #: ``v_quality_change``: per center, findings new / persisting / resolved since the last run.
+    quality_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)

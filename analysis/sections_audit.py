@@ -2,7 +2,8 @@
 side with the published study and the data provenance.
 
 Stable element ids: ``table-paper``, ``paper-summary``, ``table-provenance-centers``,
-``table-provenance-files``, ``table-quarantine-counts``, ``table-quarantine``.
+``table-provenance-files``, ``table-quarantine-counts``, ``table-quality-changes``,
+``table-quarantine``.
 """
 from __future__ import annotations
 
@@ -101,7 +102,27 @@ def provenance(res: Results) -> Section:
                                             "Value", "Reason"],
                        rrow or [Row.section("No quarantined rows.")], numeric=(2,),
                        caption="Quarantined records" + more)
+    changes = p.quality_changes
+    chrow = [[r["center_id"], Cell(r["change"], css="bad" if r["change"] == "new" else
+                                   "ok" if r["change"] == "resolved" else ""),
+              r["table_name"], _column(r), r["rule"], present.count(r["rows_now"]),
+              present.count(r["rows_before"]), _time(r["first_seen_at"])]
+             for _, r in changes.iterrows()]
+    chtab = Table.build("table-quality-changes", ["Center", "Change", "Table", "Column", "Rule",
+                                                  "Rows now", "Rows before", "First seen"],
+                        chrow or [Row.section("No quarantine findings in the last two runs.")],
+                        numeric=(5, 6), caption="Data quality since each center's previous run: "
+                        "new, persisting and resolved quarantine findings (export rows)")
     intro = ("From the warehouse audit trail (load_log) and the quarantine table. Quarantined "
              "rows were not loaded and are not in any number above.")
     return Section("provenance", "Data provenance", "Data provenance", "tables",
-                   Tables((Paragraph(intro), ctab, ftab, qtab, rtab)))
+                   Tables((Paragraph(intro), ctab, ftab, qtab, chtab, rtab)))
+
+
+def _column(r) -> str:
+    source, canonical = r["source_column"], r["column_name"]
+    if present.is_missing(source):
+        return "" if present.is_missing(canonical) else canonical
+    if present.is_missing(canonical) or source == canonical:
+        return source
+    return f"{source} ({canonical})"

@@ -14,11 +14,14 @@ runner = CliRunner()
 
 
 @pytest.mark.slow
-def test_nightly_flow_loads_good_centers_when_one_fails_and_logs_the_failure(tmp_path, inbox_copy):
+def test_nightly_flow_loads_good_centers_when_one_fails_and_logs_the_failure(tmp_path, inbox_copy,
+                                                                            prefect_server):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
     path = inbox_copy / "site_b" / "site_b_export.xlsx"
     path.write_bytes(b"this is not an Excel workbook")
     warehouse = tmp_path / "wh.duckdb"
-    state = nightly(demo=True, inbox=str(inbox_copy), warehouse=str(warehouse), return_state=True)
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server.api}):   # the session's server
+        state = nightly(demo=True, inbox=str(inbox_copy), warehouse=str(warehouse), return_state=True)
     assert state.is_failed() and "1 of 3 centers failed (site_b)" in state.message
     results = results_of(state)
     status = {r.center: r.status for r in results}

@@ -133,3 +133,25 @@ def test_quality_markdown_lists_each_center_with_its_changes(history):
     assert text.startswith("# Data quality since the last run")
     assert "| site_a | " in text and "## site_a (run " in text and "first recorded run" in text
     assert "| new | patient | Sex (sex) | unknown_code | 2 | 0 |" in text
+
+
+def test_the_reports_provenance_carries_the_quality_changes(history):
+    from harmonise.analysis.provenance import provenance
+    settings, _, mappings = history
+    _run(settings)
+    spec = mappings / "site_a.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "Sex: {to: patient.sex, vocab: sex}",
+        'Sex: {to: patient.sex, vocab: sex, values: {"Hombre": male}}'), encoding="utf-8")
+    _run(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        changes = provenance(con).quality_changes
+    mine = changes[(changes["table_name"] == "patient")]
+    assert sorted(zip(mine["change"], mine["rule"], mine["rows_now"], mine["rows_before"])) == [
+        ("persisting", "at_least", 1, 1), ("resolved", "unknown_code", 0, 2)]
+
+
+def test_the_report_page_has_the_data_quality_changes_table(demo_report):
+    html = demo_report.read_text(encoding="utf-8")
+    assert 'id="table-quality-changes"' in html
+    assert "Data quality since each center" in html

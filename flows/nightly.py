@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.states import Completed, Failed  # noqa: E402
 
 from harmonise.flows import artifacts, progress, runlog, steps  # noqa: E402
+from harmonise.flows.output import VERBOSE, verbosity  # noqa: E402
 from harmonise.flows.runlock import run_lock  # noqa: E402
 from harmonise.warehouse import quality  # noqa: E402
 
@@ -104,7 +105,7 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
     The run ends Failed when any center failed (the others are still loaded and published);
     either way its data is the list of ``CenterResult`` (``results_of(state)``).
     """
-    runlog.quiet_run_loggers_on_console()
+    runlog.quiet_run_loggers_on_console(show=verbosity() >= VERBOSE)
     logger = get_run_logger()
     settings = run_settings(cutoff=cutoff, demo=demo, inbox=inbox, warehouse=warehouse, project=project)
     steps.pseudonym_key(settings)  # fail the whole run at once if there is no key

@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harmonise.flows.cli_options import PROJECT
+from harmonise.flows.cli_options import PROJECT, output_options, print_rows
 from harmonise.flows.settings import Settings
 from harmonise.mappings.engine import center_inbox
 from harmonise.mappings.errors import CenterError
@@ -217,11 +217,26 @@ def new_center_command(
     render_draft(draft, settings, export)
 
 
+CHECK_COLUMNS = ("kind", "file", "column", "rule", "rows", "detail")
+
+
+def check_rows(report) -> list[tuple]:
+    """What is left to fix, one row each: structural problems, unknown values, quarantine groups."""
+    rows = [("structural", None, None, None, None, text) for text in report.structural]
+    rows += [("unknown value", u.file, u.column, f"vocabulary {u.vocabulary}", u.rows,
+              f"'{u.value}'" + (f" (did you mean {u.suggestion}?)" if u.suggestion else ""))
+             for u in report.unknown_values]
+    rows += [("would be quarantined", None, g.column, g.check, g.rows, g.reason) for g in report.problems]
+    return rows
+
+
+@output_options
 def check_command(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
     inbox: Optional[str] = typer.Option(None, help="Folder holding <center>/ export folders (default: the project's paths.inbox)."),
     demo_key: bool = typer.Option(False, "--demo", "--demo-key", help="Use the public demo pseudonymisation key (synthetic data only)."),
     project: Optional[Path] = PROJECT,
+    output: str = "table",
 ) -> None:
     """Dry-run one center: map and validate its export without writing the warehouse, and list
     what is left to fix (structural problems, unknown values with counts, rows that would be
@@ -233,7 +248,10 @@ def check_command(
     settings = project_settings(project, required=False, **({"demo_key": True} if demo_key else {}),
                                 **({"inbox": Path(inbox)} if inbox else {}))
     report = check_center(center, settings)
-    render_check(report, console)
+    if output == "table":
+        render_check(report, console)
+    else:  # --json / --csv: the findings only (exit status as for the table)
+        print_rows(CHECK_COLUMNS, check_rows(report), output)
     raise typer.Exit(report.exit_code)
 
 

@@ -28,12 +28,13 @@ FORMATTER = _RunFormatter("%(asctime)s %(levelname)-7s %(where)s | %(message)s",
                           datefmt="%Y-%m-%dT%H:%M:%S")
 
 
-def quiet_run_loggers_on_console() -> None:
-    """Run-logger lines go to the Prefect API (and our log file), not through to the console."""
+def quiet_run_loggers_on_console(show: bool = False) -> None:
+    """Run-logger lines go to the Prefect API (and our log file); to the console (stderr,
+    Prefect's format) only when ``show`` (``--verbose``)."""
     for name in RUN_LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+        logger.setLevel(logging.DEBUG if show else logging.INFO)
+        logger.propagate = show
 
 
 @contextmanager

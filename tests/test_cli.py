@@ -47,7 +47,7 @@ def test_every_command_has_an_example_and_exits_2_only_on_a_usage_error():
 
 
 def test_every_command_that_prints_a_table_offers_json_and_csv():
-    for name in ("status", "quality"):
+    for name in ("status", "quality", "check"):
         params = {p.name for p in _commands()[name].params}
         assert {"json", "csv"} <= params, name
 
@@ -119,3 +119,20 @@ def test_serve_refuses_an_unknown_time_zone():
 def test_ingest_force_help_speaks_of_this_center():
     result = runner.invoke(app, ["ingest", "--help"], env=WIDE)
     assert "Reload this center" in result.output and "every center" not in result.output
+
+
+def test_check_prints_what_is_left_to_fix_as_json(inbox_copy):
+    import csv as csvlib
+    path = inbox_copy / "site_a" / "site_a_patients.csv"
+    rows = list(csvlib.reader(path.open(encoding="utf-8", newline="")))
+    rows[3][rows[0].index("Sex")] = "Hombre"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csvlib.writer(fh).writerows(rows)
+    result = runner.invoke(app, ["check", "site_a", "--demo", "--inbox", str(inbox_copy), "--json"])
+    assert result.exit_code == ExitCode.PROBLEMS, result.output
+    records = json.loads(result.stdout)
+    assert {"kind": "unknown value", "file": "site_a_patients.csv", "column": "Sex",
+            "rule": "vocabulary sex", "rows": 1} in [{k: r[k] for k in ("kind", "file", "column", "rule", "rows")}
+                                                     for r in records]
+    clean = runner.invoke(app, ["check", "site_b", "--demo", "--json"])
+    assert clean.exit_code == 0 and json.loads(clean.stdout) == []

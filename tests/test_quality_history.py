@@ -30,6 +30,7 @@ def _run(settings, centers=("site_a",)) -> str:
     key = steps.pseudonym_key(settings)
     for center in centers:
         steps.ingest_center(center, settings, run_id, key)
+    steps.refresh_views(settings)
     return run_id
 
 

@@ -47,7 +47,7 @@ def _codes_of(table: str, name: str, column) -> str:
 
 def _view_header(name: str) -> list[str]:
     """The leading comment of a view's SQL file, as text."""
-    path = next(p for p in sql_files(("3",)) if f"VIEW {name} " in p.read_text(encoding="utf-8"))
+    path = next(p for p in sql_files(("2", "3")) if f"VIEW {name} " in p.read_text(encoding="utf-8"))
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("--"):

@@ -3,7 +3,7 @@
 A *finding* is "N export rows of center C failed rule R in column X of table T". After a
 center is loaded (or found unchanged) its findings are appended to ``quarantine_history``
 and the run to ``quality_run``; nothing is replaced. ``v_quality_change``
-(warehouse/sql/34_v_quality_change.sql) compares each center's last two recorded runs:
+(warehouse/sql/27_v_quality_change.sql) compares each center's last two recorded runs:
 new, resolved, persisting. History rows hold names and counts only, never export values.
 """
 from __future__ import annotations

@@ -114,11 +114,17 @@ def figures(res: Results, fig_dir: Path, titles: dict[int, str]) -> Section:
 
 
 def table1(res: Results) -> Section:
-    display, hist = res.table1, res.ref_labels.get("histology", {})
+    """Table 1: one column per code of the plan's ``table1.columns`` (its label as a tooltip
+    and in the legend under the table), plus Total."""
+    plan, display = res.labels.plan, res.table1
+    column = plan.table1.columns
+    derived = plan.derived_column(column)
+    words = ({str(lv.code): lv.label for lv in derived.levels} if derived is not None
+             else res.ref_labels.get(column, {}))
     head = [Cell("Characteristic")]
     for col in display.columns:
         code, _, n = str(col).partition(" (n=")
-        head.append(Cell(code, title=hist.get(code, code), sub=f"n={n.rstrip(')')}")
+        head.append(Cell(code, title=words.get(code, code), sub=f"n={n.rstrip(')')}")
                     if n else Cell(str(col)))
     rows, last = [], None
     for (section, item), values in display.iterrows():
@@ -127,11 +133,12 @@ def table1(res: Results) -> Section:
             last = section
         rows.append([present.item_label(section, item)]
                     + [v if str(v) != "" else MISSING for v in values])
-    legend = "; ".join(f"{code}, {label}" for code, label in hist.items() if any(
-        str(c).startswith(code + " ") for c in display.columns))
-    note = ("Counts of patients; Total column: n (% of all patients). Age and prior lines: "
-            f"median and range. {legend}.")
-    return Section("table1", "Table 1. Patient characteristics by histology",
+    legend = "; ".join(f"{code}, {label}" for code, label in words.items() if label != code
+                       and any(str(c).startswith(code + " ") for c in display.columns))
+    note = ("Counts of patients; Total column: n (% of all patients). Summaries: median and "
+            "range." + (f" {legend}." if legend else ""))
+    by = derived.label if derived is not None else column.replace("_", " ")
+    return Section("table1", f"Table 1. Patient characteristics by {by.lower()}",
                    "Table 1. Patient characteristics", "tables", Tables((
                        Table.build("table-1", head, rows, numeric=range(1, len(head))),
                        Paragraph(note))))

@@ -105,6 +105,7 @@ def test_the_plan_alone_decides_the_reports_comparisons_figures_and_landmarks(sm
     assert "Sex and performance status in the pooled cohort" in text
     assert 'id="paper"' not in text and "ASPS" not in text and "I+A" not in text
     assert "ECOG 1 or more" in text and "Women vs men" in text
+    assert "Patient characteristics by sex" in text and "prior lines" not in text
 
 
 def test_the_plans_views_carry_its_groupings_and_nothing_of_the_reference_study(small_study):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError, load_key
+from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.suggest import suggest_code
 from harmonise.schemas.quarantine import Rule, reason, records_of
 
@@ -121,7 +122,8 @@ def summarise(report: CheckReport, mapping, clean: dict[str, pd.DataFrame], quar
     if len(quarantine):
         quarantine["file"] = [sheets.get((f, t), f) for f, t in zip(quarantine["source_file"],
                                                                      quarantine["table_name"])]
-        quarantine["shown"] = [None if (c in hidden or v is None or (isinstance(v, float) and pd.isna(v)))
+        quarantine["shown"] = [None if (c in hidden or v is None or (isinstance(v, float) and pd.isna(v))
+                                        or looks_identifying(v))
                                else str(v) for c, v in zip(quarantine["source_column"],
                                                            quarantine["failed_value"])]
     report.rows_read = int(rows_read)

@@ -17,7 +17,7 @@ from harmonise.mappings.spec import load_mapping, mapping_path
 from harmonise.onboarding.errors import OnboardingError
 from harmonise.onboarding.headers import match_header
 from harmonise.onboarding.inference import Draft, FileDraft, _guess_role, plan_file
-from harmonise.onboarding.profile import profile
+from harmonise.onboarding.profile import mark_linking_codes, profile
 from harmonise.onboarding.writing import render
 from harmonise.schemas.canonical import CENTER_PATTERN
 
@@ -42,6 +42,7 @@ def build_draft(center: str, exports: list[Path | str]) -> Draft:
     if twice:
         raise OnboardingError(f"two exports have the same file name ({', '.join(twice)})",
                               hint="A center's files sit side by side in <inbox>/<center>/: rename one.")
+    mark_linking_codes([t for prof in profiles for t in prof.tables])
     files, skipped = [], []
     for prof in profiles:
         for table in prof.tables:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from harmonise.mappings.vocabulary import available as available_vocabularies
 from harmonise.mappings.vocabulary import normalise, shared
+from harmonise.onboarding.id_values import kind_by_values, near_unique_code
 
 
 # -- direct identifiers -----------------------------------------------------------------------
@@ -32,15 +33,24 @@ RECORD_NUMBER = re.compile(r"(?=.*\d{3})[A-Za-z0-9][A-Za-z0-9_\-/]{2,23}")  # a 
 #: record number's "id", the record number's 编号 before the name's 患者).
 IDENTIFIER_HEADERS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证", "证件号", "sfz", "sfzh", "id card", "idcard", "national id",
-                    "id number", "id no", "citizen id", "resident id"),
+                    "id number", "id no", "citizen id", "resident id", "nir", "nss",
+                    "securite sociale", "sécurité sociale", "sozialversicherungsnummer", "svnr",
+                    "dni", "nie", "codice fiscale", "cpf", "numero de seguridad social"),
     "phone": ("phone", "telephone", "tel", "mobile", "cell", "电话", "手机", "联系方式",
-              "shouji", "lxdh"),
-    "email": ("email", "e mail", "邮箱", "电子邮件"),
-    "address": ("address", "addr", "地址", "住址", "籍贯", "dz", "residence"),
+              "shouji", "lxdh", "téléphone", "telefon", "teléfono", "telefono", "telefone",
+              "portable", "handy", "móvil", "movil", "cellulare", "celular"),
+    "email": ("email", "e mail", "邮箱", "电子邮件", "courriel", "correo", "posta elettronica"),
+    "address": ("address", "addr", "地址", "住址", "籍贯", "dz", "residence", "adresse",
+                "dirección", "direccion", "domicilio", "indirizzo", "endereço", "morada",
+                "anschrift", "wohnort", "code postal", "plz"),
     "mrn": ("mrn", "record", "record no", "record number", "medical record", "id", "pid",
             "hospital number", "case no", "病案号", "住院号", "病历号", "门诊号", "登记号",
-            "编号", "档案号", "bah", "zyh", "blh", "mzh"),
-    "name": ("name", "patient name", "姓名", "患者", "病人", "xm", "xingming"),
+            "编号", "档案号", "bah", "zyh", "blh", "mzh", "ipp", "nip", "dossier",
+            "patientennummer", "fallnummer", "pat nr", "historia clinica", "historia clínica",
+            "nhc", "cartella", "prontuario", "prontuário", "processo"),
+    "name": ("name", "patient name", "姓名", "患者", "病人", "xm", "xingming", "nom", "prénom",
+             "prenom", "nom de naissance", "vorname", "nachname", "apellido", "apellidos",
+             "cognome", "nome", "sobrenome"),
 }
 IDENTIFIER_LABELS = {"national_id": "a national ID number", "phone": "a phone number",
                      "email": "an e-mail address", "address": "an address",
@@ -114,16 +124,22 @@ def identifier_kind(header: str, values: pd.Series) -> str | None:
         return "phone"
     if share_matching(values, EMAIL) >= PATTERN_SHARE:
         return "email"
+    by_value = kind_by_values(values, PATTERN_SHARE)   # checksummed IDs, phones in any country
+    if by_value:
+        return by_value
     distinct = values.nunique() / len(values) if len(values) else 1.0
     kind = header_identifier_kind(header)
     if kind in ("national_id", "phone", "email", "address"):
         return kind
     if kind == "mrn" and (distinct >= MOSTLY_DISTINCT or share_matching(values, RECORD_NUMBER) >= PATTERN_SHARE):
         return "mrn"
-    if kind == "name" and not (len(values) and _in_a_vocabulary(values.drop_duplicates())):
+    numeric = len(values) and values.str.fullmatch(r"[\d.,\s+-]+").mean() >= PATTERN_SHARE
+    if kind == "name" and not numeric and not (len(values) and _in_a_vocabulary(values.drop_duplicates())):
         return "name"  # "AE name" or "Drug name" columns hold vocabulary terms, not people
     if looks_like_chinese_names(values):
         return "name"
+    if near_unique_code(values):
+        return "mrn"   # a code distinct on every row: how a record number looks, whatever its header
     return None
 
 

@@ -59,6 +59,7 @@ class FileDraft:
     wide: dict[str, str] = field(default_factory=dict)
     wide_extract: str | None = None
     date_format: str = "%Y-%m-%d"
+    decimal: str = "."
     date_note: str = ""
     constants: dict[str, object] = field(default_factory=dict)
     todos: list[str] = field(default_factory=list)
@@ -203,16 +204,19 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
 
     # 4. the file's default date format: the most common one among its date columns
     formats = Counter()
-    for source, (target, _, _) in chosen.items():
-        if target != SPLIT_REGIMEN and _target_type(target) == "date":
-            found = [f for f in table.column(source).date_formats if f != EXCEL_SERIAL]
-            if found:
-                formats[found[0]] += 1
+    dated = [s for s, (t, _, _) in chosen.items() if t != SPLIT_REGIMEN and _target_type(t) == "date"]
+    for source in dated or [c.name for c in table.columns if c.type == "date"]:  # all date columns
+        found = [f for f in table.column(source).date_formats if f != EXCEL_SERIAL]
+        if found:
+            formats[found[0]] += 1
     if formats:
         file.date_format = formats.most_common(1)[0][0]
-        users = [s for s, (t, _, _) in chosen.items() if t != SPLIT_REGIMEN and _target_type(t) == "date"
-                 and file.date_format in table.column(s).date_formats]
+        users = [c.name for c in table.columns if c.type == "date"
+                 and file.date_format in c.date_formats]
         file.date_note = f"parses every value of {', '.join(users)}"
+    marks = Counter(c.decimal for c in table.columns if c.type == "number")
+    if marks and marks.most_common(1)[0][0] == ",":
+        file.decimal = ","
 
     for column in table.columns:
         if column.name in decided:
@@ -228,6 +232,12 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
                 hint += f"; {column.hidden}"
             file.columns.append(ColumnDraft(column.name, "drop", todos=[
                 f"map or confirm drop (no canonical column matched; {hint})"]))
+
+    for column in file.columns:
+        cells = table.unsaved_formulas.get(column.source)
+        if cells:
+            column.todos.append(f"{cells} formula cell(s) whose result the workbook never saved read "
+                                "as empty: open and save the file in Excel or LibreOffice, or export values")
 
     # several agents in one cell: the file's other agent columns use the same separator
     multi = [c for c in file.columns if c.target in MULTI_VALUED and isinstance(c.spec, dict)]
@@ -297,7 +307,7 @@ def _map_column(column, target: str, score: float, how: str, file: FileDraft,
             else:
                 bad = {v: n for v, n in counts.items() if v not in numeric}
                 todos.append(f"values that are not numbers: {_shown(bad)}; add `extract:` or fix the export")
-        if column.decimal == ",":
+        if column.decimal == "," and file.decimal != ",":
             spec["decimal"] = ","
     elif kind == "date":
         formats = column.date_formats

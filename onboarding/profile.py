@@ -21,7 +21,9 @@ import pandas as pd
 
 from harmonise.mappings.transforms import EXCEL_SERIAL, excel_serial_dates
 from harmonise.mappings.vocabulary import normalise, shared
+from harmonise.onboarding import layout
 from harmonise.onboarding.errors import OnboardingError
+from harmonise.onboarding.id_values import LINK_SHARE, digests
 from harmonise.onboarding.identifiers import (IDENTIFIER_LABELS, header_has, identifier_kind,
                                               looks_like_free_text)
 from harmonise.onboarding.reading import (SheetInfo, _file_kind, _read, _spec, detect_encoding,
@@ -70,6 +72,8 @@ class ColumnProfile:
     decimal: str = "."
     #: every value with its count (empty when hidden): for matching vocabularies
     counts: dict[str, int] = field(default_factory=dict, repr=False)
+    #: keyed digests of the distinct values (never the values): to find codes linking two tables
+    digests: frozenset[str] = field(default_factory=frozenset, repr=False)
 
     @property
     def null_rate(self) -> float:
@@ -87,6 +91,12 @@ class TableProfile:
     sheet: str | None
     rows: int
     columns: list[ColumnProfile]
+    #: the spreadsheet row of the header (> 1 when a title block sits above it)
+    header_row: int = 1
+    #: rows at the end that are a footer (a summary or a note), left out of the profile
+    footer_rows: int = 0
+    #: ``{column: cells}`` holding a formula whose result was never saved (read as empty)
+    unsaved_formulas: dict[str, int] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
@@ -137,18 +147,33 @@ def profile(export: Path | str, *, sheet: str | None = None) -> Profile:
         for info in sheets:
             if sheet is not None and info.name != sheet:
                 continue
-            frame = _read(path, _spec(path, "excel", sheet=info.name))
+            header = layout.header_row_of(layout.excel_rows(path, info.name))
+            frame = _read(path, _spec(path, "excel", sheet=info.name, header_row=header))
             info.rows, info.columns = len(frame), len(frame.columns)
             if len(frame.columns) or sheet is not None:
-                tables.append(profile_frame(frame, sheet=info.name))
+                table = _table(frame, info.name, header)
+                table.unsaved_formulas = layout.unsaved_formulas(path, info.name, header)
+                tables.append(table)
+        mark_linking_codes(tables)
         return Profile(path=path, format="excel", tables=tables, sheets=sheets)
     raw = path.read_bytes()
     encoding, note = detect_encoding(raw)
     text = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
-    delimiter = sniff_delimiter(text)
-    frame = _read(path, _spec(path, "csv", encoding=encoding, delimiter=delimiter))
-    return Profile(path=path, format="csv", tables=[profile_frame(frame)], encoding=encoding,
+    header = layout.header_row_of(layout.csv_rows(text, sniff_delimiter(text)))
+    lines = text.splitlines()
+    delimiter = sniff_delimiter("\n".join(lines[header - 1:]))
+    header = layout.header_row_of(layout.csv_rows(text, delimiter))
+    frame = _read(path, _spec(path, "csv", encoding=encoding, delimiter=delimiter, header_row=header))
+    return Profile(path=path, format="csv", tables=[_table(frame, None, header)], encoding=encoding,
                    encoding_note=note, delimiter=delimiter)
+
+
+def _table(frame: pd.DataFrame, sheet: str | None, header_row: int) -> TableProfile:
+    """Profile a table without its footer rows (they would look like data)."""
+    footer = layout.footer_rows(frame)
+    table = profile_frame(frame.iloc[:len(frame) - footer] if footer else frame, sheet=sheet)
+    table.header_row, table.footer_rows = header_row, footer
+    return table
 
 
 # -- columns ---------------------------------------------------------------------------------
@@ -176,7 +201,31 @@ def profile_column(name: str, cells: pd.Series) -> ColumnProfile:
     return ColumnProfile(
         name=name, type=kind, rows=len(cells), nulls=int(len(cells) - len(text)),
         distinct=int(len(counts)), top=list(shown.items())[:TOP_N], date_formats=formats,
-        identifier=identifier, hidden=hidden, decimal=decimal, counts=shown)
+        identifier=identifier, hidden=hidden, decimal=decimal, counts=shown,
+        digests=digests(distinct) if kind in ("text", "integer") else frozenset())
+
+
+def mark_linking_codes(tables: list[TableProfile]) -> None:
+    """Columns of two tables holding the same near-unique codes identify patients in both.
+
+    (A record number repeated once per adverse event is not distinct in its own sheet; that
+    it holds the patients sheet's record numbers is what gives it away.) Their values are
+    dropped from the profile.
+    """
+    near_unique = [(t, c) for t in tables for c in t.columns
+                   if c.digests and c.non_null >= 5 and c.distinct >= 0.95 * c.non_null]
+    for table, key in near_unique:
+        for other in tables:
+            if other is table:
+                continue
+            for column in other.columns:
+                if column.identifier or not column.digests or column.distinct < 2:
+                    continue
+                if len(column.digests & key.digests) >= LINK_SHARE * len(column.digests):
+                    for col in (key, column):
+                        col.identifier = col.identifier or "mrn"
+                        col.hidden = "links two tables: a patient identifier"
+                        col.counts, col.top = {}, []
 
 
 

@@ -1,6 +1,7 @@
 """Print a profile for a data manager (rich): how the file reads, then one table per sheet."""
 from __future__ import annotations
 
+from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.identifiers import IDENTIFIER_LABELS
 from harmonise.onboarding.profile import Profile
 from harmonise.onboarding.reading import DELIMITER_NAMES
@@ -38,12 +39,24 @@ def render_profile(result: Profile, console=None) -> None:
         for col in table.columns:
             if col.hidden:
                 values = f"[yellow](hidden: {escape(col.hidden)})[/]"
-            else:
-                values = escape(", ".join(f"{_shorten(v)} ({n})" for v, n in col.top))
+            else:  # a single identifying value in an unmarked column is hidden too
+                values = escape(", ".join(f"{'(hidden)' if looks_identifying(v) else _shorten(v)} ({n})"
+                                          for v, n in col.top))
             kind = col.type + (f" ({col.decimal} decimal)" if col.decimal != "." else "")
             grid.add_row(escape(col.name), kind, f"{100 * col.null_rate:.0f}%", str(col.distinct),
                          values, escape(" | ".join(col.date_formats)))
         console.print(grid)
+        if table.header_row > 1:
+            console.print(f"  [bold]Header on row {table.header_row}[/]: the {table.header_row - 1} row(s) "
+                          "above it are a title block (`new-center` writes `header_row: "
+                          f"{table.header_row}`).")
+        if table.footer_rows:
+            console.print(f"  [bold]Footer[/]: the last {table.footer_rows} row(s) are a summary or a note, "
+                          f"not data (`new-center` writes `skip_footer: {table.footer_rows}`).")
+        for name, cells in table.unsaved_formulas.items():
+            console.print(f"  [bold yellow]Formula cells[/] in {escape(name)}: {cells} formula(s) whose result "
+                          "the workbook never saved; they read as empty. Open the file in Excel or "
+                          "LibreOffice and save it again, or export the values.")
         found = table.identifiers
         if found:
             console.print("  [bold yellow]Direct identifiers[/] (never stored; `new-center` marks them): "

@@ -151,9 +151,9 @@ def _file_kind(path: Path) -> str:
 
 
 def _spec(path: Path, fmt: str, *, encoding: str = "utf-8", delimiter: str = ",",
-          sheet: str | None = None) -> FileSpec:
+          sheet: str | None = None, header_row: int = 1) -> FileSpec:
     return FileSpec(role="patients", name=path.name, format=fmt, encoding=encoding,
-                    delimiter=delimiter, sheet=sheet, columns={})
+                    delimiter=delimiter, sheet=sheet, columns={}, header_row=header_row)
 
 
 def _read(path: Path, spec: FileSpec) -> pd.DataFrame:

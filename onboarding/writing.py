@@ -111,8 +111,17 @@ def render(draft_files: list[FileDraft], center: str, skipped: list[str]) -> str
             out.append("    format: csv")
             out.append(f"    encoding: {prof.encoding}   # {_one_line(prof.encoding_note or '')}")
             out.append(f"    delimiter: {json.dumps(prof.delimiter)}")
-        date_line = f"    date_format: {json.dumps(file.date_format)}"
+        table = file.table
+        if table.header_row > 1:
+            out.append(f"    header_row: {table.header_row}   # the {table.header_row - 1} row(s) above "
+                       "the header are a title block")
+        if table.footer_rows:
+            out.append(f"    skip_footer: {table.footer_rows}   # the last row(s) are a summary or a "
+                       "note, not data: check")
+        date_line = f"    date_format: {json.dumps(file.date_format, ensure_ascii=False)}"
         out.append(date_line + (f"   # {file.date_note}" if file.date_note else ""))
+        if file.decimal != ".":
+            out.append(f"    decimal: {json.dumps(file.decimal)}   # numbers are written 41,5")
         out.append("    columns:")
         keys = [f"      {_scalar(c.source)}: {_flow(c.spec)}" for c in file.columns]
         width = min(max(_display_width(k) for k in keys) + 2, 78) if keys else 0

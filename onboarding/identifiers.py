@@ -48,13 +48,17 @@ IDENTIFIER_HEADERS: dict[str, tuple[str, ...]] = {
             "编号", "档案号", "bah", "zyh", "blh", "mzh", "ipp", "nip", "dossier",
             "patientennummer", "fallnummer", "pat nr", "historia clinica", "historia clínica",
             "nhc", "cartella", "prontuario", "prontuário", "processo"),
+    "birth_date": ("出生日期", "出生年月", "生日", "date of birth", "birth date", "birthdate", "dob",
+                   "born", "date de naissance", "naissance", "geburtsdatum", "geburtstag",
+                   "fecha de nacimiento", "data di nascita", "data de nascimento", "nascimento"),
     "name": ("name", "patient name", "姓名", "患者", "病人", "xm", "xingming", "nom", "prénom",
              "prenom", "nom de naissance", "vorname", "nachname", "apellido", "apellidos",
              "cognome", "nome", "sobrenome"),
 }
 IDENTIFIER_LABELS = {"national_id": "a national ID number", "phone": "a phone number",
                      "email": "an e-mail address", "address": "an address",
-                     "mrn": "a medical record number", "name": "a person's name"}
+                     "mrn": "a medical record number", "name": "a person's name",
+                     "birth_date": "a date of birth"}
 #: Values examined to recognise an identifier in a big export (a fixed random sample).
 IDENTIFIER_SAMPLE = 20_000
 
@@ -129,7 +133,7 @@ def identifier_kind(header: str, values: pd.Series) -> str | None:
         return by_value
     distinct = values.nunique() / len(values) if len(values) else 1.0
     kind = header_identifier_kind(header)
-    if kind in ("national_id", "phone", "email", "address"):
+    if kind in ("national_id", "phone", "email", "address", "birth_date"):
         return kind
     if kind == "mrn" and (distinct >= MOSTLY_DISTINCT or share_matching(values, RECORD_NUMBER) >= PATTERN_SHARE):
         return "mrn"

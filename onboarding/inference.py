@@ -156,6 +156,12 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
     for column in ids:
         if key is not None and column.name == key.name:
             continue
+        if column.identifier == "birth_date" and role == "patients" and start_mapped:
+            decided[column.name] = ColumnDraft(
+                column.name, {"to": "patient.age_years", "derive": "age_from_birth_date"},
+                note="a date of birth: becomes the age at the start of therapy, never stored",
+                target="patient.age_years")
+            continue
         decided[column.name] = ColumnDraft(
             column.name, {"identifier": "drop"},
             note=f"looks like {IDENTIFIER_LABELS[column.identifier]}: dropped unread")
@@ -196,6 +202,7 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
                                    f"{share:.0%} of its values are in vocabulary '{vocabulary}'"))
     chosen: dict[str, tuple[str, float, str]] = {}
     used: set[str] = set()
+    used |= {c.target for c in decided.values() if c.target}
     for score, target, source, how in sorted(candidates, key=lambda c: -c[0]):
         if source in chosen or target in used:
             continue

@@ -15,7 +15,19 @@ import pytest
 
 from harmonise.flows.settings import DEMO_INBOX, Settings
 from tests.test_ducklake import lake_env
-from tests.test_serve import _api, _free_port, _stop, _wait
+from tests.prefect_server import free_port as _free_port
+from tests.prefect_server import stop as _stop
+from tests.prefect_server import wait_for as _wait
+
+
+def _api(url: str, path: str, body: dict | None = None):
+    """POST a query to the Prefect REST API (the helpers moved to tests/prefect_server.py)."""
+    import json
+    data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"},
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
 
 BIN = Path(sys.executable).parent
 HOSPITALS = {"hospital-a": ("site_a",), "hospital-b": ("site_b", "site_c")}

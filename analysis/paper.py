@@ -27,6 +27,8 @@ import pandas as pd
 
 from harmonise.analysis import present
 from harmonise.analysis.labels import Labels
+from harmonise.analysis.paper_counts import (cohort_rows, make_row, response_rows, table1_rows,
+                                             table2_rows)
 from harmonise.analysis.tables import section_titles
 
 COLUMNS = ["id", "section", "item", "kind", "method", "published", "published_text", "ours",
@@ -59,159 +61,6 @@ def simple_median_followup(patients: pd.DataFrame) -> float:
     return float(patients["os_months"].median()) if len(patients) else float("nan")
 
 
-def _num(x):
-    return None if present.is_missing(x) else float(x)
-
-
-def _row(id_, section, item, kind, published, ours, *, method="", note="",
-         published_text=None, ours_text=None):
-    pub, our = _num(published), _num(ours)
-    diff = None if pub is None or our is None else our - pub
-    if kind in ("count", "range"):
-        status = "match" if diff is not None and abs(diff) < 1e-9 else "mismatch"
-        fmt = present.count if kind == "count" else present.general
-    elif kind == "median":
-        status = ("both NR" if pub is None and our is None
-                  else "NR in one" if (pub is None) != (our is None) else "")
-        fmt = present.months
-    else:
-        status, fmt = "", present.general
-    return {"id": id_, "section": section, "item": item, "kind": kind, "method": method,
-            "published": pub, "published_text": published_text or fmt(pub),
-            "ours": our, "ours_text": ours_text or fmt(our), "difference": diff,
-            "status": status, "note": note}
-
-
-def _table1_rows(published, table1, histology_labels, titles):
-    value = table1.set_index(["column", "section", "item"])
-    label = table1.drop_duplicates(["section", "item"]).set_index(["section", "item"])["label"]
-    columns = [(h, published["table1"][h]) for h in published.get("table1", {})]
-    columns.append(("Total", published.get("table1_total", {})))
-    rows = []
-    for col, data in columns:
-        section = "Table 1: " + ("all patients" if col == "Total"
-                                 else present.histology_label(col, histology_labels))
-
-        def ours(sec, item):
-            key = (col, sec, item)
-            return value.loc[key, "value"] if key in value.index else None
-
-        def words(sec, item):
-            title = titles.get(sec, sec)
-            return f"{title}: {present.item_label(title, label.get((sec, item), item))}"
-
-        for key, entry in data.items():
-            if key == "n":
-                rows.append(_row(f"table1.{col}.n", section, "Patients", "count", entry,
-                                 ours("patients", "n")))
-            elif key == "age":
-                printed, median = entry.get("published"), entry.get("median")
-                note = ("" if printed == median else
-                        f"printed as 'Mean/Median'; nearest attainable median {median:g} "
-                        "(ERRATA #4/#5)")
-                rows.append(_row(f"table1.{col}.age.median", section, "Age (years): median",
-                                 "summary", printed, ours("age", "median"), note=note))
-                for stat in ("min", "max"):
-                    rows.append(_row(f"table1.{col}.age.{stat}", section,
-                                     f"Age (years): {stat}", "range", entry.get(stat),
-                                     ours("age", stat)))
-            elif key == "local_treatment":
-                rows.append(_row(f"table1.{col}.local_treatment", section, "Local treatment",
-                                 "count", entry, ours("local_treatment", "any")))
-            elif isinstance(entry, dict):
-                for item, number in entry.items():
-                    item = ">=3" if key == "ecog" and str(item) == "3" else str(item)
-                    kind = ("summary" if item == "median"
-                            else "range" if item in ("min", "max") else "count")
-                    rows.append(_row(f"table1.{col}.{key}.{item}", section,
-                                     present.pretty(words(key, item)), kind, number,
-                                     ours(key, item)))
-    return rows
-
-
-def _table2_rows(published, table2):
-    data = table2.set_index("term")
-    section = "Table 2: adverse events (patients by worst grade)"
-    rows = []
-    for term, cells in published.get("table2", {}).items():
-        label = data.loc[term, "label"] if term in data.index else term
-        for key, number in cells.items():
-            col = "any_grade" if key == "any" else key
-            title = "any grade" if key == "any" else f"grade {key[-1]}"
-            ours = data.loc[term, col] if term in data.index and col in data.columns else None
-            rows.append(_row(f"table2.{term}.{col}", section, f"{label}: {title}", "count",
-                             number, ours))
-    ae = published.get("adverse_events", {})
-    anyrow = data.loc["(any)"] if "(any)" in data.index else None
-    if "patients_with_any" in ae:
-        rows.append(_row("adverse_events.any", section, "Patients with any adverse event",
-                         "count", ae["patients_with_any"],
-                         None if anyrow is None else anyrow["any_grade"]))
-    if "grade5" in ae:
-        rows.append(_row("adverse_events.grade5", section, "Patients with a grade 5 event",
-                         "count", ae["grade5"], None if anyrow is None else anyrow["grade5"]))
-    return rows
-
-
-def _cohort_rows(published, patients):
-    section = "Patients, centers, treatment lines"
-    rows = [_row("patients.n", section, "Patients", "count", published.get("n_patients"),
-                 len(patients))]
-    per_center = patients["center_id"].value_counts()
-    for center, info in published.get("centers", {}).items():
-        rows.append(_row(f"centers.{center}", section, f"Patients at center {center}",
-                         "count", info.get("n"), per_center.get(center, 0)))
-    subsets = {"total": patients, "ASPS": patients[patients["is_asps"]],
-               "non_ASPS": patients[~patients["is_asps"]]}
-    for key, group in (("le2_lines", "<=2"), ("later_lines", "later")):
-        for subset, number in published.get("line_groups", {}).get(key, {}).items():
-            part = subsets.get(subset)
-            words = "\u2264 2 lines" if group == "<=2" else "later lines (\u2265 3rd line)"
-            rows.append(_row(f"lines.{key.split('_')[0]}.{subset}", section,
-                             f"Treated in {words}: {subset.replace('_', '-')}", "count",
-                             number, None if part is None
-                             else int((part["line_group"] == group).sum())))
-    mono = published.get("regimens", {}).get("monotherapy", {})
-    for subset, number in mono.items():
-        part = subsets.get(subset)
-        rows.append(_row(f"monotherapy.{subset}", section,
-                         f"PD-1 inhibitor monotherapy: {subset.replace('_', '-')}", "count",
-                         number, None if part is None
-                         else int((part["regimen_class"] == "I").sum())))
-    for reason, number in published.get("discontinuation", {}).items():
-        rows.append(_row(f"discontinuation.{reason}", section,
-                         f"Treatment status: {reason.replace('_', ' ')}", "count", number,
-                         int((patients["discontinuation_reason"] == reason).sum())))
-    return rows
-
-
-def _response_rows(published, response):
-    by = response.set_index("group")
-    names = {"overall": ("all", "all patients"), "ASPS": ("True", "ASPS"),
-             "non_ASPS": ("False", "non-ASPS")}
-    rows = []
-    for subset, counts in published.get("best_response", {}).items():
-        if subset not in names:
-            continue
-        group, words = names[subset]
-        if isinstance(counts, dict):
-            for code, number in counts.items():
-                ours = by.loc[group, code] if group in by.index else None
-                rows.append(_row(f"best_response.{subset}.{code}", "Best overall response",
-                                 f"{code}, {words}", "count", number, ours))
-    for rate in ("orr", "dcr"):
-        for subset, pct in published.get("best_response", {}).get(f"{rate}_percent", {}).items():
-            group, words = names[subset]
-            ok = group in by.index
-            ours = 100 * by.loc[group, rate] if ok else None
-            text = (present.percent_ci(by.loc[group, rate], by.loc[group, f"{rate}_lower"],
-                                       by.loc[group, f"{rate}_upper"]) if ok else None)
-            rows.append(_row(f"{rate}.{subset}", "Response rates", f"{rate.upper()}, {words}",
-                             "rate", pct, ours, method="Clopper-Pearson 95% CI",
-                             published_text=f"{pct:.1f}%", ours_text=text))
-    return rows
-
-
 def _median_rows(published, comparisons, km_all, labels: Labels):
     sources = published.get("median_sources", {})
     rows = []
@@ -234,7 +83,7 @@ def _median_rows(published, comparisons, km_all, labels: Labels):
         ours = src.iloc[0] if len(src) else None
         text = (None if ours is None else present.median_ci(
             ours["median"], ours["median_lower"], ours["median_upper"], n=ours["n"]))
-        rows.append(_row(f"median.{key}", "Median survival (months)",
+        rows.append(make_row(f"median.{key}", "Median survival (months)",
                          f"{labels.endpoint_short(endpoint)}, {words}", "median", number,
                          None if ours is None else ours["median"], method="Kaplan-Meier",
                          ours_text=text, note="" if ours is not None else "no matching group"))
@@ -256,14 +105,14 @@ def _landmark_rows(published, landmarks, crude, labels: Labels):
             cr_row = crude[(crude["endpoint"] == endpoint) & np.isclose(crude["time"], float(t))]
             if len(km_row):
                 r = km_row.iloc[0]
-                rows.append(_row(f"landmark.{endpoint}.{float(t):g}.km", "Landmark rates",
+                rows.append(make_row(f"landmark.{endpoint}.{float(t):g}.km", "Landmark rates",
                                  item, "rate", pct, 100 * r["survival"], method="Kaplan-Meier",
                                  published_text=f"{pct:.1f}%", note=note,
                                  ours_text=present.percent_ci(r["survival"], r["lower"],
                                                               r["upper"])))
             if len(cr_row):
                 r = cr_row.iloc[0]
-                rows.append(_row(f"landmark.{endpoint}.{float(t):g}.crude", "Landmark rates",
+                rows.append(make_row(f"landmark.{endpoint}.{float(t):g}.crude", "Landmark rates",
                                  item, "rate", pct, 100 * r["proportion"],
                                  method="crude (observed time > t, all patients)",
                                  published_text=f"{pct:.1f}%", note=note,
@@ -279,10 +128,10 @@ def _followup_rows(published, followup, patients):
     note = "method not stated in the paper; 14.2 matches a simple median (ERRATA #16)"
     r = followup.iloc[0]
     return [
-        _row("followup.reverse_km", "Median follow-up (months)", "Median follow-up", "median",
+        make_row("followup.reverse_km", "Median follow-up (months)", "Median follow-up", "median",
              pub, r["median"], method="reverse Kaplan-Meier", note=note,
              ours_text=present.median_ci(r["median"], r["median_lower"], r["median_upper"])),
-        _row("followup.simple", "Median follow-up (months)", "Median follow-up", "median", pub,
+        make_row("followup.simple", "Median follow-up (months)", "Median follow-up", "median", pub,
              simple_median_followup(patients), method="simple median of observed OS time",
              note=note)]
 
@@ -300,7 +149,7 @@ def _p_rows(published, comparisons, labels: Labels):
             item = f"{labels.endpoint_short(endpoint)}, {label}"
             pub = quoted[endpoint]
             if sel.empty:
-                rows.append(_row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value",
+                rows.append(make_row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value",
                                  None, None, published_text=str(pub), note="no such comparison"))
                 continue
             p, strat = sel.iloc[0]["p"], sel.iloc[0]["strat_p"]
@@ -317,13 +166,13 @@ def _p_rows(published, comparisons, labels: Labels):
                                     else "opposite direction (O \u2265 E)"))
             if isinstance(pub, str) and pub.startswith("<"):
                 bound = float(pub[1:])
-                row = _row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value", None,
+                row = make_row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value", None,
                            p, method="log-rank", published_text=pub, ours_text=text,
                            note="; ".join(notes))
                 row["status"] = ("consistent" if not present.is_missing(p) and p < bound
                                  else "not consistent")
             else:
-                row = _row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value", pub,
+                row = make_row(f"p.{name}.{endpoint}", "Log-rank p-values", item, "p-value", pub,
                            p, method="log-rank", published_text=f"{float(pub):g}",
                            ours_text=text, note="; ".join(notes))
                 same = (not present.is_missing(p)) and ((p < 0.05) == (float(pub) < 0.05))
@@ -365,11 +214,11 @@ def side_by_side(published: dict, *, patients: pd.DataFrame, table1: pd.DataFram
     """
     crude = crude_landmarks(patients, {ep: list(map(float, times)) for ep, times
                                        in published.get("landmarks", {}).items()})
-    rows = (_cohort_rows(published, patients)
-            + _table1_rows(published, table1, labels.ref.get("histology", {}),
+    rows = (cohort_rows(published, patients)
+            + table1_rows(published, table1, labels.ref.get("histology", {}),
                            section_titles(labels.plan.table1))
-            + _table2_rows(published, table2)
-            + _response_rows(published, response)
+            + table2_rows(published, table2)
+            + response_rows(published, response)
             + _median_rows(published, comparisons, km_all, labels)
             + _landmark_rows(published, landmarks, crude, labels)
             + _followup_rows(published, followup, patients)

@@ -180,9 +180,22 @@ def _fail(what: str, err: Exception) -> None:
     raise typer.Exit(2)
 
 
+PROFILE_COLUMNS = ("sheet", "column", "type", "rows", "empty", "distinct", "date formats",
+                   "identifier", "most frequent")
+
+
+def profile_rows(result) -> list[tuple]:
+    """One row per column of each profiled table; values only where the table shows them."""
+    return [(t.sheet, c.name, c.type, c.rows, c.nulls, c.distinct, ", ".join(c.date_formats) or None,
+             c.identifier, None if c.hidden else "; ".join(f"{v} ({n})" for v, n in c.top) or None)
+            for t in result.tables for c in t.columns]
+
+
+@output_options
 def profile_command(
     export: Path = typer.Argument(..., help="An export file: CSV (any delimiter and encoding) or Excel .xlsx."),
     sheet: Optional[str] = typer.Option(None, help="Excel only: profile this sheet (default: every sheet)."),
+    output: str = "table",
 ) -> None:
     """Describe an export before mapping it: encoding, delimiter, sheets, and per column its type,
     empty cells, distinct and most frequent values, date formats, and which columns identify
@@ -194,7 +207,10 @@ def profile_command(
         result = profile(export, sheet=sheet)
     except OnboardingError as err:
         _fail("Cannot profile", err)
-    render_profile(result, console)
+    if output == "table":
+        render_profile(result, console)
+    else:  # --json / --csv: one row per column
+        print_rows(PROFILE_COLUMNS, profile_rows(result), output)
 
 
 def new_center_command(

@@ -47,7 +47,7 @@ def test_every_command_has_an_example_and_exits_2_only_on_a_usage_error():
 
 
 def test_every_command_that_prints_a_table_offers_json_and_csv():
-    for name in ("status", "quality", "check"):
+    for name in ("status", "quality", "check", "profile"):
         params = {p.name for p in _commands()[name].params}
         assert {"json", "csv"} <= params, name
 
@@ -136,3 +136,12 @@ def test_check_prints_what_is_left_to_fix_as_json(inbox_copy):
                                                      for r in records]
     clean = runner.invoke(app, ["check", "site_b", "--demo", "--json"])
     assert clean.exit_code == 0 and json.loads(clean.stdout) == []
+
+
+def test_profile_prints_one_row_per_column_as_json_without_identifier_values():
+    from harmonise.flows.settings import DEMO_INBOX
+    result = runner.invoke(app, ["profile", str(DEMO_INBOX / "site_a" / "site_a_patients.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    records = {r["column"]: r for r in json.loads(result.stdout)}
+    assert records["Sex"]["type"] == "text" and "Male" in records["Sex"]["most frequent"]
+    assert records["Phone"]["identifier"] == "phone" and records["Phone"]["most frequent"] is None

@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import asdict
 
 from harmonise.flows import prefect_env
+from harmonise.flows.project import current
 from harmonise.flows.settings import Settings
 
 prefect_env.configure(Settings().prefect_home)
@@ -41,7 +42,7 @@ CENTER_TIMEOUT_S = 6 * 3600
 def ingest_center_flow(center: str, run_id: str, demo_key: bool = False,
                        force: bool = False) -> dict:
     """One center's ingestion, run by its hospital's worker (settings from its environment)."""
-    settings = Settings(demo_key=demo_key)
+    settings = current(**({"demo_key": True} if demo_key else {}))
     result = steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings),
                                  force=force)
     get_run_logger().info("center %s: %s", center, result.status)
@@ -86,7 +87,7 @@ def at_hospital(center: str, run_id: str, demo_key: bool, force: bool) -> str:
 def coordinate(centers: list[str] | None = None, demo_key: bool = False, force: bool = False,
                report: bool = True) -> list[steps.CenterResult]:
     """Prepare the lake, fan out one ingestion per center, wait for all, freeze, report."""
-    settings = Settings(demo_key=demo_key)
+    settings = current(**({"demo_key": True} if demo_key else {}))
     if settings.storage != "ducklake":
         raise ValueError("Workers at hospitals load one shared warehouse at the same time: set "
                          "storage: ducklake (HARMONISE_STORAGE=ducklake), see docs/operations.md.")

@@ -42,8 +42,8 @@ def deploy(
     """
     _need_server()
     from harmonise.flows import hospitals, steps
-    from harmonise.flows.settings import Settings
-    names = hospitals.deploy(steps.centers_to_run(Settings(), center), pool)
+    from harmonise.flows.project import current
+    names = hospitals.deploy(steps.centers_to_run(current(), center), pool)
     for name in names:
         console.print(f"deployment {escape(name)} on pool {escape(pool)}, queue "
                       f"{escape(name.split('/')[-1])}")

@@ -76,14 +76,33 @@ def no_project_message(cwd: Path | None = None) -> str:
             f"reference study), pass --project DIR or set {PROJECT_ENV}; `--demo` runs the bundled demo.")
 
 
+#: Variables a machine may set to override the project file for itself (e.g. a hospital's
+#: worker reads its own inbox): command line > variable > harmonise.yaml > default.
+ENV_OVERRIDES = {"inbox": "HARMONISE_INBOX", "warehouse": "HARMONISE_WAREHOUSE",
+                 "storage": "HARMONISE_STORAGE", "lake_catalog": "HARMONISE_LAKE_CATALOG",
+                 "lake_data_path": "HARMONISE_LAKE_DATA"}
+
+
 def load_project(root: str | Path, **overrides) -> Settings:
-    """The settings of the project in ``root``; ``overrides`` (e.g. from the command line) win."""
+    """The settings of the project in ``root``; ``overrides`` (e.g. from the command line) win,
+    then the variables of ``ENV_OVERRIDES``, then ``harmonise.yaml``."""
     root = Path(root).resolve()
     values = read_project_file(root / PROJECT_FILE)
+    for name, variable in ENV_OVERRIDES.items():
+        if os.environ.get(variable):
+            values[name] = Path(os.environ[variable]) if name in ("inbox", "warehouse", "lake_data_path") \
+                else os.environ[variable]
     values.setdefault("home", root / "var")
     values.setdefault("inbox", root / "inbox")
     return Settings(**{**values, "project": root, "mappings_dir": root / "mappings",
                        "vocab_dir": root / "vocab", "plan_file": root / "plan.yaml", **overrides})
+
+
+def current(**overrides) -> Settings:
+    """The project found from here (``HARMONISE_PROJECT``, the current folder or above), else the
+    library defaults: for code that runs where no command line chose (e.g. a hospital's worker)."""
+    root = find_project()
+    return load_project(root, **overrides) if root is not None else Settings(**overrides)
 
 
 def demo_settings(**overrides) -> Settings:

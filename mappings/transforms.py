@@ -67,7 +67,7 @@ def to_codes(text: pd.Series, spec: ColumnSpec, mapping_file: str) -> tuple[pd.S
     else:
         out = translate(text, spec.vocab, spec.values)
         bad = text.notna() & out.isna()
-    where = f"mappings/vocab/{spec.vocab}.yaml" if spec.vocab else "the column's `values:`"
+    where = f"the study's vocab/{spec.vocab}.yaml" if spec.vocab else "the column's `values:`"
     return out, [Problem(bad, Rule.UNKNOWN_CODE, {"vocabulary": spec.vocab or "values", "where": where,
                                                   "source": spec.source, "mapping_file": mapping_file})]
 
@@ -150,7 +150,7 @@ def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str
         result[target] = joined.reindex(text.index).astype("object").where(lambda s: s.notna(), None)
     pd1_count = coded[classes == "pd1"].groupby(level=0).nunique().reindex(text.index, fill_value=0)
     return result, [
-        Problem(unknown, Rule.UNKNOWN_CODE, {"vocabulary": "agent", "where": "mappings/vocab/agent.yaml",
+        Problem(unknown, Rule.UNKNOWN_CODE, {"vocabulary": "agent", "where": "the study's vocab/agent.yaml",
                                              "source": spec.source, "mapping_file": mapping_file}),
         Problem(text.notna() & (pd1_count != 1), Rule.ONE_PD1),
     ]

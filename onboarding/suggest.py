@@ -138,7 +138,7 @@ def _unknown_todo(unknown: dict[str, int], vocabulary: str, target: str | None =
             + ("check each guess, " if guessed else "")
             + ("replace each ? with the code the hospital means" if not all(suggestions.values())
                else "keep only the right ones")
-            + f"), or add the spellings to mappings/vocab/{vocabulary}.yaml")
+            + f"), or add the spellings to the project's vocab/{vocabulary}.yaml")
 
 
 def _flow_scalar(text: str) -> str:

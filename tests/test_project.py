@@ -246,3 +246,14 @@ def test_operations_doc_documents_every_project_file_key():
     text = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     missing = [key for key in file_options() if f"| `{key}` |" not in text]
     assert not missing, f"docs/operations.md, 'The project folder', lacks: {missing}"
+
+
+def test_a_machine_variable_overrides_the_project_file_and_the_command_line_overrides_both(example, tmp_path,
+                                                                                           monkeypatch):
+    monkeypatch.setenv("HARMONISE_INBOX", str(tmp_path / "hospital_exports"))   # a hospital's worker
+    assert load_project(example).inbox == tmp_path / "hospital_exports"
+    assert load_project(example, inbox=tmp_path / "cli").inbox == tmp_path / "cli"
+    monkeypatch.delenv("HARMONISE_INBOX")
+    monkeypatch.chdir(example)
+    from harmonise.flows.project import current
+    assert current().inbox == example / "inbox" and current().project == example

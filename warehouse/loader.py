@@ -106,15 +106,14 @@ def _stored_frame(table: str, batch: LoadBatch) -> pd.DataFrame:
     columns = columns_of(table)
     if frame is None or frame.empty:
         return pd.DataFrame(columns=columns)
+    # A stable row order (so re-runs are identical): the engine numbers rows deterministically.
+    frame = frame.sort_values(["_source_file", "_source_row", "_row_id"])
     lineage = {"source_file": frame["_source_file"].astype(str),
                "source_sha256": frame["_source_file"].map(batch.file_hashes),
                "source_row": frame["_source_row"].astype("int64"),
                "mapping_version": batch.mapping_version, "load_id": batch.load_id}
-    out = frame[columns].assign(**{c.name: lineage[c.name] for c in LINEAGE})
-    for column in out.columns:
-        if str(out[column].dtype).startswith("datetime64"):
-            out[column] = out[column].dt.date
-    return out.sort_values(["source_file", "source_row", *columns]).reset_index(drop=True)
+    # dates stay datetime64: DuckDB casts them to DATE on insert
+    return frame[columns].assign(**{c.name: lineage[c.name] for c in LINEAGE}).reset_index(drop=True)
 
 
 def _stored_quarantine(batch: LoadBatch) -> pd.DataFrame:

@@ -168,3 +168,16 @@ def test_every_structural_problem_of_a_center_is_reported_at_once(tmp_path):
     message = err.value.message
     for part in ("'SEX'", "'AGE'", "'GENDER'", "'EXTRA'", "visits.csv", "ignore_files"):
         assert part in message
+
+
+def test_every_rule_that_can_quarantine_a_row_is_documented_with_an_example():
+    from harmonise.flows.settings import PROJECT_ROOT
+    from harmonise.schemas.canonical import TABLES, Timeline
+    from harmonise.schemas.quarantine import Rule
+
+    doc = (PROJECT_ROOT / "docs" / "mapping-language.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Rules that can quarantine a row"):]
+    named = {c.name for model in (*TABLES.values(), Timeline) for c in model.to_schema().checks}
+    missing = [r.value for r in Rule if f"`{r.value}`" not in section and r.value not in section]
+    missing += [n for n in named if n not in section]
+    assert missing == []

@@ -101,19 +101,29 @@ def test_as_of_on_the_embedded_file_says_it_needs_ducklake(demo_warehouse):
 
 
 CHILD = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
+    from pathlib import Path
     from harmonise.flows import steps
     from harmonise.flows.settings import Settings
     from harmonise.warehouse import lake, loader
 
     pause, centers = float(sys.argv[1]), sys.argv[2].split(",")
     settings = Settings(demo_key=True, inbox=sys.argv[3])
+    meet = Path(sys.argv[4]) if len(sys.argv) > 4 else None
     real_insert, real_conflict = loader._insert, lake.is_conflict
     def slow_insert(con, table, frame):
         real_insert(con, table, frame)
-        if table == "treatment":           # rows deleted, half inserted, nothing committed
-            print("MID-LOAD", flush=True)
+        if table != "treatment":
+            return
+        print("MID-LOAD", flush=True)      # rows deleted, half inserted, nothing committed
+        if meet is None:
             time.sleep(pause)
+            return
+        center = frame["center_id"].iloc[0]  # wait until the other process is mid-load too
+        (meet / f"{center}-{os.getpid()}").touch()
+        end = time.time() + 300
+        while len(list(meet.glob(center + "-*"))) < 2 and time.time() < end:
+            time.sleep(0.05)
     def counted(err):
         found = real_conflict(err)
         print("CONFLICT" if found else "ERROR " + str(err), flush=True)
@@ -126,8 +136,12 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def start_child(settings: Settings, centers: str, pause: float, inbox=DEMO_INBOX) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(pause), centers, str(inbox)],
+def start_child(settings: Settings, centers: str, pause: float = 0, inbox=DEMO_INBOX,
+                meet=None) -> subprocess.Popen:
+    """A loader process; it pauses mid-load for ``pause`` s, or until a second one is mid-load
+    of the same center too (``meet``: a shared folder)."""
+    extra = [str(meet)] if meet else []
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(pause), centers, str(inbox), *extra],
                             env=lake_env(settings), stdout=subprocess.PIPE, text=True)
 
 
@@ -138,10 +152,11 @@ def finish(child: subprocess.Popen) -> list[str]:
 
 
 @pytest.mark.slow
-def test_two_processes_loading_the_same_centers_at_once_store_each_exactly_once(lake_settings_for):
+def test_two_processes_loading_the_same_centers_at_once_store_each_exactly_once(lake_settings_for,
+                                                                              tmp_path):
     settings = lake_settings_for()
     ingest_all(settings)
-    children = [start_child(settings, "site_b,site_c", pause=2) for _ in range(2)]
+    children = [start_child(settings, "site_b,site_c", meet=tmp_path) for _ in range(2)]
     lines = [line for child in children for line in finish(child)]
     assert lines.count("RESULT site_b loaded 16") == 2 and lines.count("RESULT site_c loaded 11") == 2
     assert "CONFLICT" in lines                          # the race happened and was retried
@@ -184,9 +199,10 @@ def test_a_worker_killed_mid_load_commits_nothing_and_the_next_run_recovers(lake
 
 READER = textwrap.dedent("""
     import json, sys, time
+    from pathlib import Path
     from harmonise.flows.settings import Settings
-    settings, end, seen, errors = Settings(), time.time() + float(sys.argv[1]), set(), []
-    while time.time() < end:
+    settings, stop, seen, errors = Settings(), Path(sys.argv[1]), set(), []
+    def read():
         try:
             with settings.backend.connect(read_only=True) as con:   # one snapshot per session
                 rows = con.execute("SELECT p.center_id, count(*), (SELECT count(*) FROM outcome o "
@@ -195,7 +211,12 @@ READER = textwrap.dedent("""
                 seen.add(json.dumps(sorted(rows)))
         except Exception as exc:
             errors.append(repr(exc))
+    read()
+    print("READING", flush=True)
+    while not stop.exists():                                          # until the loads are done
+        read()
         time.sleep(0.05)
+    read()
     print(json.dumps({"seen": sorted(seen), "errors": errors[:3]}))
 """)
 
@@ -206,13 +227,20 @@ def test_readers_see_only_whole_loads_while_two_centers_load_at_once(lake_settin
     ingest_all(settings)
     _drop_last_line(inbox_copy / "site_a" / "site_a_patients.csv")
     _drop_last_line(inbox_copy / "site_c" / "site_c_patients.csv")
-    reader = subprocess.Popen([sys.executable, "-c", READER, "25"], env=lake_env(settings),
+    stop = inbox_copy.parent / "loads-done"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(stop)], env=lake_env(settings),
                               stdout=subprocess.PIPE, text=True)
-    time.sleep(6)                                       # the reader is reading
-    loaders = [start_child(settings, c, pause=1.5, inbox=inbox_copy) for c in ("site_a", "site_c")]
-    for child in loaders:
-        assert f"RESULT {'site_a' if child is loaders[0] else 'site_c'} loaded" in " ".join(finish(child))
-    out, _ = reader.communicate(timeout=120)
+    try:
+        assert reader.stdout.readline().strip() == "READING"        # it read the state before
+        loaders = [start_child(settings, c, pause=1.5, inbox=inbox_copy)
+                   for c in ("site_a", "site_c")]
+        for center, child in zip(("site_a", "site_c"), loaders):
+            assert f"RESULT {center} loaded" in " ".join(finish(child))
+        stop.touch()
+        out, _ = reader.communicate(timeout=300)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
     report = json.loads(out)
     assert report["errors"] == []
     states = [{c: (n, o) for c, n, o in json.loads(s)} for s in report["seen"]]

@@ -4,32 +4,16 @@ only its own inbox, one shared DuckLake on a real PostgreSQL; the coordinator fa
 for every center, freezes the data and writes the report."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from harmonise.flows.settings import DEMO_INBOX, Settings
+from tests.prefect_server import BIN, stop
 from tests.test_ducklake import lake_env
-from tests.prefect_server import free_port as _free_port
-from tests.prefect_server import stop as _stop
-from tests.prefect_server import wait_for as _wait
 
-
-def _api(url: str, path: str, body: dict | None = None):
-    """POST a query to the Prefect REST API (the helpers moved to tests/prefect_server.py)."""
-    import json
-    data = json.dumps(body or {}).encode()
-    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"},
-                                     method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-BIN = Path(sys.executable).parent
 HOSPITALS = {"hospital-a": ("site_a",), "hospital-b": ("site_b", "site_c")}
 
 
@@ -42,29 +26,19 @@ def inbox_of(root: Path, centers: tuple[str, ...]) -> Path:
 
 
 @pytest.mark.slow
-def test_two_hospital_workers_load_their_own_centers_and_the_coordinator_reports(tmp_path,
-                                                                                 pg_cluster):
+def test_two_hospital_workers_load_their_own_centers_and_the_coordinator_reports(
+        tmp_path, pg_cluster, prefect_server):
     lake = Settings(home=tmp_path / "coordinator", storage="ducklake",
                     lake_catalog=pg_cluster.new_database(), lake_data_path=tmp_path / "lake")
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    prefect = {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api,
-               "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-               "PREFECT_UI_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "2"}
-    coordinator = {**lake_env(lake), **prefect,
+    prefect = prefect_server.env(PREFECT_WORKER_QUERY_SECONDS="2")
+    coordinator = {**prefect, **lake_env(lake),
                    "HARMONISE_INBOX": str(tmp_path / "coordinator" / "no-exports-here")}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env={**os.environ, **prefect},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
     workers = []
     try:
-        _wait(lambda: urllib.request.urlopen(f"{api}/health", timeout=2).status == 200, 120,
-              "the Prefect server")
         subprocess.run([str(BIN / "harmonise"), "hospitals", "deploy"], env=coordinator,
                        check=True, timeout=180, capture_output=True)
         for name, centers in HOSPITALS.items():
-            env = {**lake_env(lake), **prefect, "HARMONISE_HOME": str(tmp_path / name),
+            env = {**prefect, **lake_env(lake), "HARMONISE_HOME": str(tmp_path / name),
                    "HARMONISE_INBOX": str(inbox_of(tmp_path / name, centers))}
             queues = [arg for center in centers for arg in ("--work-queue", center)]
             workers.append(subprocess.Popen(
@@ -78,7 +52,8 @@ def test_two_hospital_workers_load_their_own_centers_and_the_coordinator_reports
             patients = dict(con.execute("SELECT center_id, count(*) FROM v_patient GROUP BY 1"
                                         ).fetchall())
         assert patients == {"site_a": 52, "site_b": 16, "site_c": 11}
-        runs = _api(api, "/flow_runs/filter", {"flow_runs": {"name": {"like_": "ingest-"}}})
+        runs = prefect_server.post("/flow_runs/filter",
+                                   {"flow_runs": {"name": {"like_": "ingest-site_"}}})
         ran_on = {r["name"]: r["work_queue_name"] for r in runs if r["state_type"] == "COMPLETED"}
         assert ran_on == {"ingest-site_a": "site_a", "ingest-site_b": "site_b",
                           "ingest-site_c": "site_c"}
@@ -87,5 +62,4 @@ def test_two_hospital_workers_load_their_own_centers_and_the_coordinator_reports
         assert (tmp_path / "coordinator" / "report" / "report.html").is_file()   # after all
     finally:
         for worker in workers:
-            _stop(worker)
-        _stop(server)
+            stop(worker)

@@ -82,9 +82,14 @@ def _ensure_lake_tables(con: duckdb.DuckDBPyConnection) -> None:
 def refresh_views(con: duckdb.DuckDBPyConnection, statements: list[str] | None = None) -> None:
     """(Re)create the analysis views: the study plan's generated ``statements`` (see
     ``harmonise.analysis.plan_sql``), or by default the reference study's, kept in
-    ``sql/3*.sql``."""
-    for text in statements if statements is not None else [
-            path.read_text(encoding="utf-8") for path in sql_files(("3",))]:
+    ``sql/3*.sql``; either way also the warehouse's own views that no plan generates
+    (``v_quality_change``): every ``sql/3*.sql`` view the statements do not define."""
+    files = [path.read_text(encoding="utf-8") for path in sql_files(("3",))]
+    if statements is not None:
+        own = [text for path, text in zip(sql_files(("3",)), files)
+               if not any(f"VIEW {path.stem.split('_', 1)[1]} " in s for s in statements)]
+        files = [*statements, *own]
+    for text in files:
         con.execute(text)
 
 

@@ -37,6 +37,8 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions
 FORCE_HELP = "Reload every center even when its export is unchanged since the last load."
 FORCE_ONE_HELP = "Reload this center even when its export is unchanged since the last load."
 WAIT_HELP = "If another run is going, wait for it to finish instead of stopping."
+ACCEPT_DROP_HELP = ("Confirm a load that would remove most (or all) of a center's patients; "
+                    "without it such a load fails and the previous rows stay.")
 
 
 def _version(value: bool) -> None:
@@ -88,7 +90,7 @@ def _existing_warehouse(warehouse: Optional[Path], project: Optional[Path] = Non
 
 def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: Path | None,
          warehouse: Path | None, force: bool = False, wait: bool = False,
-         project: Path | None = None) -> None:
+         project: Path | None = None, accept_drop: bool = False) -> None:
     from harmonise.flows import prefect_env, steps
     from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError
     from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
@@ -103,6 +105,16 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
     except (PseudonymKeyError, StudyVocabularyError) as err:
         error(f"[bold red]Cannot start:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.CANNOT_START)
+    from harmonise.flows.runlock import AlreadyRunning
+    from harmonise.warehouse.publish import WarehouseBusy
+    try:
+        steps.preflight(settings, wait)  # before Prefect starts: a quick, quiet refusal
+    except AlreadyRunning as err:
+        error(f"[bold yellow]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+    except WarehouseBusy as err:
+        error(f"[bold red]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.ALREADY_RUNNING)
     if key == DEMO_KEY.encode():
         info("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
              "(never use it for real patients).[/]")
@@ -128,10 +140,14 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
             with progress.shown():
                 state = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
                                 warehouse=warehouse_text, force=force, wait=wait,
-                                project=None if demo else str(settings.project), return_state=True)
+                                project=None if demo else str(settings.project),
+                                accept_drop=accept_drop, return_state=True)
             results = results_of(state)
     except AlreadyRunning as err:
         error(f"[bold yellow]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+    except WarehouseBusy as err:
+        error(f"[bold red]Not published:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.ALREADY_RUNNING)
     if verbosity() == QUIET:
         counts = {s: sum(r.status == s for r in results) for s in ("loaded", "skipped", "failed")}
@@ -153,6 +169,7 @@ def run(
     warehouse: Optional[Path] = WAREHOUSE,
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
+    accept_drop: bool = typer.Option(False, "--accept-drop", help=ACCEPT_DROP_HELP),
 ) -> None:
     """Ingest every center that has a mapping file, then refresh the analysis views.
 
@@ -161,7 +178,7 @@ def run(
     Exit status 0 when every center loaded or was unchanged, 1 when any failed (the others
     still load), 2 on a usage error, 3 when another run is going, 4 when it cannot start.
     """
-    _run(None, cutoff, demo, inbox, warehouse, force, wait, project)
+    _run(None, cutoff, demo, inbox, warehouse, force, wait, project, accept_drop)
 
 
 @app.command()
@@ -175,6 +192,7 @@ def ingest(
     warehouse: Optional[Path] = WAREHOUSE,
     force: bool = typer.Option(False, "--force", help=FORCE_ONE_HELP),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
+    accept_drop: bool = typer.Option(False, "--accept-drop", help=ACCEPT_DROP_HELP),
 ) -> None:
     """Ingest one center only (its previous rows are replaced, other centers untouched).
 
@@ -182,7 +200,7 @@ def ingest(
 
     Exit status as for `harmonise run`.
     """
-    _run([center], cutoff, demo, inbox, warehouse, force, wait, project)
+    _run([center], cutoff, demo, inbox, warehouse, force, wait, project, accept_drop)
 
 
 @app.command()

@@ -41,9 +41,11 @@ def is_transient(task_, task_run, state) -> bool:
 
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient, cache_policy=NO_CACHE,
       task_run_name="ingest-{center}")
-def ingest(center: str, settings: Settings, run_id: str, force: bool = False):
+def ingest(center: str, settings: Settings, run_id: str, force: bool = False,
+           accept_drop: bool = False):
     """One center; a center that fails ends this task Failed (the flow goes on with the others)."""
-    result = steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings), force=force)
+    result = steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings), force=force,
+                                 accept_drop=accept_drop)
     line = progress.describe(result)
     if result.status == "failed":
         get_run_logger().error(_plain(line))
@@ -95,13 +97,14 @@ def _run_name() -> str:
 @flow(name="nightly", flow_run_name=_run_name)
 def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
             inbox: str | None = None, warehouse: str | None = None, force: bool = False,
-            wait: bool = False, project: str | None = None):
+            wait: bool = False, project: str | None = None, accept_drop: bool = False):
     """Ingest every center (or ``centers``) into a copy of the warehouse, then publish it.
 
     Parameters are plain values so that a deployment can set them: ``cutoff`` as
     YYYY-MM-DD, ``demo`` to run the bundled example project, ``project`` the study's project
     folder (default: found from the current folder), ``force`` to reload unchanged exports,
-    ``wait`` to wait for a run already going.
+    ``wait`` to wait for a run already going, ``accept_drop`` to confirm loads that would
+    remove most of a center's patients.
     The run ends Failed when any center failed (the others are still loaded and published);
     either way its data is the list of ``CenterResult`` (``results_of(state)``).
     """
@@ -118,7 +121,7 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             display.start(todo)
             build = steps.begin_build(settings)
             prepare(build, run_id)
-            results = [_ingest_one(center, build, run_id, force, display) for center in todo]
+            results = [_ingest_one(center, build, run_id, force, display, accept_drop) for center in todo]
             display.step("publishing the warehouse")
             refresh_views(build)
             freeze(build, run_id, results)
@@ -142,10 +145,11 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             return Completed(message=f"{len(results)} centers loaded or unchanged", data=results)
 
 
-def _ingest_one(center: str, build: Settings, run_id: str, force: bool, display) -> steps.CenterResult:
+def _ingest_one(center: str, build: Settings, run_id: str, force: bool, display,
+                accept_drop: bool = False) -> steps.CenterResult:
     display.center_started(center)
     started = dt.datetime.now()
-    state = ingest(center, build, run_id, force, return_state=True)
+    state = ingest(center, build, run_id, force, accept_drop, return_state=True)
     result = state.result(raise_on_failure=False)
     if not isinstance(result, steps.CenterResult):  # the task itself raised, after retries
         result = steps.failed_after_retries(center, build, run_id, started, state.message)

@@ -18,6 +18,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from rich.table import Table
 
 from harmonise.flows.output import QUIET, console, error, info, verbosity
+from harmonise.schemas.text import cut
 
 STATUS_STYLE = {"loaded": "green", "failed": "bold red", "skipped": "yellow"}
 
@@ -30,9 +31,9 @@ def describe(result) -> str:
         return (f"[{style}]✓[/] {result.center}: {result.patients_loaded} patients loaded, "
                 f"{result.rows_quarantined} rows quarantined ({result.rows_read} rows read){took}")
     if result.status == "skipped":
-        return (f"[{style}]=[/] {result.center}: {escape(result.message or 'skipped')} "
+        return (f"[{style}]=[/] {result.center}: {escape(cut(result.message) or 'skipped')} "
                 f"({result.patients_loaded} patients in the warehouse)")
-    return f"[{style}]✗ {result.center} failed[/]: {escape(result.message or '')}"
+    return f"[{style}]✗ {result.center} failed[/]: {escape(cut(result.message) or '')}"
 
 
 class PlainLines:

@@ -229,6 +229,10 @@ def _typed(value, kind, option: dataclasses.Field, key: str, path: Path, line: i
         if not isinstance(value, bool):
             refuse("true or false")
         return value
+    if float in base:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            refuse("a number")
+        return float(value)
     if int in base:
         if isinstance(value, bool) or not isinstance(value, int):
             refuse("a whole number")

@@ -97,6 +97,19 @@ class Settings:
     lake_catalog: str | None = option("storage.lake_catalog", doc="libpq connection string of the DuckLake catalog.")
     #: Folder (or shared mount) holding the DuckLake's Parquet files (default <home>/lake).
     lake_data_path: Path | None = option("storage.lake_data_path", doc="Folder of the DuckLake's Parquet files.")
+    max_patient_drop: float = option(
+        "safety.max_patient_drop", 0.5,
+        doc="A load removing more than this fraction of a center's patients fails (the previous "
+            "rows stay) unless confirmed with --accept-drop; a load of 0 patients always fails.")
+    center_time_limit_s: float = option(
+        "safety.center_time_limit_s", 1800.0,
+        doc="Seconds one center may take to map and validate; a center over it fails alone.")
+    #: Per-center overrides of ``center_time_limit_s`` (center id -> seconds).
+    center_time_limits: dict[str, float] = field(default_factory=dict)
+    allow_symlinks: bool = option("safety.allow_symlinks", False,
+                                  doc="Follow symbolic links inside a center's inbox folder.")
+    file_mode: int = option("safety.file_mode", 0o640,
+                            doc="Permission bits of the warehouse and report files (e.g. 0o640).")
 
     def __post_init__(self):
         home = Path(self.home)
@@ -119,6 +132,10 @@ class Settings:
         """The warehouse these settings name (a local file, or the DuckLake)."""
         return open_warehouse(self.storage, path=self.warehouse, lake_catalog=self.lake_catalog,
                               lake_data_path=self.lake_data_path)
+
+    def time_limit_of(self, center: str) -> float:
+        """Seconds ``center`` may take to map and validate."""
+        return float(self.center_time_limits.get(center, self.center_time_limit_s))
 
     @property
     def analysis_plan(self) -> Path:

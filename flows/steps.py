@@ -13,7 +13,8 @@ from harmonise.flows.settings import Settings
 from harmonise.pipeline.center import (CenterResult, build_batch, failed_after_retries,  # noqa: F401
                                        ingest_center)
 from harmonise.pipeline.identity import harmonise_version  # noqa: F401
-from harmonise.pipeline.run import (begin_build, centers_to_run, freeze, lock_path,  # noqa: F401
+from harmonise.pipeline import run
+from harmonise.pipeline.run import (centers_to_run, freeze, lock_path,  # noqa: F401
                                     new_run_id, prepare_warehouse, pseudonym_key, publish_build,
                                     record_unchanged, refresh_views, unchanged_centers)
 from harmonise.flows.runlock import run_lock
@@ -46,6 +47,35 @@ def run_if_unchanged(settings: Settings, centers: list[str] | None, wait: bool =
 def report_exists(settings: Settings) -> bool:
     """A report of the published warehouse has been written (it is rewritten when data change)."""
     return (settings.report_dir / "report.html").is_file()
+from harmonise.warehouse import publish
+
+
+def preflight(settings: Settings, wait: bool = False) -> None:
+    """Refuse a run before anything starts (Prefect included) when it could not go ahead.
+
+    Raises ``AlreadyRunning`` when another run holds the lock (unless ``wait``) and
+    ``publish.WarehouseBusy`` when a program holds the warehouse read-write. The flow
+    checks both again itself; this only makes the common refusals quick and quiet.
+    """
+    from harmonise.flows.runlock import run_lock
+    if not wait:
+        with run_lock(lock_path(settings)):
+            pass
+    if settings.storage != "ducklake":
+        publish.refuse_if_held(settings.warehouse, "Nothing was changed.")
+
+
+def begin_build(settings: Settings) -> Settings:
+    """``pipeline.run.begin_build``, after folding in (or setting aside, with a printed note) a
+    write-ahead log an analyst's killed session left beside the warehouse."""
+    if settings.storage != "ducklake":
+        note = publish.recover_wal(settings.warehouse)
+        if note:
+            from rich.markup import escape
+
+            from harmonise.flows.output import error
+            error(f"[yellow]Note:[/] {escape(note)}")
+    return run.begin_build(settings)
 
 
 @dataclass(frozen=True)

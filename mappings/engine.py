@@ -293,7 +293,7 @@ def _melt_wide(spec: FileSpec, raw: pd.DataFrame, base: pd.DataFrame, row_ids
     for source, term in spec.wide_adverse_events.items():
         text = transforms.clean_text(raw[source])
         if spec.wide_extract:
-            text = text.str.extract(spec.wide_extract, expand=False).fillna(text)
+            text = transforms.extract_group(text, spec.wide_extract).fillna(text)
         text = text.mask(text.isin(["0", "-", "无", "none", "None"]))
         present = text.notna()
         if not present.any():

@@ -1,6 +1,8 @@
 """Errors that stop one center's load, worded for the data manager who must fix them."""
 from __future__ import annotations
 
+from harmonise.schemas.text import MAX_QUOTED, cut
+
 
 class CenterError(Exception):
     """A structural problem with one center's export or mapping; the other centers still load.
@@ -11,8 +13,8 @@ class CenterError(Exception):
 
     def __init__(self, center: str, problem: str, *, file: str | None = None,
                  column: str | None = None, line: int | None = None, hint: str | None = None):
-        self.center, self.problem, self.file = center, problem, file
-        self.column, self.line, self.hint = column, line, hint
+        self.center, self.problem, self.file = center, cut(problem), cut(file, MAX_QUOTED)
+        self.column, self.line, self.hint = cut(column, MAX_QUOTED), line, cut(hint)
         super().__init__(self.message)
 
     @property
@@ -23,7 +25,7 @@ class CenterError(Exception):
         if self.column:
             where.append(f"column '{self.column}'")
         text = f"[{'; '.join(where)}] {self.problem}"
-        return f"{text}\n  Hint: {self.hint}" if self.hint else text
+        return cut(f"{text}\n  Hint: {self.hint}" if self.hint else text)
 
 
 class MappingError(CenterError):

@@ -17,6 +17,7 @@ import yaml
 
 from harmonise.mappings.derive import CELL_DERIVATIONS, ROW_DERIVATIONS
 from harmonise.mappings.errors import MappingError
+from harmonise.mappings.safe_regex import PatternError, compile_pattern
 from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
 from harmonise.mappings.vocabulary import available as available_vocabularies
 from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, TABLES, mapped_columns, vocabulary_of
@@ -502,12 +503,7 @@ class _Reader:
             kind = "date"
         unit = self.choose(spec.get("unit", "days"), set(UNITS), here, "unit")
         if spec.get("extract") is not None:
-            try:
-                if re.compile(str(spec["extract"])).groups != 1:
-                    raise re.error("needs exactly one (group)")
-            except re.error as exc:
-                self.fail(f"extract pattern is not usable: {exc}", line=self.line(*here, "extract"),
-                          hint="Use a regular expression with one (group), e.g. 'PS\\s*(\\d)'.")
+            self.pattern(str(spec["extract"]), (*here, "extract"))
         values = spec.get("values")
         if values is not None and not isinstance(values, dict):
             self.fail("`values:` must map source spellings to codes", line=self.line(*here, "values"))
@@ -518,6 +514,15 @@ class _Reader:
             date_format=_as_tuple(spec.get("date_format")) or defaults["date_format"],
             days_after=base if "days_after" in spec else None, unit=unit, optional=optional,
             decimal=str(spec.get("decimal", defaults["decimal"])), derive=derive, age_rule=age_rule)
+
+    def pattern(self, pattern: str, where: tuple) -> None:
+        """An ``extract`` pattern must compile for RE2 and have exactly one (group)."""
+        try:
+            if compile_pattern(pattern).groups != 1:
+                raise PatternError("needs exactly one (group)")
+        except PatternError as exc:
+            self.fail(f"extract pattern is not usable: {exc}", line=self.line(*where),
+                      hint="Use a regular expression with one (group), e.g. 'PS\\s*(\\d)'.")
 
     def wide(self, role: str, spec, where: tuple) -> tuple[dict[str, str], str | None]:
         if spec is None:
@@ -532,6 +537,8 @@ class _Reader:
         for source, term in (spec.get("columns") or {}).items():
             self.choose(term, terms, (*here, "columns"), str(source))
             out[str(source)] = str(term)
+        if spec.get("extract") is not None:
+            self.pattern(str(spec["extract"]), (*here, "extract"))
         return out, spec.get("extract")
 
     def constants(self, role: str, spec: dict, where: tuple) -> dict[tuple[str, str], object]:

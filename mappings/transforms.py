@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from harmonise.mappings.derive import apply_age_rule
+from harmonise.mappings.safe_regex import extract_group
 from harmonise.mappings.spec import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
 from harmonise.schemas.canonical import AGENT_SEPARATOR
@@ -49,7 +50,7 @@ def clean_text(cells: pd.Series) -> pd.Series:
 
 def extract(text: pd.Series, pattern: str, spec: ColumnSpec) -> tuple[pd.Series, list[Problem]]:
     """Keep the part of each cell matched by the pattern's one group (``'PS 1'`` -> ``'1'``)."""
-    out = text.str.extract(pattern, expand=False)
+    out = extract_group(text, pattern)
     bad = text.notna() & out.isna()
     return out, [Problem(bad, Rule.PATTERN_MISMATCH, {"pattern": pattern, "source": spec.source})]
 

@@ -16,10 +16,12 @@ from harmonise.mappings.engine import map_center
 from harmonise.mappings.errors import CenterError
 from harmonise.mappings.pseudonym import key_fingerprint
 from harmonise.mappings.spec import CenterMapping, load_mapping
+from harmonise.pipeline.deadline import time_limit
 from harmonise.pipeline.identity import export_hashes, mapping_fingerprint, planned_load_id
 from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.text import cut
 from harmonise.schemas.validate import validate_center
-from harmonise.warehouse import loader, quality
+from harmonise.warehouse import guard, loader, quality
 from harmonise.warehouse.backend import Commit
 from harmonise.warehouse.loader import LoadBatch, current_load_id, log_attempt, replace_center_rows
 
@@ -40,6 +42,9 @@ class CenterResult:
     patients_loaded: int = 0
     message: str | None = None
     seconds: float | None = None   # wall time of the center's load
+
+    def __post_init__(self):
+        self.message = cut(self.message)  # may quote export content of any size
 
 
 def build_batch(center: str, settings, key: bytes, mapping: CenterMapping | None = None,
@@ -93,11 +98,13 @@ def unchanged_result(center: str, settings, run_id: str, key: bytes, mapping: Ce
 
 
 def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = False,
-                  mapping: CenterMapping | None = None) -> CenterResult:
+                  mapping: CenterMapping | None = None, accept_drop: bool = False) -> CenterResult:
     """Map, validate and load one center; a structural problem fails this center only.
 
     An export identical to the one already loaded (same files, mapping, vocabularies,
-    key and cut-off) is skipped unless ``force``.
+    key and cut-off) is skipped unless ``force``. Mapping and validating run under the
+    center's time limit (``pipeline/deadline.py``). A load that would lose most of the
+    center's patients fails instead (``warehouse/guard.py``) unless ``accept_drop``.
     """
     started = dt.datetime.now()
     try:
@@ -107,10 +114,18 @@ def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = 
                                                       hashes, started)
         if skipped is not None:
             return skipped
-        batch = build_batch(center, settings, key, mapping, hashes)
+        with time_limit(center, settings.time_limit_of(center)):
+            batch = build_batch(center, settings, key, mapping, hashes)
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)
         return CenterResult(center, "failed", message=err.message, seconds=_since(started))
+    with settings.backend.connect(read_only=True) as con:
+        refused = None if accept_drop else guard.refusal(
+            batch, guard.stored_patients(con, center), settings.max_patient_drop)
+    if refused:
+        record_failure(center, settings, run_id, started, refused)
+        return CenterResult(center, "failed", rows_read=sum(batch.rows_read.values()),
+                            message=refused, seconds=_since(started))
     return store_batch(settings, batch, run_id, started)
 
 

@@ -34,6 +34,11 @@ class RunConfig(Protocol):
     storage: str
     backend: object
     analysis_views: list[str]   # the study plan's view statements (harmonise.analysis.plan_sql)
+    max_patient_drop: float
+    file_mode: int
+    allow_symlinks: bool
+
+    def time_limit_of(self, center: str) -> float: ...
 
 
 def new_run_id() -> str:
@@ -77,6 +82,8 @@ def begin_build(settings: RunConfig) -> RunConfig:
     """Settings that point at a fresh private copy of the warehouse, for one run to write.
 
     A DuckLake needs no copy: each center's load is its own transaction in the lake.
+    Raises ``publish.WarehouseBusy`` while another program holds the warehouse read-write
+    (a leftover write-ahead log is folded in first by ``flows.steps.begin_build``).
     """
     if settings.storage == "ducklake":
         return settings

@@ -16,6 +16,7 @@ import pandas as pd
 
 from harmonise.schemas.canonical import LINEAGE, columns_of
 from harmonise.schemas.quarantine import STORED_COLUMNS
+from harmonise.schemas.text import cut
 from harmonise.warehouse.store import DATA_TABLES
 
 
@@ -135,6 +136,7 @@ def log_attempt(con: duckdb.DuckDBPyConnection, *, run_id: str, center_id: str, 
                 cutoff: dt.date | None = None) -> None:
     """Append the audit record of one attempt: one row per file, or one row if none was read."""
     duration = (finished_at - started_at).total_seconds()
+    message = cut(message)
     rows = []
     if batch is not None:
         quarantined = _quarantined_rows_per_file(batch.quarantine)

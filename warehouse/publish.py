@@ -6,9 +6,17 @@ the copy, checkpoints and closes it, and renames it over the published file
 (``os.replace``: atomic on POSIX). Analysts' sessions keep reading the file they opened
 (the old one) and never see half a load; new sessions see the new one. A run killed at
 any moment leaves the published file untouched; the next run discards the stale copy.
+
+An analyst's read-write session on the published file is the one thing a rename cannot
+survive: its write-ahead log (``<name>.wal``) is named after the file, so after a swap it
+would be replayed against the new file and make it unreadable. So a run first folds a
+leftover log (from a session that was killed) into the file, sets aside a log that can no
+longer be replayed, and refuses to start or to publish while a session holds the file
+read-write.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -18,14 +26,71 @@ import duckdb
 BUILDING_SUFFIX = ".building"
 
 
+class WarehouseBusy(Exception):
+    """Another program holds the published warehouse read-write (the message says what to do)."""
+
+
 def staging_path(published: Path) -> Path:
     """Where a run builds the next version of ``published``."""
     return published.with_name(published.name + BUILDING_SUFFIX)
 
 
+def wal_path(path: Path) -> Path:
+    """DuckDB's write-ahead log of the database file ``path``."""
+    return path.with_name(path.name + ".wal")
+
+
 def _remove(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
+    for candidate in (path, wal_path(path)):
         candidate.unlink(missing_ok=True)
+
+
+def _held_read_write(published: Path) -> bool:
+    """True when another process has the file open read-write (it holds DuckDB's lock)."""
+    try:
+        duckdb.connect(str(published), read_only=True).close()
+    except duckdb.IOException as exc:
+        return "lock" in str(exc).lower()
+    except duckdb.Error:
+        return False  # unreadable for another reason: recover_wal deals with the log
+    return False
+
+
+def refuse_if_held(published: Path, when: str) -> None:
+    if published.exists() and _held_read_write(published):
+        raise WarehouseBusy(
+            f"the warehouse {published} is open read-write in another program (an analyst's "
+            f"session, e.g. `duckdb {published.name}` without -readonly). {when} Close that "
+            f"session (or reopen it read-only: duckdb -readonly {published.name}) and run again.")
+
+
+def recover_wal(published: Path) -> str | None:
+    """Fold a leftover write-ahead log into ``published``; return a note if one was set aside.
+
+    A log left by a killed read-write session is replayed (its committed writes are kept).
+    A log that no longer matches the file (e.g. it outlived an earlier publish) can never
+    be replayed; it is renamed ``<name>.wal.unreadable-<time>`` so the file opens again.
+    """
+    log = wal_path(published)
+    if not published.exists() or not log.exists():
+        return None
+    refuse_if_held(published, "Nothing was changed.")
+    try:
+        with duckdb.connect(str(published)) as con:
+            con.execute("CHECKPOINT")
+        return None
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            refuse_if_held(published, "Nothing was changed.")
+            raise
+        aside = log.with_name(f"{log.name}.unreadable-{dt.datetime.now():%Y%m%dT%H%M%S}")
+        os.replace(log, aside)
+        with duckdb.connect(str(published), read_only=True):
+            pass  # opens cleanly now, or the real error surfaces here
+        first_line = str(exc).splitlines()[0][:300]
+        return (f"a write-ahead log beside {published.name} could not be replayed ({first_line}); "
+                f"it was moved to {aside.name} and the warehouse opens again. Writes made in "
+                "that log by an analyst's session are in that file only.")
 
 
 def begin_build(published: Path) -> Path:
@@ -34,6 +99,8 @@ def begin_build(published: Path) -> Path:
     staging = staging_path(published)
     _remove(staging)  # left by a run that died: it was never published, so it is garbage
     published.parent.mkdir(parents=True, exist_ok=True)
+    refuse_if_held(published, "Nothing was changed.")
+    recover_wal(published)
     if published.exists():
         shutil.copy2(published, staging)
     return staging
@@ -43,6 +110,8 @@ def publish(staging: Path, published: Path) -> None:
     """Make the build the published warehouse in one atomic rename."""
     with duckdb.connect(str(staging)) as con:
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before the swap
+    refuse_if_held(published, "The new load was not published; the previous warehouse stays.")
+    recover_wal(published)
     with open(staging, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(staging, published)

@@ -9,7 +9,7 @@ import textwrap
 import time
 
 from harmonise.flows import steps
-from harmonise.flows.settings import PROJECT_ROOT, Settings
+from harmonise.flows.settings import DEMO_MAPPINGS, Settings
 from harmonise.schemas.text import MAX_MESSAGE
 
 X_SITE = """\
@@ -79,7 +79,7 @@ def test_a_50_mb_column_name_fails_the_center_quickly_with_a_short_message(tmp_p
 def test_a_center_over_its_time_limit_fails_alone_and_the_others_load(tmp_path, inbox_copy):
     mappings = tmp_path / "mappings"
     mappings.mkdir()
-    for path in (PROJECT_ROOT / "mappings").glob("site_*.yaml"):
+    for path in DEMO_MAPPINGS.glob("site_*.yaml"):
         shutil.copy(path, mappings)
     (mappings / "x_site.yaml").write_text(X_SITE.replace(", extract: '^((?:a+)+)$'", ""),
                                           encoding="utf-8")

@@ -30,6 +30,7 @@ from harmonise.flows.cli_options import (CUTOFF, DEMO, INBOX, PROJECT, WAREHOUSE
                                          output_options, print_rows, verbosity_options)
 from harmonise.flows.output import QUIET, console, error, info, verbosity
 from harmonise.flows.progress import summary_table
+from harmonise.schemas.text import cut
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Pool hospital exports into one DuckDB warehouse and analyse them.")
@@ -109,6 +110,11 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
     from harmonise.warehouse.publish import WarehouseBusy
     try:
         steps.preflight(settings, wait)  # before Prefect starts: a quick, quiet refusal
+        from harmonise.mappings.pseudonym import key_file_warning
+        for warning in (key_file_warning(), steps.mixed_key_warning(
+                settings, key, centers or steps.centers_to_run(settings))):
+            if warning:
+                error(f"[bold yellow]Warning:[/] {escape(warning)}")
     except AlreadyRunning as err:
         error(f"[bold yellow]Not started:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.ALREADY_RUNNING)
@@ -367,27 +373,85 @@ def quality(
 
 
 @app.command()
+@output_options
 def sql(
-    query: str = typer.Argument(..., help="SQL to run, e.g. \"SELECT * FROM v_patient LIMIT 5\"."),
+    query: str = typer.Argument(..., help="One read-only query, e.g. \"SELECT * FROM v_patient\"."),
     warehouse: Optional[Path] = WAREHOUSE,
     project: Optional[Path] = PROJECT,
+    limit: int = typer.Option(40, "--limit", min=1, help="Rows to show as a table (default 40); "
+                              "the count of the rest follows. --csv/--json/--parquet give all rows."),
+    parquet: Optional[Path] = typer.Option(None, "--parquet", dir_okay=False, metavar="FILE",
+                                           help="Write the whole result to FILE as Parquet."),
+    output: str = "table",
 ) -> None:
-    """Run one read-only SQL query on the warehouse and print the result as a table.
+    """Run one read-only query on the warehouse: the first rows as a table, or all of them.
+
+    The connection can read the warehouse only: no files, no network, no settings, one
+    statement (see docs/operations.md). Save a result with --csv, --json or --parquet FILE.
 
     Example: harmonise sql "SELECT center_id, count(*) AS patients FROM v_patient GROUP BY ALL"
     """
     import duckdb
 
-    from harmonise.warehouse import store
+    from harmonise.flows.sql_output import show_rows
+    from harmonise.warehouse import readonly
     settings = _existing_warehouse(warehouse, project)
-    with settings.backend.connect(read_only=True) as con:
-        try:
-            cursor = con.execute(query)
-            rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
-        except duckdb.Error as err:
-            error(f"[bold red]SQL error:[/] {escape(str(err))}")
-            raise typer.Exit(ExitCode.PROBLEMS)
-    print_rows(names, rows)
+    if parquet is not None and output != "table":
+        raise typer.BadParameter("choose one of --parquet, --json and --csv.", param_hint="--parquet")
+    try:
+        with readonly.open_locked(settings.warehouse, writable=parquet,
+                                  backend=settings.backend if settings.storage == "ducklake" else None
+                                  ) as con:
+            text = readonly.one_query(con, query)
+            if parquet is not None:
+                written = readonly.write_parquet(con, text, parquet)
+                info(f"{written:,} rows written to {parquet}")
+                return
+            cursor = con.execute(text)
+            names = [d[0] for d in cursor.description]
+            if output != "table":
+                print_rows(names, cursor.fetchall(), output)
+                return
+            rows = cursor.fetchmany(limit + 1)
+            total = len(rows) if len(rows) <= limit else readonly.count_rows(con, text)
+            show_rows(names, rows[:limit], total)
+    except readonly.QueryRefused as err:
+        error(f"[bold red]Not run:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.PROBLEMS)
+    except duckdb.Error as err:
+        error(f"[bold red]SQL error:[/] {escape(cut(str(err)))}")
+        raise typer.Exit(ExitCode.PROBLEMS)
+
+
+@app.command()
+def retire(
+    center: str = typer.Argument(..., help="Center id whose rows to remove from the warehouse."),
+    warehouse: Optional[Path] = WAREHOUSE,
+    project: Optional[Path] = PROJECT,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the center's rows are deleted."),
+) -> None:
+    """Remove a center that left the study: its rows, quarantine and private store.
+
+    Example: harmonise retire site_x --yes   (then delete or archive its mapping file)
+    """
+    from harmonise.flows import steps
+    from harmonise.flows.runlock import AlreadyRunning, run_lock
+    settings = _existing_warehouse(warehouse, project)
+    if not yes:
+        error(f"This deletes every row of {escape(center)} from {settings.warehouse}. "
+              "Run again with --yes to confirm.")
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        with run_lock(steps.lock_path(settings)):
+            build = steps.begin_build(settings)
+            removed = steps.retire_center(center, build, steps.new_run_id())
+            steps.publish_build(build, settings)
+    except AlreadyRunning as err:
+        error(f"[bold yellow]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+    console.print(f"{escape(center)} retired: {removed.get('patient', 0)} patients and "
+                  f"{sum(removed.values())} rows removed. Delete or archive mappings/{escape(center)}.yaml "
+                  "so the next run does not load it again.")
 
 
 onboarding.register(app)  # harmonise profile, harmonise new-center, harmonise check

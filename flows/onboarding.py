@@ -62,7 +62,8 @@ def check_center(center_id: str, settings: Settings, *, key: bytes | None = None
         report.structural.append(f"[center {center_id}] a file could not be read: {err}. "
                                  "Check that the export is complete and readable, then run again.")
         return report
-    return summarise(report, mapping, batch.clean, batch.quarantine, sum(batch.rows_read.values()))
+    shown = batch.private_quarantine if batch.private_quarantine is not None else batch.quarantine
+    return summarise(report, mapping, batch.clean, shown, sum(batch.rows_read.values()))
 
 
 # -- rendering --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harmonise.flows.settings import Settings
 from harmonise.pipeline.center import (CenterResult, build_batch, failed_after_retries,  # noqa: F401
-                                       ingest_center)
+                                       ingest_center, retire_center)
 from harmonise.pipeline.identity import harmonise_version  # noqa: F401
 from harmonise.pipeline import run
 from harmonise.pipeline.run import (centers_to_run, freeze, lock_path,  # noqa: F401
@@ -96,5 +96,35 @@ def write_report(settings: Settings, transform: str = "log", out_dir: Path | Non
     ``as_of`` (DuckLake only): the snapshot to report on, so an earlier freeze is reproduced.
     """
     from harmonise.analysis.report import write_report as write
-    return write(WarehouseReader(settings.backend, as_of), out_dir or settings.report_dir,
-                 plan=settings.analysis_plan, transform=transform)
+    reader = WarehouseReader(settings.backend, as_of)
+    return publish.publish_folder(Path(out_dir or settings.report_dir),
+                                  lambda folder: write(reader, folder, plan=settings.analysis_plan,
+                                                        transform=transform),
+                                  settings.file_mode)
+
+
+def mixed_key_warning(settings: Settings, key: bytes, centers: list[str]) -> str | None:
+    """Which other centers were last loaded with a different pseudonymisation key, in words.
+
+    Patient keys made with two keys never match, so a warehouse mixing them links nobody
+    across centers (and counts a patient seen twice as two). Checked before a run starts.
+    """
+    from harmonise.mappings.pseudonym import key_fingerprint
+    if settings.storage == "ducklake" or not settings.warehouse.exists():
+        return None
+    mine = key_fingerprint(key)
+    try:
+        with settings.backend.connect(read_only=True) as con:
+            rows = con.execute("""
+                SELECT center_id, arg_max(key_fingerprint, finished_at) AS fingerprint
+                FROM load_log WHERE status = 'loaded' AND key_fingerprint IS NOT NULL
+                GROUP BY center_id ORDER BY center_id""").fetchall()
+    except Exception:  # an old or unreadable warehouse: the run itself will say why
+        return None
+    other = [c for c, fingerprint in rows if fingerprint != mine and c not in centers]
+    if not other:
+        return None
+    return (f"{', '.join(other)} {'was' if len(other) == 1 else 'were'} last loaded with another "
+            f"pseudonymisation key than this run's (fingerprint {mine}); their patient keys will "
+            "not match the ones loaded now. Use the same key for every center, and reload them all "
+            "with `harmonise run --force` after a key change (docs/operations.md).")

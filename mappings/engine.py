@@ -10,6 +10,7 @@ what happens to the row.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
@@ -56,8 +57,32 @@ def center_inbox(inbox: Path, center: str) -> Path:
     return Path(inbox) / center
 
 
+def export_path(center: str, inbox: Path, name: str, allow_symlinks: bool = False) -> Path:
+    """``<inbox>/<center>/<name>``, refused if it leaves that folder or passes a symbolic link.
+
+    The mapping already refuses absolute names and ``..``; this catches a symbolic link
+    inside the inbox (``site_a/p.csv -> ../site_b/p.csv``, or the center folder itself),
+    which would load another folder's export under this center's name.
+    """
+    folder = center_inbox(inbox, center)
+    path = folder / name
+    if not allow_symlinks:
+        for part in [folder, *(folder / Path(*Path(name).parts[:i + 1])
+                               for i in range(len(Path(name).parts)))]:
+            if part.is_symlink():
+                raise CenterError(center, f"{part.name} is a symbolic link (to {os.readlink(part)}); "
+                                          "exports are read only from the center's own folder",
+                                  file=str(path), hint="Copy the export into the folder instead of "
+                                  "linking it, or set allow_symlinks: true in harmonise.yaml.")
+        if path.exists() and not path.resolve().is_relative_to(folder.resolve()):
+            raise CenterError(center, "the export file lies outside the center's folder",
+                              file=str(path), hint=f"Put the export in {folder}.")
+    return path
+
+
 def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
-               file_hashes: dict[str, str] | None = None) -> MappedCenter:
+               file_hashes: dict[str, str] | None = None,
+               allow_symlinks: bool = False) -> MappedCenter:
     """Read and map every file of one center; raise ``CenterError`` on structural problems.
 
     ``file_hashes`` (file name -> sha256), when the caller already hashed the files, saves
@@ -72,6 +97,7 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
     for spec in mapping.files:  # read and check every file first: report every structural problem
         path = folder / spec.name
         try:
+            path = export_path(mapping.center, inbox, spec.name, allow_symlinks)
             raw = read_export(mapping.center, path, spec)
         except CenterError as err:
             structural.append(err)

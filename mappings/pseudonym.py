@@ -73,6 +73,22 @@ def _read_key_file(path: Path, source: str) -> str:
                                 f"Check {source}.") from exc
 
 
+def key_file_warning() -> str | None:
+    """What is wrong with the key file's permissions, if anything (others may read it)."""
+    path = os.environ.get(KEY_FILE_ENV)
+    if not path or os.environ.get(KEY_ENV):
+        return None
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"the pseudonymisation key file {path} has mode {mode:04o}: other users can read "
+                f"it{' and change it' if mode & 0o022 else ''}. Anyone with the key can re-identify "
+                f"patients from their MRNs. Run `chmod 600 {path}`.")
+    return None
+
+
 def key_fingerprint(key: bytes) -> str:
     """A short, non-reversible tag of the key, logged so a key change is visible in load_log."""
     return hashlib.sha256(b"fingerprint:" + key).hexdigest()[:12]

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -24,6 +24,9 @@ from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, TABLES, mapped_col
 from harmonise.schemas.codes import codes
 
 MAX_MAPPING_BYTES = 1_000_000
+#: A center id: lower-case letters, digits and _, starting with a letter (it names files,
+#: folders and the pseudonyms' salt, and is checked on every row).
+CENTER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 TOP_KEYS = {"center", "mapping_version", "description", "files", "ignore_files"}
 FILE_KEYS = {"role", "name", "format", "encoding", "delimiter", "sheet", "date_format",
@@ -151,6 +154,12 @@ def load_mapping(center: str, mappings_dir: Path, vocab_dir: Path | None = None)
     that vocabulary (below the column's own ``values:``, which still win).
     """
     path = mapping_path(center, mappings_dir)
+    if not CENTER_ID.fullmatch(center):
+        suggestion = re.sub(r"[^a-z0-9_]", "_", center.lower()).strip("_") or "site_a"
+        raise MappingError(center, f"'{center}' is not a valid center id (file {path.name})",
+                           file=str(path), hint=f"Center ids use lower-case letters, digits and _ "
+                           f"and start with a letter: rename the file to {suggestion}.yaml and write "
+                           f"`center: {suggestion}` in it (and name the inbox folder {suggestion}/).")
     if not path.is_file():
         raise MappingError(center, "no mapping file for this center",
                            file=str(path), hint=f"Create {path.name} (see docs/adding-a-center.md); "
@@ -226,11 +235,32 @@ class _Reader:
         loader = _StrictLoader(text)
         try:
             node = loader.get_single_node()
+            self._refuse_duplicate_keys(node)
             return node, (loader.construct_document(node) if node is not None else None)
         except _Refused as refused:
             self.fail(refused.problem, line=refused.line, hint=refused.hint)
         finally:
             loader.dispose()
+
+    def _refuse_duplicate_keys(self, node) -> None:
+        """A key given twice in one block is an error (YAML would silently keep the last)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and name in seen:
+                    self.fail(f"'{name}' is given twice in the same block: line {seen[name]} and "
+                              f"line {line}", line=line, column=name,
+                              hint="Keep one of the two entries. YAML would silently use the last "
+                                   "one, e.g. send a column declared `identifier: drop` into the "
+                                   "warehouse.")
+                if name is not None:
+                    seen[name] = line
+                self._refuse_duplicate_keys(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self._refuse_duplicate_keys(item)
 
     # -- error helpers -------------------------------------------------------------
     def fail(self, problem: str, *, line: int | None = None, column: str | None = None,
@@ -316,6 +346,7 @@ class _Reader:
                       line=self.line(*where, "columns"))
         for source, col in spec["columns"].items():
             columns[str(source)] = self.column(role, str(source), col, (*where, "columns"), defaults)
+        self.one_source_per_target(columns, (*where, "columns"))
         wide, wide_extract = self.wide(role, spec.get("adverse_events_wide"), where)
         constants = self.constants(role, spec.get("constants") or {}, where)
         keys = [c for c in columns.values() if c.action == "pseudonymise"]
@@ -336,7 +367,7 @@ class _Reader:
                               f"{'.'.join(needs)} in the same file entry", column=col.source,
                               line=self.line(*where, "columns", col.source),
                               hint=f"Map the export's column for {'.'.join(needs)} in this file too.")
-        return FileSpec(role=role, name=str(spec["name"]), format=fmt,
+        return FileSpec(role=role, name=self.file_name(spec["name"], where), format=fmt,
                         encoding=str(spec.get("encoding", "utf-8")),
                         delimiter=str(spec.get("delimiter", ",")), sheet=spec.get("sheet"),
                         columns=columns, wide_adverse_events=wide, wide_extract=wide_extract,
@@ -423,6 +454,34 @@ class _Reader:
                           line=self.line(*here, target), hint="Keep one of the two.")
             out[(table, column)] = name
         return out
+
+    def one_source_per_target(self, columns: dict[str, ColumnSpec], where: tuple) -> None:
+        """Two source columns filling one canonical column is an error naming both lines."""
+        first: dict[tuple[str, str], str] = {}
+        for source, col in columns.items():
+            if col.action != "map":
+                continue
+            target = (col.table, col.field)
+            if target in first:
+                other = first[target]
+                self.fail(f"columns '{other}' (line {self.line(*where, other)}) and '{source}' (line "
+                          f"{self.line(*where, source)}) both fill {target[0]}.{target[1]}",
+                          line=self.line(*where, source), column=source,
+                          hint="Only one export column may fill a canonical column: map the other "
+                               "one elsewhere, or write `drop` for it.")
+            first[target] = source
+
+    def file_name(self, value, where: tuple) -> str:
+        """A file name inside the center's inbox folder: no absolute path, no `..`."""
+        name = str(value)
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if not name.strip() or name.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", name) \
+                or ".." in parts:
+            self.fail(f"`name: {name}` points outside the center's inbox folder",
+                      line=self.line(*where, "name"),
+                      hint="Write the export's file name only (e.g. `name: patients.csv`); the file "
+                           "is read from <inbox>/<center>/.")
+        return name
 
     def target(self, role: str, value, where: tuple, key: str = "to") -> tuple[str, str]:
         tables = ROLE_TABLES[role]

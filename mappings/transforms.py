@@ -87,7 +87,9 @@ def to_type(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[Proble
         bad = values.notna() & number.isna()
         problems = [Problem(bad, Rule.NOT_A_NUMBER, {"kind": kind})]
         if kind == "integer":
-            number, fractional = apply_age_rule(number, spec.age_rule)
+            too_big = number.notna() & (number.abs() >= 2.0 ** 63)  # would wrap to -9223372036854775808
+            problems.append(Problem(too_big, Rule.AT_MOST, {"max_value": 2 ** 63 - 1}))
+            number, fractional = apply_age_rule(number.where(~too_big), spec.age_rule)
             problems.append(Problem(fractional, Rule.NOT_WHOLE_AGE if spec.field == "age_years"
                                     else Rule.NOT_WHOLE_NUMBER))
         return number, problems
@@ -125,9 +127,15 @@ def excel_serial_dates(values: pd.Series) -> pd.Series:
     return pd.Series(EXCEL_EPOCH + days, index=values.index).astype("datetime64[ns]")
 
 
+#: Longest offset that can be a date of a patient's follow-up (a century); beyond, no date.
+MAX_OFFSET_DAYS = 36_525
+
+
 def offset_dates(days: pd.Series, base: pd.Series, unit: str) -> pd.Series:
     """``base + days * unit`` as dates, rounded to the day (e.g. weeks: x 7 days)."""
-    offset = pd.to_timedelta((days.astype("Float64") * UNITS[unit]).round(), unit="D")
+    count = (days.astype("Float64") * UNITS[unit]).round()
+    count = count.where(count.abs() <= MAX_OFFSET_DAYS)  # 13800138000 days: no date, no crash
+    offset = pd.to_timedelta(count.astype("float64"), unit="D")  # NA -> NaN: masked data stays out
     return (base + offset).astype("datetime64[ns]")
 
 

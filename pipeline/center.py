@@ -18,10 +18,11 @@ from harmonise.mappings.pseudonym import key_fingerprint
 from harmonise.mappings.spec import CenterMapping, load_mapping
 from harmonise.pipeline.deadline import time_limit
 from harmonise.pipeline.identity import export_hashes, mapping_fingerprint, planned_load_id
+from harmonise.schemas.masking import private_value, shape
 from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.text import cut
 from harmonise.schemas.validate import validate_center
-from harmonise.warehouse import guard, loader, quality
+from harmonise.warehouse import guard, loader, private_store, quality
 from harmonise.warehouse.backend import Commit
 from harmonise.warehouse.loader import LoadBatch, current_load_id, log_attempt, replace_center_rows
 
@@ -51,16 +52,30 @@ def build_batch(center: str, settings, key: bytes, mapping: CenterMapping | None
                 hashes: dict[str, str] | None = None) -> LoadBatch:
     """Map and validate one center (no warehouse access): the rows to load and to quarantine."""
     mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir)
-    mapped = map_center(mapping, settings.inbox, key, hashes)
+    mapped = map_center(mapping, settings.inbox, key, hashes, settings.allow_symlinks)
     validated = validate_center(center, mapped.frames, pd.Timestamp(settings.cutoff),
                                 mapped.quarantine, not_recorded=mapping.not_recorded)
-    quarantine = rendered(with_source_columns(validated.quarantine, mapped.source_columns))
+    shared, private = shared_and_private(with_source_columns(validated.quarantine,
+                                                             mapped.source_columns))
     return LoadBatch(
-        center_id=center, clean=validated.clean, quarantine=quarantine,
+        center_id=center, clean=validated.clean, quarantine=shared, private_quarantine=private,
         file_hashes={f.name: f.sha256 for f in mapped.files},
         rows_read={f.name: f.rows_read for f in mapped.files},
         mapping_version=mapping.version, mapping_sha256=mapping_fingerprint(mapping),
         key_fingerprint=key_fingerprint(key), cutoff=settings.cutoff)
+
+
+def shared_and_private(quarantine: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records as everyone may see them (values as shapes) and as the center's private
+    store keeps them (values as read, identifier-like ones masked), each with its words."""
+    def each(fn):
+        return pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                          else fn(str(v), c) for v, c in zip(quarantine["failed_value"],
+                                                             quarantine["source_column"])],
+                         index=quarantine.index, dtype=object)
+    shared = quarantine.assign(failed_value=each(lambda v, c: shape(v)))
+    private = quarantine.assign(failed_value=each(private_value))
+    return rendered(shared), rendered(private)
 
 
 def with_source_columns(quarantine: pd.DataFrame, sources: dict) -> pd.DataFrame:
@@ -109,7 +124,7 @@ def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = 
     started = dt.datetime.now()
     try:
         mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir)
-        hashes = export_hashes(mapping, settings.inbox)
+        hashes = export_hashes(mapping, settings.inbox, settings.allow_symlinks)
         skipped = None if force else unchanged_result(center, settings, run_id, key, mapping,
                                                       hashes, started)
         if skipped is not None:
@@ -119,6 +134,7 @@ def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = 
     except CenterError as err:
         record_failure(center, settings, run_id, started, err.message, file_name=err.file)
         return CenterResult(center, "failed", message=err.message, seconds=_since(started))
+    private_store.write(settings.home, center, batch.private_quarantine, batch.load_id)
     with settings.backend.connect(read_only=True) as con:
         refused = None if accept_drop else guard.refusal(
             batch, guard.stored_patients(con, center), settings.max_patient_drop)
@@ -153,6 +169,22 @@ def store_batch(settings, batch: LoadBatch, run_id: str, started: dt.datetime) -
 
 def _since(started: dt.datetime) -> float:
     return (dt.datetime.now() - started).total_seconds()
+
+
+def retire_center(center: str, settings, run_id: str) -> dict[str, int]:
+    """Delete a retired center's rows and private store, and log it; rows removed per table."""
+    started = dt.datetime.now()
+
+    def body(con):
+        removed = loader.delete_center_rows(con, center)
+        log_attempt(con, run_id=run_id, center_id=center, status="retired", started_at=started,
+                    finished_at=dt.datetime.now(), message=f"retired: {removed.get('patient', 0)} "
+                    "patients and all their rows removed", cutoff=settings.cutoff)
+        return removed
+    removed = settings.backend.write(body, Commit("retire", f"run {run_id}: retire {center}",
+                                                  run_id, (center,)))
+    private_store.store_path(settings.home, center).unlink(missing_ok=True)
+    return removed
 
 
 def failed_after_retries(center: str, settings, run_id: str, started: dt.datetime,

@@ -11,7 +11,7 @@ import importlib.metadata
 from functools import lru_cache
 from pathlib import Path
 
-from harmonise.mappings.engine import center_inbox
+from harmonise.mappings.engine import export_path
 from harmonise.mappings.pseudonym import key_fingerprint
 from harmonise.mappings.readers import sha256_of
 from harmonise.mappings.spec import CenterMapping
@@ -52,11 +52,12 @@ def mapping_fingerprint(mapping: CenterMapping) -> str:
     return hashlib.sha256((mapping.sha256 + mapping.vocab_sha256 + rules_fingerprint()).encode()).hexdigest()
 
 
-def export_hashes(mapping: CenterMapping, inbox: Path) -> dict[str, str] | None:
+def export_hashes(mapping: CenterMapping, inbox: Path, allow_symlinks: bool = False
+                  ) -> dict[str, str] | None:
     """sha256 of each export file of the center, or None if one is missing."""
     hashes = {}
     for spec in mapping.files:
-        path = center_inbox(inbox, mapping.center) / spec.name
+        path = export_path(mapping.center, inbox, spec.name, allow_symlinks)
         if not path.is_file():
             return None
         hashes[spec.name] = sha256_of(path)

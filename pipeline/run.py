@@ -94,7 +94,7 @@ def publish_build(build: RunConfig, settings: RunConfig) -> None:
     """Swap the run's copy in as the published warehouse (atomic); nothing to do on a lake."""
     if settings.storage == "ducklake":
         return
-    publish.publish(build.warehouse, settings.warehouse)
+    publish.publish(build.warehouse, settings.warehouse, settings.file_mode)
 
 
 def unchanged_centers(settings: RunConfig, centers: list[str], key: bytes

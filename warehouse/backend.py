@@ -116,7 +116,8 @@ class EmbeddedFile:
                 result = body(con)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                from harmonise.warehouse.store import rollback
+                rollback(con)  # never hide the real cause behind "cannot rollback"
                 raise
         return result
 

@@ -35,6 +35,9 @@ class LoadBatch:
     key_fingerprint: str
     cutoff: dt.date
     load_id: str = field(default="")
+    #: The same records with the values as read (identifier-like ones masked), for the
+    #: center's private store only; ``quarantine`` carries their shapes.
+    private_quarantine: pd.DataFrame | None = None
 
     def __post_init__(self):
         if not self.load_id:
@@ -66,7 +69,8 @@ def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = 
         loaded = replace_center_rows(con, batch, run_id)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        from harmonise.warehouse.store import rollback
+        rollback(con)  # never hide the real cause behind "cannot rollback"
         raise
     return loaded
 
@@ -83,6 +87,16 @@ def replace_center_rows(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id
     con.execute("INSERT INTO center_load VALUES (?, ?, ?, ?)",
                 [batch.center_id, batch.load_id, run_id, dt.datetime.now()])
     return {table: len(frame) for table, frame in frames.items()}
+
+
+def delete_center_rows(con: duckdb.DuckDBPyConnection, center_id: str) -> dict[str, int]:
+    """Remove every row of a retired center (inside the caller's transaction); rows per table."""
+    removed = {}
+    for table in (*reversed(DATA_TABLES), "quarantine", "center_load"):
+        removed[table] = con.execute(f"SELECT count(*) FROM {table} WHERE center_id = ?",
+                                     [center_id]).fetchone()[0]
+        con.execute(f"DELETE FROM {table} WHERE center_id = ?", [center_id])
+    return removed
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

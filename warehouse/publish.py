@@ -106,10 +106,11 @@ def begin_build(published: Path) -> Path:
     return staging
 
 
-def publish(staging: Path, published: Path) -> None:
-    """Make the build the published warehouse in one atomic rename."""
+def publish(staging: Path, published: Path, mode: int = 0o640) -> None:
+    """Make the build the published warehouse in one atomic rename (file mode ``mode``)."""
     with duckdb.connect(str(staging)) as con:
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before the swap
+    os.chmod(staging, mode)
     refuse_if_held(published, "The new load was not published; the previous warehouse stays.")
     recover_wal(published)
     with open(staging, "rb") as fh:
@@ -120,3 +121,36 @@ def publish(staging: Path, published: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def set_modes(folder: Path, mode: int) -> None:
+    """``mode`` on every file under ``folder``; folders get it plus search (0640 -> 0750)."""
+    folder_mode = mode | ((mode & 0o444) >> 2)
+    os.chmod(folder, folder_mode)
+    for path in Path(folder).rglob("*"):
+        os.chmod(path, folder_mode if path.is_dir() else mode)
+
+
+def publish_folder(target: Path, build, mode: int = 0o640) -> Path:
+    """Write a folder of outputs (the report) whole or not at all; return ``build``'s result.
+
+    ``build(folder)`` writes into a private ``.<name>.building`` folder beside ``target``;
+    only when it has finished is that folder swapped in (two renames; a run killed between
+    them leaves ``.<name>.old``, which the next call puts back first). A run killed while
+    building leaves the previous outputs as they were, never a mix of old and new.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.building")
+    old = target.with_name(f".{target.name}.old")
+    if old.exists() and not target.exists():
+        os.replace(old, target)                   # a swap killed half-way: the old one is whole
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    result = build(staging)
+    set_modes(staging, mode)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target / Path(result).relative_to(staging) if result is not None else target

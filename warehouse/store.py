@@ -35,6 +35,15 @@ def sql_files(prefixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in SQL_DIR.glob("*.sql") if p.name.startswith(prefixes))
 
 
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, if any: a failed ROLLBACK (e.g. the disk filled up and the
+    transaction is already gone) must never hide the error that caused it."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create any missing table (existing tables and rows are left alone)."""
     if is_lake(con):
@@ -132,7 +141,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cutoff: dt.date,
         write_conventions(con, cutoff, views)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 

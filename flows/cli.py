@@ -330,10 +330,17 @@ def status(
     """
     from harmonise.warehouse import store
     settings = _existing_warehouse(warehouse, project)
+    from harmonise.warehouse import duplicates
     with settings.backend.connect(read_only=True) as con:
         rows = con.execute(store.LAST_ATTEMPTS_SQL).fetchall()
+        twice = duplicates.likely(con)
     print_rows(STATUS_COLUMNS, rows, output,
                title=f"Last load per center ({settings.backend.describe()})")
+    if twice and output == "table":
+        pairs = "; ".join(f"{a} and {b}: {n}" for a, b, n in twice)
+        error(f"[bold yellow]Likely the same patients at two centers[/] (the same "
+              f"quasi-identifiers, safety.duplicate_fields, by keyed fingerprint): {escape(pairs)}. "
+              "Check with the centers before pooling; see docs/operations.md.")
     if settings.backend.supports_snapshots and output == "table":
         print_rows(SNAPSHOT_COLUMNS, [(s.version, f"{s.taken_at:%Y-%m-%d %H:%M:%S %Z}", s.kind,
                                        s.message) for s in settings.backend.snapshots(snapshots)],

@@ -108,6 +108,10 @@ class Settings:
     center_time_limits: dict[str, float] = field(default_factory=dict)
     allow_symlinks: bool = option("safety.allow_symlinks", False,
                                   doc="Follow symbolic links inside a center's inbox folder.")
+    duplicate_fields: str = option(
+        "safety.duplicate_fields", "patient.sex, patient.age_years, patient.histology, treatment.start_date",
+        doc="Quasi-identifiers (table.column, comma-separated; dates by month) whose keyed "
+            "fingerprint flags a patient seen at two centers.")
     file_mode: int = option("safety.file_mode", 0o640,
                             doc="Permission bits of the warehouse and report files (e.g. 0o640).")
 

@@ -22,7 +22,7 @@ from harmonise.schemas.masking import private_value, shape
 from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.text import cut
 from harmonise.schemas.validate import validate_center
-from harmonise.warehouse import guard, loader, private_store, quality
+from harmonise.warehouse import duplicates, guard, loader, private_store, quality
 from harmonise.warehouse.backend import Commit
 from harmonise.warehouse.loader import LoadBatch, current_load_id, log_attempt, replace_center_rows
 
@@ -62,7 +62,8 @@ def build_batch(center: str, settings, key: bytes, mapping: CenterMapping | None
         file_hashes={f.name: f.sha256 for f in mapped.files},
         rows_read={f.name: f.rows_read for f in mapped.files},
         mapping_version=mapping.version, mapping_sha256=mapping_fingerprint(mapping),
-        key_fingerprint=key_fingerprint(key), cutoff=settings.cutoff)
+        key_fingerprint=key_fingerprint(key), cutoff=settings.cutoff,
+        fingerprints=duplicates.fingerprints(validated.clean, key, settings.duplicate_fields))
 
 
 def shared_and_private(quarantine: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -152,6 +153,7 @@ def store_batch(settings, batch: LoadBatch, run_id: str, started: dt.datetime) -
 
     def body(con):
         loaded = replace_center_rows(con, batch, run_id)
+        duplicates.replace(con, batch.center_id, batch.fingerprints, batch.load_id)
         log_attempt(con, run_id=run_id, center_id=batch.center_id, status="loaded",
                     started_at=started, finished_at=dt.datetime.now(), batch=batch)
         quality.record(con, run_id, batch.center_id, "loaded")  # the quarantine history
@@ -177,6 +179,7 @@ def retire_center(center: str, settings, run_id: str) -> dict[str, int]:
 
     def body(con):
         removed = loader.delete_center_rows(con, center)
+        duplicates.replace(con, center, None, "")
         log_attempt(con, run_id=run_id, center_id=center, status="retired", started_at=started,
                     finished_at=dt.datetime.now(), message=f"retired: {removed.get('patient', 0)} "
                     "patients and all their rows removed", cutoff=settings.cutoff)

@@ -35,6 +35,7 @@ class RunConfig(Protocol):
     backend: object
     analysis_views: list[str]   # the study plan's view statements (harmonise.analysis.plan_sql)
     max_patient_drop: float
+    duplicate_fields: str
     file_mode: int
     allow_symlinks: bool
 

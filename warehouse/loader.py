@@ -38,6 +38,8 @@ class LoadBatch:
     #: The same records with the values as read (identifier-like ones masked), for the
     #: center's private store only; ``quarantine`` carries their shapes.
     private_quarantine: pd.DataFrame | None = None
+    #: ``patient_key, fingerprint``: keyed hashes of the quasi-identifiers (duplicates.py).
+    fingerprints: pd.DataFrame | None = None
 
     def __post_init__(self):
         if not self.load_id:

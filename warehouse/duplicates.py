@@ -1,0 +1,73 @@
+"""The same patient treated at two centers: flagged by a keyed fingerprint, never matched by name.
+
+Patient keys are per center (a center's MRN means nothing elsewhere), so a patient referred
+from one hospital to another is two patients in the pooled analyses. Each patient gets a
+fingerprint: an HMAC, with the pseudonymisation key, of the quasi-identifiers the project
+chooses (default sex, age, histology and the month treatment started). Equal fingerprints
+at two centers are likely the same person; ``harmonise status`` says how many, per pair of
+centers. Only the fingerprint is stored, not the values it was made from.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import duckdb
+import pandas as pd
+
+DEFAULT_FIELDS = "patient.sex, patient.age_years, patient.histology, treatment.start_date"
+
+
+def parse_fields(text: str) -> list[tuple[str, str]]:
+    """``"patient.sex, treatment.start_date"`` -> ``[("patient", "sex"), ...]``."""
+    return [tuple(part.strip().split(".", 1)) for part in text.split(",") if part.strip()]
+
+
+def fingerprints(clean: dict[str, pd.DataFrame], key: bytes, fields: str) -> pd.DataFrame:
+    """``patient_key, fingerprint`` for each patient that has every chosen field."""
+    per_patient = []
+    for table, column in parse_fields(fields):
+        frame = clean.get(table)
+        if frame is None or column not in frame or frame.empty:
+            return pd.DataFrame(columns=["patient_key", "fingerprint"])
+        values = frame[["patient_key", column]].dropna()
+        if pd.api.types.is_datetime64_any_dtype(values[column]):
+            values = values.sort_values(column).drop_duplicates("patient_key")
+            text = values[column].dt.strftime("%Y-%m")          # the month, not the day
+        else:
+            values = values.drop_duplicates("patient_key")
+            text = values[column].astype(str)
+        per_patient.append(pd.Series(text.values, index=values["patient_key"].values,
+                                     name=f"{table}.{column}"))
+    if not per_patient:
+        return pd.DataFrame(columns=["patient_key", "fingerprint"])
+    joined = pd.concat(per_patient, axis=1, join="inner")
+    secret = hmac.new(key, b"harmonise duplicate fingerprint", hashlib.sha256).digest()
+    prints = [hmac.new(secret, "\x1f".join(row).encode(), hashlib.sha256).hexdigest()[:20]
+              for row in joined.astype(str).itertuples(index=False)]
+    return pd.DataFrame({"patient_key": joined.index, "fingerprint": prints})
+
+
+def replace(con: duckdb.DuckDBPyConnection, center_id: str, frame: pd.DataFrame | None,
+            load_id: str) -> None:
+    """The center's fingerprints become ``frame`` (inside the caller's transaction)."""
+    con.execute("DELETE FROM patient_fingerprint WHERE center_id = ?", [center_id])
+    if frame is not None and len(frame):
+        rows = frame.assign(center_id=center_id, load_id=load_id)
+        con.register("incoming_fingerprints", rows)
+        try:
+            con.execute("INSERT INTO patient_fingerprint BY NAME SELECT * FROM incoming_fingerprints")
+        finally:
+            con.unregister("incoming_fingerprints")
+
+
+def likely(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """``(center, other center, patients with the same fingerprint)`` per pair of centers."""
+    try:
+        return con.execute("""
+            SELECT a.center_id, b.center_id, count(DISTINCT a.patient_key)
+            FROM patient_fingerprint a JOIN patient_fingerprint b
+              ON a.fingerprint = b.fingerprint AND a.center_id < b.center_id
+            GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    except duckdb.CatalogException:   # a warehouse written before fingerprints existed
+        return []

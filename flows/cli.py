@@ -107,7 +107,7 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
         error(f"[bold red]Cannot start:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.CANNOT_START)
     from harmonise.flows.runlock import AlreadyRunning
-    from harmonise.warehouse.publish import WarehouseBusy
+    from harmonise.warehouse.publish import NotEnoughSpace, WarehouseBusy
     try:
         steps.preflight(settings, wait)  # before Prefect starts: a quick, quiet refusal
         from harmonise.mappings.pseudonym import key_file_warning
@@ -121,6 +121,9 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
     except WarehouseBusy as err:
         error(f"[bold red]Not started:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.ALREADY_RUNNING)
+    except NotEnoughSpace as err:
+        error(f"[bold red]Not started:[/] {escape(str(err))}")
+        raise typer.Exit(ExitCode.CANNOT_START)
     if key == DEMO_KEY.encode():
         info("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
              "(never use it for real patients).[/]")

@@ -112,6 +112,9 @@ class Settings:
         "safety.duplicate_fields", "patient.sex, patient.age_years, patient.histology, treatment.start_date",
         doc="Quasi-identifiers (table.column, comma-separated; dates by month) whose keyed "
             "fingerprint flags a patient seen at two centers.")
+    min_free_mb: int = option("safety.min_free_mb", 200, minimum=0,
+                              doc="Megabytes a run needs free besides a copy of the warehouse; "
+                                  "with less it does not start.")
     file_mode: int = option("safety.file_mode", 0o640,
                             doc="Permission bits of the warehouse and report files (e.g. 0o640).")
 

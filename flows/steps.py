@@ -58,11 +58,16 @@ def preflight(settings: Settings, wait: bool = False) -> None:
     checks both again itself; this only makes the common refusals quick and quiet.
     """
     from harmonise.flows.runlock import run_lock
+    if settings.storage == "ducklake":
+        if not wait:
+            with run_lock(lock_path(settings)):
+                pass
+        return
     if not wait:
         with run_lock(lock_path(settings)):
-            pass
-    if settings.storage != "ducklake":
-        publish.refuse_if_held(settings.warehouse, "Nothing was changed.")
+            publish.discard_stale_build(settings.warehouse)   # frees the disk a dead run filled
+    publish.refuse_if_held(settings.warehouse, "Nothing was changed.")
+    publish.check_space(settings.warehouse, settings.min_free_mb * 1_000_000)
 
 
 def begin_build(settings: Settings) -> Settings:

@@ -22,7 +22,7 @@ CHILD = textwrap.dedent("""
     from harmonise.flows.settings import Settings
     from tests.conftest import ingest_all
     home, inbox = Path(sys.argv[1]), Path(sys.argv[2])
-    settings = Settings(home=home, inbox=inbox, demo_key=True)
+    settings = Settings(home=home, inbox=inbox, demo_key=True, min_free_mb=2)
     def run(force):
         build = steps.begin_build(settings)
         results = ingest_all(build, force=force)
@@ -34,12 +34,19 @@ CHILD = textwrap.dedent("""
         free = os.statvfs(home).f_bavail * os.statvfs(home).f_frsize
         fh.write(b"\\0" * max(0, free - settings.warehouse.stat().st_size - 200_000))
     try:
+        steps.preflight(settings)
+    except Exception as exc:
+        out["preflight"] = f"{type(exc).__name__}: {exc}"
+    try:
         out["full"] = run(True)
     except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         out["patients_while_full"] = con.execute("SELECT count(*) FROM patient").fetchone()[0]
     filler.unlink()                                      # the operator frees space; nothing else
+    out["building_before"] = any(p.name.endswith(".building") for p in home.iterdir())
+    steps.preflight(settings)                            # discards the dead run's copy first
+    out["building_after_preflight"] = any(p.name.endswith(".building") for p in home.iterdir())
     out["after"] = run(True)
     out["building_left"] = any(p.name.endswith(".building") for p in home.iterdir())
     print("RESULT" + json.dumps(out))
@@ -68,5 +75,7 @@ def test_a_full_disk_fails_with_its_real_cause_and_the_next_run_recovers_unaided
     assert set(out["first"].values()) == {"loaded"}
     assert "No space left on device" in out["error"]
     assert "cannot rollback" not in out["error"]
+    assert out["preflight"].startswith("NotEnoughSpace: only") and "Nothing was changed" in out["preflight"]
+    assert out["building_before"] and not out["building_after_preflight"]
     assert out["patients_while_full"] == 79                # the published warehouse: untouched
     assert set(out["after"].values()) == {"loaded"} and not out["building_left"]

@@ -30,6 +30,29 @@ class WarehouseBusy(Exception):
     """Another program holds the published warehouse read-write (the message says what to do)."""
 
 
+class NotEnoughSpace(Exception):
+    """The disk cannot hold a run's copy of the warehouse and its other outputs."""
+
+
+def check_space(published: Path, spare_bytes: int) -> None:
+    """Refuse to start when the disk cannot hold a copy of ``published`` plus ``spare_bytes``."""
+    folder = Path(published).parent
+    while not folder.exists():
+        folder = folder.parent
+    need = (Path(published).stat().st_size if Path(published).exists() else 0) + spare_bytes
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise NotEnoughSpace(
+            f"only {free / 1e6:,.1f} MB are free on the disk of {folder}; a run needs about "
+            f"{need / 1e6:,.1f} MB (a copy of the warehouse, Prefect's state, logs and the report). "
+            "Nothing was changed. Free some space (old logs, reports, exports) and run again.")
+
+
+def discard_stale_build(published: Path) -> None:
+    """Remove the copy a killed or failed run left (only while holding the run lock)."""
+    _remove(staging_path(Path(published)))
+
+
 def staging_path(published: Path) -> Path:
     """Where a run builds the next version of ``published``."""
     return published.with_name(published.name + BUILDING_SUFFIX)

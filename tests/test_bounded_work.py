@@ -29,14 +29,15 @@ ONE_CENTER = textwrap.dedent("""
     from pathlib import Path
     import duckdb
     from harmonise.flows import steps
-    from harmonise.flows.progress import show_result
+    from harmonise.flows.output import error
+    from harmonise.flows.progress import describe
     from harmonise.flows.settings import Settings
     settings = Settings(home=Path(sys.argv[1]), inbox=Path(sys.argv[2]),
                         mappings_dir=Path(sys.argv[3]), demo_key=True)
     steps.prepare_warehouse(settings)
     result = steps.ingest_center("x_site", settings, steps.new_run_id(),
                                  steps.pseudonym_key(settings))
-    show_result(result)
+    error(describe(result))                 # the console line, through rich
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         stored = con.execute("SELECT max(length(message)) FROM load_log").fetchone()[0]
     print("STATUS", result.status, "STORED", stored, flush=True)

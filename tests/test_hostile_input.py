@@ -6,6 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from typer.testing import CliRunner
 
+from harmonise.warehouse.private_store import store_path
+
 from harmonise.pipeline.center import build_batch
 from harmonise.pipeline.run import pseudonym_key
 from harmonise.flows.cli import app
@@ -103,7 +105,10 @@ def test_formula_injection_is_stored_as_text_and_printed_as_text(settings_for, i
     result = CliRunner().invoke(app, ["sql", "SELECT failed_value FROM quarantine WHERE failed_value IS NOT NULL",
                                       "--warehouse", str(settings.warehouse)], env={"COLUMNS": "300"})
     assert result.exit_code == 0
-    assert FORMULA in result.output
+    assert '=AAAAAAAAA("aaaa://' in result.output            # its shape, printed as text
+    assert "attacker" not in result.output
+    private = store_path(settings.home, "site_a").read_text(encoding="utf-8")
+    assert "'" + FORMULA.replace('"', '""') in private          # kept as text for a spreadsheet
 
 
 def test_rich_markup_in_export_values_is_not_interpreted(settings_for, inbox_copy):
@@ -114,7 +119,7 @@ def test_rich_markup_in_export_values_is_not_interpreted(settings_for, inbox_cop
     ingest_all(settings)
     result = CliRunner().invoke(app, ["sql", "SELECT failed_value FROM quarantine WHERE failed_value IS NOT NULL",
                                       "--warehouse", str(settings.warehouse)], env={"COLUMNS": "300"})
-    assert "[bold red]x[/bold red]" in result.output
+    assert "[aaaa aaa]a[/aaaa aaa]" in result.output         # its shape, brackets printed as text
 
 
 def test_a_100_mb_cell_is_quarantined_with_a_short_excerpt(settings_for, inbox_copy):

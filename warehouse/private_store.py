@@ -28,7 +28,10 @@ def write(home: Path, center: str, quarantine: pd.DataFrame, load_id: str) -> Pa
     path = store_path(home, center)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    frame = (quarantine if quarantine is not None else pd.DataFrame()).reindex(columns=COLUMNS).assign(center_id=center, load_id=load_id)
+    frame = (quarantine if quarantine is not None else pd.DataFrame()).reindex(columns=COLUMNS)
+    frame = frame.assign(center_id=center, load_id=load_id)
+    for column in ("failed_value", "reason"):   # a spreadsheet must not run a value as a formula
+        frame[column] = frame[column].map(_as_text, na_action="ignore")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -41,6 +44,11 @@ def write(home: Path, center: str, quarantine: pd.DataFrame, load_id: str) -> Pa
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def _as_text(value):
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def read(home: Path, center: str) -> pd.DataFrame | None:

@@ -155,5 +155,8 @@ def test_identifier_values_never_appear_in_quarantine(inbox_copy, settings_for):
 
 def test_reasons_name_the_exports_own_column(inbox_copy, settings_for):
     _edit(inbox_copy, PATIENTS, 0, {"Age": "15"})
-    record = _batch(settings_for(inbox_copy)).quarantine.query("check_name != 'held_with_patient'").iloc[0]
-    assert record.reason.startswith("Column 'Age' (age_years) value '15' must be at least 18.")
+    batch = _batch(settings_for(inbox_copy))
+    record = batch.quarantine.query("check_name != 'held_with_patient'").iloc[0]
+    assert record.reason.startswith("Column 'Age' (age_years) value '99' must be at least 18.")  # shape
+    private = batch.private_quarantine.query("check_name != 'held_with_patient'").iloc[0]
+    assert private.reason.startswith("Column 'Age' (age_years) value '15' must be at least 18.")

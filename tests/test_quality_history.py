@@ -80,7 +80,7 @@ def test_a_fixed_mapping_that_releases_rows_shows_them_resolved_and_keeps_the_re
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         kept = con.execute("SELECT run_id, rule, source_rows FROM quarantine_history "
                            "WHERE center_id = 'site_a' AND table_name = 'patient' "
-                           "ORDER BY run_id, rule").fetchall()
+                           "ORDER BY recorded_at, rule").fetchall()   # two runs may share a second
         released = con.execute("SELECT count(*) FROM patient WHERE center_id = 'site_a'").fetchone()[0]
     assert kept == [(first, "at_least", 1), (first, "unknown_code", 2), (second, "at_least", 1)]
     assert released >= 52 - 1   # the two patients held for their sex code are loaded now

@@ -116,21 +116,17 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
             if warning:
                 error(f"[bold yellow]Warning:[/] {escape(warning)}")
     except AlreadyRunning as err:
-        error(f"[bold yellow]Not started:[/] {escape(str(err))}")
-        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+        _refuse("bold yellow", "Not started", err, ExitCode.ALREADY_RUNNING)
     except WarehouseBusy as err:
-        error(f"[bold red]Not started:[/] {escape(str(err))}")
-        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+        _refuse("bold red", "Not started", err, ExitCode.ALREADY_RUNNING)
     except NotEnoughSpace as err:
-        error(f"[bold red]Not started:[/] {escape(str(err))}")
-        raise typer.Exit(ExitCode.CANNOT_START)
+        _refuse("bold red", "Not started", err, ExitCode.CANNOT_START)
     if key == DEMO_KEY.encode():
         info("[bold yellow]DEMO MODE: synthetic data, public demo pseudonymisation key "
              "(never use it for real patients).[/]")
     if settings.project is not None and not demo:
         info(f"Project: {settings.project} ({settings.study or 'harmonise.yaml'})")
     from harmonise.flows import progress
-    from harmonise.flows.runlock import AlreadyRunning
     try:
         # Nothing changed (decided from hashes): no Prefect server, no report rewrite. With a
         # Prefect server configured, the flow runs so the run shows there too.
@@ -153,11 +149,9 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
                                 accept_drop=accept_drop, return_state=True)
             results = results_of(state)
     except AlreadyRunning as err:
-        error(f"[bold yellow]Not started:[/] {escape(str(err))}")
-        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+        _refuse("bold yellow", "Not started", err, ExitCode.ALREADY_RUNNING)
     except WarehouseBusy as err:
-        error(f"[bold red]Not published:[/] {escape(str(err))}")
-        raise typer.Exit(ExitCode.ALREADY_RUNNING)
+        _refuse("bold red", "Not published", err, ExitCode.ALREADY_RUNNING)
     if verbosity() == QUIET:
         counts = {s: sum(r.status == s for r in results) for s in ("loaded", "skipped", "failed")}
         console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no centers")
@@ -167,6 +161,12 @@ def _run(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: P
     if any(r.status == "failed" for r in results):
         raise typer.Exit(ExitCode.PROBLEMS)
 
+
+
+def _refuse(style: str, label: str, err: Exception, code: ExitCode):
+    """Print why a run did not start or publish, on stderr, and exit with its documented code."""
+    error(f"[{style}]{label}:[/] {escape(str(err))}")
+    raise typer.Exit(code)
 
 @app.command()
 @verbosity_options

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from harmonise.mappings.errors import CenterError
-from harmonise.mappings.spec import FileSpec
+from harmonise.mappings.model import FileSpec
 
 SOURCE_ROW = "_source_row"
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from harmonise.mappings.derive import apply_age_rule
 from harmonise.mappings.safe_regex import extract_group
-from harmonise.mappings.spec import UNITS, ColumnSpec
+from harmonise.mappings.model import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
 from harmonise.schemas.canonical import AGENT_SEPARATOR
 from harmonise.schemas.codes import attribute

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from harmonise.warehouse.store import open_read_only
+
 #: Statement kinds a read-only query may be.
 QUERY_TYPES = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -35,7 +37,7 @@ def open_locked(path: Path, writable: Path | None = None, backend=None) -> duckd
         con = backend.connect(read_only=True)
         con.execute("SET lock_configuration = true")
         return con
-    con = duckdb.connect(str(path), read_only=True, config={
+    con = open_read_only(path, config={
         "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     if writable is not None:
         con.execute("SET allowed_paths = ?", [[str(Path(writable).resolve())]])

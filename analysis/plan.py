@@ -37,7 +37,7 @@ STARTER_PLAN = Path(__file__).with_name("plan_starter.yaml")
 BASE_COLUMNS = (
     "center_id", "patient_key", "sex", "age_years", "histology", "primary_site",
     "lung_metastasis", "other_metastasis", "ecog", "prior_lines", "start_date",
-    "line_of_therapy", "pd1_agent", "antiangiogenic_agents", "cytotoxic_agents",
+    "line_of_therapy", "immunotherapy_agent", "antiangiogenic_agents", "cytotoxic_agents",
     "has_antiangiogenic", "has_cytotoxic", "local_treatment", "has_local_treatment",
     "end_date", "discontinuation_reason", "best_response", "progression_date", "death_date",
     "last_followup_date", "cutoff_date")

@@ -29,7 +29,7 @@ WITH cfg AS (
     SELECT
         p.center_id, p.patient_key, p.sex, p.age_years, p.histology,
         p.primary_site, p.lung_metastasis, p.other_metastasis, p.ecog, p.prior_lines,
-        t.start_date, t.line_of_therapy, t.pd1_agent, t.antiangiogenic_agents,
+        t.start_date, t.line_of_therapy, t.immunotherapy_agent, t.antiangiogenic_agents,
         t.cytotoxic_agents,
         coalesce(t.antiangiogenic_agents, '') <> '' AS has_antiangiogenic,
         coalesce(t.cytotoxic_agents, '') <> '' AS has_cytotoxic,

@@ -248,7 +248,7 @@ class Cohort:
 PATIENT_COLUMNS = [
     "center_id", "mrn", "name", "phone", "national_id", "sex", "age_years", "histology",
     "primary_site", "lung_metastasis", "other_metastasis", "ecog", "prior_lines",
-    "line_of_therapy", "start_date", "pd1_agent", "antiangiogenic_agents",
+    "line_of_therapy", "start_date", "immunotherapy_agent", "antiangiogenic_agents",
     "cytotoxic_agents", "local_treatment", "end_date", "discontinuation_reason",
     "best_response", "progression_date", "death_date", "last_followup_date",
 ]
@@ -428,7 +428,7 @@ def _assign_regimens(df: pd.DataFrame, case_row: int, rng) -> pd.DataFrame:
         rows = df.index[(df["histology"] == histology) & (cls == "I+A+C")]
         for row, k in zip(rows, rng.permutation(len(regimens)), strict=True):
             cytotoxic[row], antiangio[row], pd1[row] = regimens[k]
-    df["pd1_agent"] = pd.Series(pd1)
+    df["immunotherapy_agent"] = pd.Series(pd1)
     df["antiangiogenic_agents"] = pd.Series(antiangio).reindex(df.index).fillna("").map(_join)
     df["cytotoxic_agents"] = pd.Series(cytotoxic).reindex(df.index).fillna("").map(_join)
     return df

@@ -98,7 +98,7 @@ def site_a_frames(patients: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.Data
         "Other metastasis": p.other_metastasis.map(lambda f: _yes_no(f, "Yes", "No")),
         "ECOG": p.ecog, "Prior systemic lines": p.prior_lines, "Treatment line": p.line_of_therapy,
         "Start date": p.start_date.map(_date),
-        "PD-1 inhibitor": p.pd1_agent.str.capitalize(),
+        "PD-1 inhibitor": p.immunotherapy_agent.str.capitalize(),
         "Anti-angiogenic agent": p.antiangiogenic_agents.map(lambda a: _agents(a, ENGLISH_AGENT, "+")),
         "Chemotherapy": p.cytotoxic_agents.map(lambda a: _agents(a, ENGLISH_AGENT, "+")),
         "Local therapy": p.local_treatment.map(lambda v: ENGLISH_LOCAL.get(v, "")),
@@ -125,7 +125,7 @@ def site_b_frame(patients: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         "其他部位转移": p.other_metastasis.map(lambda f: _yes_no(f, "是", "否")),
         "ECOG评分": p.ecog, "既往系统治疗线数": p.prior_lines, "本次治疗线数": p.line_of_therapy,
         "治疗开始日期": p.start_date.map(lambda d: _date(d, "%Y/%m/%d")),
-        "PD-1抑制剂": p.pd1_agent.map(CHINESE_AGENT),
+        "PD-1抑制剂": p.immunotherapy_agent.map(CHINESE_AGENT),
         "抗血管生成药物": p.antiangiogenic_agents.map(lambda a: _agents(a, CHINESE_AGENT, "、")),
         "化疗药物": p.cytotoxic_agents.map(lambda a: _agents(a, CHINESE_AGENT, "、")),
         "局部治疗": p.local_treatment.map(lambda v: CHINESE_LOCAL.get(v, "")),
@@ -148,7 +148,7 @@ def site_c_frames(patients: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.Data
     p = patients
 
     def regimen(row) -> str:
-        agents = [*row.cytotoxic_agents.split("+"), *row.antiangiogenic_agents.split("+"), row.pd1_agent]
+        agents = [*row.cytotoxic_agents.split("+"), *row.antiangiogenic_agents.split("+"), row.immunotherapy_agent]
         return " + ".join(ENGLISH_AGENT.get(a, a.capitalize()) for a in agents if a)
 
     out = pd.DataFrame({

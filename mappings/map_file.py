@@ -16,7 +16,7 @@ from harmonise.mappings.model import CenterMapping, ColumnSpec, FileSpec
 from harmonise.mappings.pseudonym import pseudonymise
 from harmonise.mappings.readers import SOURCE_ROW
 from harmonise.mappings.wide import melt_wide
-from harmonise.schemas.canonical import mapped_columns
+from harmonise.schemas.canonical import agent_class_columns, mapped_columns
 from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, shown_value
 
 
@@ -61,7 +61,8 @@ def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: byt
             for target, series in result.items():
                 values[("treatment", target)] = spread(series)
                 sources[("treatment", target)] = col.source
-            problems += [(col, "treatment", "pd1_agent", _spread(p, spread), raw_text) for p in found]
+            problems += [(col, "treatment", agent_class_columns()["immunotherapy"], _spread(p, spread), raw_text)
+                         for p in found]
             continue
         found = []
         if col.extract:

@@ -19,7 +19,7 @@ from harmonise.mappings.derive import apply_age_rule
 from harmonise.mappings.safe_regex import extract_group
 from harmonise.mappings.model import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
-from harmonise.schemas.canonical import AGENT_SEPARATOR
+from harmonise.schemas.canonical import AGENT_SEPARATOR, agent_class_columns
 from harmonise.schemas.codes import attribute
 from harmonise.schemas.quarantine import Rule
 
@@ -141,10 +141,12 @@ def offset_dates(days: pd.Series, base: pd.Series, unit: str) -> pd.Series:
 
 def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str
                   ) -> tuple[dict[str, pd.Series], list[Problem]]:
-    """``'Anlotinib + Sintilimab'`` -> PD-1 agent and '+'-joined anti-angiogenic/cytotoxic agents.
+    """``'Anlotinib + Sintilimab'`` -> the immunotherapy agent and '+'-joined anti-angiogenic and
+    cytotoxic agents.
 
-    Each part is translated with the agent vocabulary; its class (pd1, antiangiogenic,
-    cytotoxic) comes from ``schemas/codes.yaml``. Exactly one PD-1 inhibitor is expected.
+    Each part is translated with the agent vocabulary; its class (immunotherapy, antiangiogenic,
+    cytotoxic) comes from ``schemas/codes.yaml`` and names its column (``agent_class_columns``).
+    Exactly one immunotherapy agent (a PD-1 or PD-L1 inhibitor) is expected.
     """
     parts = text.str.split(spec.separator or "+", regex=False).explode().str.strip()
     parts = parts.mask(parts == "")
@@ -152,14 +154,14 @@ def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str
     unknown = (parts.notna() & coded.isna()).groupby(level=0).any().reindex(text.index, fill_value=False)
     classes = coded.map(lambda c: attribute("agent", c, "class"), na_action="ignore")
     result = {}
-    for cls, target in (("pd1", "pd1_agent"), ("antiangiogenic", "antiangiogenic_agents"),
-                        ("cytotoxic", "cytotoxic_agents")):
+    for cls, target in agent_class_columns().items():
         chosen = coded[classes == cls]
         joined = chosen.groupby(level=0).agg(lambda s: AGENT_SEPARATOR.join(sorted(set(s))))
         result[target] = joined.reindex(text.index).astype("object").where(lambda s: s.notna(), None)
-    pd1_count = coded[classes == "pd1"].groupby(level=0).nunique().reindex(text.index, fill_value=0)
+    immunotherapy = coded[classes == "immunotherapy"].groupby(level=0).nunique()
+    count = immunotherapy.reindex(text.index, fill_value=0)
     return result, [
         Problem(unknown, Rule.UNKNOWN_CODE, {"vocabulary": "agent", "where": "the study's vocab/agent.yaml",
                                              "source": spec.source, "mapping_file": mapping_file}),
-        Problem(text.notna() & (pd1_count != 1), Rule.ONE_PD1),
+        Problem(text.notna() & (count != 1), Rule.ONE_IMMUNOTHERAPY),
     ]

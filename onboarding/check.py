@@ -29,7 +29,7 @@ KEY_SHOWN = 8
 #: The canonical columns of the preview (one course per patient: the first).
 PREVIEW_COLUMNS = ["patient_key", "sex", "age_years", "histology", "primary_site", "lung_metastasis",
                    "other_metastasis", "ecog", "prior_lines", "line_of_therapy", "start_date",
-                   "pd1_agent", "antiangiogenic_agents", "cytotoxic_agents", "local_treatment",
+                   "immunotherapy_agent", "antiangiogenic_agents", "cytotoxic_agents", "local_treatment",
                    "end_date", "discontinuation_reason", "best_response", "progression_date",
                    "death_date", "last_followup_date"]
 

@@ -263,8 +263,8 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
     if role == "patients" and "treatment.course_no" not in used:
         file.constants["treatment.course_no"] = 1
         used.add("treatment.course_no")
-    if role == "patients" and "treatment.pd1_agent" not in used and SPLIT_REGIMEN in used:
-        used.add("treatment.pd1_agent")
+    if role == "patients" and "treatment.immunotherapy_agent" not in used and SPLIT_REGIMEN in used:
+        used.add("treatment.immunotherapy_agent")
     missing = [t for t in _required(role) if t not in used]
     if missing:
         file.todos.append(f"no column found for required canonical column(s) {', '.join(missing)}: "

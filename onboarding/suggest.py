@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from harmonise.mappings.vocabulary import canonical_vocabulary, normalise, shared, translate
-from harmonise.schemas.canonical import COLUMN_VOCABULARY
+from harmonise.schemas.canonical import COLUMN_VOCABULARY, agent_class_columns
 from harmonise.schemas.codes import codes
 
 
@@ -95,7 +95,7 @@ def best_vocabulary(counts: dict[str, int]) -> tuple[str, float] | None:
         return None
     scores = []
     for target, vocabulary in TARGET_VOCAB.items():
-        if target in MULTI_VALUED or target == "treatment.pd1_agent":
+        if target in MULTI_VALUED or target == "treatment.immunotherapy_agent":
             continue  # agents: which class a column holds is decided by the header
         share = vocabulary_coverage(counts, vocabulary)[0]
         scores.append((share, vocabulary))
@@ -115,8 +115,7 @@ def _one_line(text: str) -> str:
 
 
 
-AGENT_CLASS = {"treatment.pd1_agent": "pd1", "treatment.antiangiogenic_agents": "antiangiogenic",
-               "treatment.cytotoxic_agents": "cytotoxic"}
+AGENT_CLASS = {f"treatment.{column}": cls for cls, column in agent_class_columns().items()}
 
 
 def _unknown_todo(unknown: dict[str, int], vocabulary: str, target: str | None = None) -> str:

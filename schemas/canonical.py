@@ -89,7 +89,7 @@ def _date_field(description: str, nullable: bool = True, metadata: dict | None =
 
 #: Field metadata of a column an export may lack (``not_recorded:`` in a mapping): the study's
 #: analyses live without it (Table 1 counts "Not recorded"; a row rule that reads it is not
-#: applied); stored NULL. Every other required column (sex, age, histology, the PD-1 agent,
+#: applied); stored NULL. Every other required column (sex, age, histology, the immunotherapy agent,
 #: line of therapy, start and follow-up dates) is needed.
 MAY_BE_NOT_RECORDED = {"may_be_not_recorded": True}
 
@@ -99,7 +99,7 @@ def _coded(vocabulary: str, description: str, nullable: bool = False, check: boo
     """A column holding codes of ``vocabulary`` (``codes.yaml``; spellings in ``vocab/<name>.yaml``)."""
     allowed = {"isin": codes(vocabulary, **where)} if check else {}
     return pa.Field(nullable=nullable, description=description,
-                    metadata={"vocabulary": vocabulary, **(metadata or {})}, **allowed)
+                    metadata={"vocabulary": vocabulary, **where, **(metadata or {})}, **allowed)
 
 
 class _Canonical(pa.DataFrameModel):
@@ -144,16 +144,18 @@ class Treatment(_Canonical):
     patient_key: Series[str] = _key_field()
     course_no: Series[Int] = pa.Field(ge=1, description="Course number for the patient, from 1.")
     start_date: Series[pd.Timestamp] = _date_field(
-        "Start of the PD-1-inhibitor-based therapy: time zero of PFS and OS.", nullable=False)
+        "Start of the immunotherapy-based therapy: time zero of PFS and OS.", nullable=False)
     line_of_therapy: Series[Int] = pa.Field(
         ge=1, le=21, description="Line of systemic therapy of this course (1 = first line).")
-    pd1_agent: Series[str] = _coded("agent", "PD-1 inhibitor given.", **{"class": "pd1"})
+    immunotherapy_agent: Series[str] = _coded(
+        "agent", "Immune checkpoint inhibitor given: a PD-1 or PD-L1 inhibitor (its `target` in "
+                 "codes.yaml). Formerly pd1_agent.", **{"class": "immunotherapy"})
     antiangiogenic_agents: Series[str] = _coded(
         "agent", "Anti-angiogenic agent(s) given with it, '+'-joined; empty if none.",
-        nullable=True, check=False)
+        nullable=True, check=False, metadata={"class": "antiangiogenic"})
     cytotoxic_agents: Series[str] = _coded(
         "agent", "Cytotoxic agent(s) given with it, '+'-joined; empty if none.",
-        nullable=True, check=False)
+        nullable=True, check=False, metadata={"class": "cytotoxic"})
     local_treatment: Series[str] = _coded(
         "local_treatment", "Local treatment of metastases during the course (radiotherapy, "
                            "radiofrequency_ablation, surgery); empty if none.", nullable=True)
@@ -321,6 +323,18 @@ def may_be_not_recorded(table: str, column: str) -> bool:
 #: ``(table, column)`` an export may lack (``not_recorded:``), from the declaration.
 NOT_RECORDED_ALLOWED = frozenset((t, c) for t in TABLES for c in columns_of(t)
                                  if may_be_not_recorded(t, c))
+
+#: Canonical columns renamed since they were first declared: ``{(table, old): new}``. A mapping
+#: that still names the old column is told the new one; an older warehouse is renamed in place.
+RENAMED_COLUMNS = {("treatment", "pd1_agent"): "immunotherapy_agent"}
+
+
+def agent_class_columns() -> dict[str, str]:
+    """``{agent class: treatment column}``: where a regimen's agents go, by their ``class``."""
+    columns = TABLES["treatment"].to_schema().columns
+    return {meta["class"]: name for name, col in columns.items()
+            if (meta := col.metadata or {}).get("vocabulary") == "agent" and "class" in meta}
+
 
 #: ``{"table.column": vocabulary}`` for every coded column.
 COLUMN_VOCABULARY = {f"{t}.{c}": v for t in TABLES for c in columns_of(t)

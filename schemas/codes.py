@@ -23,7 +23,7 @@ def all_vocabularies() -> dict[str, dict[str, dict]]:
 def codes(vocabulary: str, **where: str) -> list[str]:
     """The codes of ``vocabulary``, optionally only those whose attributes match ``where``.
 
-    >>> codes("agent", **{"class": "pd1"})[:2]
+    >>> codes("agent", **{"class": "immunotherapy"})[:2]
     ['sintilimab', 'camrelizumab']
     """
     entries = all_vocabularies()[vocabulary]

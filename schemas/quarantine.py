@@ -35,7 +35,7 @@ class Rule(StrEnum):
     NOT_A_GRADE = "not_a_grade"
     DATE_FORMAT = "date_format"              # inputs: formats
     PATTERN_MISMATCH = "pattern_mismatch"    # inputs: pattern, source
-    ONE_PD1 = "one_pd1"
+    ONE_IMMUNOTHERAPY = "one_immunotherapy"   # a regimen names one PD-1/PD-L1 inhibitor
     # found by the contract (pandera; inputs: check = pandera's name of the check)
     REQUIRED = "required"
     AT_LEAST = "at_least"                    # inputs: min_value
@@ -134,7 +134,7 @@ _CHECK_NAMES = {
     Rule.NOT_A_NUMBER: "type:{kind}", Rule.NOT_WHOLE_NUMBER: "type:integer",
     Rule.NOT_WHOLE_AGE: "type:integer",
     Rule.NOT_A_GRADE: "type:integer", Rule.DATE_FORMAT: "date_format",
-    Rule.PATTERN_MISMATCH: "extract", Rule.ONE_PD1: "regimen_one_pd1",
+    Rule.PATTERN_MISMATCH: "extract", Rule.ONE_IMMUNOTHERAPY: "regimen_one_immunotherapy",
     Rule.PATIENT_EXISTS: "patient_exists", Rule.MISSING_TABLE: "has_{table}",
     Rule.DUPLICATE_EVENT: "duplicate_event", Rule.HELD: "held_with_patient",
 }
@@ -156,7 +156,8 @@ _PHRASES = {
     Rule.DATE_FORMAT: "is not a date in the declared format ({formats}).",
     Rule.PATTERN_MISMATCH: "does not match the pattern {pattern!r} declared for column "
                            "'{source}'. Fix the value or the pattern.",
-    Rule.ONE_PD1: "must name exactly one PD-1 inhibitor. Check the regimen text.",
+    Rule.ONE_IMMUNOTHERAPY: "must name exactly one immunotherapy agent (a PD-1 or PD-L1 "
+                             "inhibitor). Check the regimen text in the export.",
     Rule.REQUIRED: "is required but empty. Fill in the value in the export.",
     Rule.AT_LEAST: "must be at least {min_value}. Correct the value in the export.",
     Rule.AT_MOST: "must be at most {max_value}. Correct the value in the export.",

@@ -137,7 +137,7 @@ def test_line_groups_match_published(patients):
 
 
 def _agent_key(row) -> str:
-    agents = [row["pd1_agent"], row["antiangiogenic_agents"], row["cytotoxic_agents"]]
+    agents = [row["immunotherapy_agent"], row["antiangiogenic_agents"], row["cytotoxic_agents"]]
     return "+".join(sorted(a for part in agents if part for a in part.split("+")))
 
 
@@ -157,7 +157,7 @@ def test_regimen_agents_match_text(patients):
 
 def test_agent_codes_are_canonical(patients):
     spec = PUBLISHED["regimens"]
-    assert set(patients["pd1_agent"]) <= set(spec["pd1_agents"])
+    assert set(patients["immunotherapy_agent"]) <= set(spec["pd1_agents"])
     allowed = {
         "antiangiogenic_agents": set(spec["antiangiogenic_agents"]),
         "cytotoxic_agents": {"doxorubicin", "ifosfamide", "gemcitabine", "eribulin",
@@ -168,8 +168,8 @@ def test_agent_codes_are_canonical(patients):
             parts = value.split("+") if value else []
             assert parts == sorted(parts) and set(parts) <= codes, value
     # the text names geptanolimab among the PD-1 agents; the demo uses all four
-    assert set(patients["pd1_agent"]) == set(spec["pd1_agents"])
-    assert "geptanolimab" in set(patients.loc[patients["regimen"] == "I", "pd1_agent"])
+    assert set(patients["immunotherapy_agent"]) == set(spec["pd1_agents"])
+    assert "geptanolimab" in set(patients.loc[patients["regimen"] == "I", "immunotherapy_agent"])
 
 
 def test_local_treatment_matches_table1_and_asps_text(patients):
@@ -349,7 +349,7 @@ def test_patient_columns_and_codes_are_canonical(patients, cohort):
     assert list(cohort.patients.columns) == [
         "center_id", "mrn", "name", "phone", "national_id", "sex", "age_years", "histology",
         "primary_site", "lung_metastasis", "other_metastasis", "ecog", "prior_lines",
-        "line_of_therapy", "start_date", "pd1_agent", "antiangiogenic_agents",
+        "line_of_therapy", "start_date", "immunotherapy_agent", "antiangiogenic_agents",
         "cytotoxic_agents", "local_treatment", "end_date", "discontinuation_reason",
         "best_response", "progression_date", "death_date", "last_followup_date"]
     assert list(cohort.adverse_events.columns) == ["center_id", "mrn", "term", "grade", "onset_date"]

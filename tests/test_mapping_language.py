@@ -145,10 +145,10 @@ def test_split_regimen_sorts_agents_into_pd1_antiangiogenic_and_cytotoxic(tmp_pa
                b"B,b,M,Gemcitabine+Anlotinib+ sintilimab\nC,c,M,Sintilimab\nD,d,M,Camrelizumab+Sintilimab\n")
     mapped = _center(tmp_path, _patients_yaml(columns), {"p.csv": content})
     t = mapped.frames["treatment"]
-    assert list(t.pd1_agent[:3]) == ["sintilimab"] * 3
+    assert list(t.immunotherapy_agent[:3]) == ["sintilimab"] * 3
     assert list(t.antiangiogenic_agents[:3]) == ["anlotinib", "anlotinib", None]
     assert list(t.cytotoxic_agents[:3]) == [None, "gemcitabine", None]
-    assert list(rendered(mapped.quarantine).check_name) == ["regimen_one_pd1"]   # two PD-1 inhibitors in row D
+    assert list(rendered(mapped.quarantine).check_name) == ["regimen_one_immunotherapy"]   # two PD-1 inhibitors in row D
 
 
 def test_separator_joins_several_agents_in_one_cell_as_sorted_codes(tmp_path):

@@ -32,7 +32,7 @@ files:
       Prior: {to: patient.prior_lines}
       Line: {to: treatment.line_of_therapy}
       Start: {to: treatment.start_date}
-      PD1: {to: treatment.pd1_agent, vocab: agent}
+      PD1: {to: treatment.immunotherapy_agent, vocab: agent}
       Reason: {to: treatment.discontinuation_reason, vocab: discontinuation_reason}
       End: {to: treatment.end_date}
       BOR: {to: outcome.best_response, vocab: best_response}
@@ -74,7 +74,7 @@ def test_a_clean_center_exits_0_with_a_preview_of_truncated_keys_and_nothing_wri
     assert (report.patients, report.rows_read, report.rows_quarantined) == (7, 7, 0)
     assert len(report.preview) == 5
     assert report.preview["patient_key"].str.fullmatch(r"[0-9a-f]{8}…").all()
-    assert list(report.preview["pd1_agent"]) == ["sintilimab"] * 5
+    assert list(report.preview["immunotherapy_agent"]) == ["sintilimab"] * 5
     assert not settings.warehouse.exists()                      # a dry run writes nothing
 
 

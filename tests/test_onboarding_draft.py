@@ -74,7 +74,7 @@ def _block(text: str, column: str) -> str:
     ("Histologie", "patient.histology"),                     # a near miss: difflib
     ("病理诊断", "patient.histology"), ("Path_Dx", "patient.histology"),
     ("Tx_Start", "treatment.start_date"), ("治疗开始日期", "treatment.start_date"),
-    ("PD-1抑制剂", "treatment.pd1_agent"), ("PD1", "treatment.pd1_agent"),
+    ("PD-1抑制剂", "treatment.immunotherapy_agent"), ("PD1", "treatment.immunotherapy_agent"),
     ("ECOG评分", "patient.ecog"), ("ECOG_PS", "patient.ecog"),
     ("末次随访日期", "outcome.last_followup_date"), ("LFU_Date", "outcome.last_followup_date"),
     ("既往系统治疗线数", "patient.prior_lines"), ("Best Overall Response", "outcome.best_response"),

@@ -36,7 +36,7 @@ BAD_PATIENT_CELLS = [
     ({"Age": "121"}, "age_years", "less_than_or_equal_to(120)"),
     ({"ECOG": "5"}, "ecog", "less_than_or_equal_to(4)"),
     ({"Histology": "Osteosarcoma"}, "histology", "vocabulary:histology"),
-    ({"PD-1 inhibitor": "Aspirin"}, "pd1_agent", "vocabulary:agent"),
+    ({"PD-1 inhibitor": "Aspirin"}, "immunotherapy_agent", "vocabulary:agent"),
     ({"Sex": ""}, "sex", "not_nullable"),
     ({"Lung metastasis": ""}, "lung_metastasis", "not_nullable"),
     ({"Lung metastasis": "maybe"}, "lung_metastasis", "vocabulary:boolean"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from harmonise.schemas.canonical import TABLES
+from harmonise.schemas.canonical import RENAMED_COLUMNS, TABLES
 from harmonise.schemas.codes import all_vocabularies
 from harmonise.warehouse.ddl import canonical_ddl
 
@@ -71,12 +71,23 @@ def rollback(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create any missing table (existing tables and rows are left alone)."""
+    """Create any missing table (existing tables and rows are left alone, but a column renamed
+    in the contract, ``RENAMED_COLUMNS``, is renamed in place)."""
+    rename_columns(con)
     if is_lake(con):
         _ensure_lake_tables(con)
         return
     for ddl in table_ddl():
         con.execute(ddl)
+
+
+def rename_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse made before a canonical column was renamed gets the new name (rows kept)."""
+    present = set(con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                              "WHERE database_name = current_database()").fetchall())
+    for (table, old), new in RENAMED_COLUMNS.items():
+        if (table, old) in present and (table, new) not in present:
+            con.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
 
 
 def table_ddl() -> list[str]:

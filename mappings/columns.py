@@ -9,7 +9,7 @@ from harmonise.mappings.model import (AGE_RULES, COLUMN_KEYS, IDENTIFIER_ACTIONS
                                       SHORTHANDS, TYPES, UNITS, ColumnSpec)
 from harmonise.mappings.safe_regex import PatternError, compile_pattern
 from harmonise.mappings.vocabulary import available as available_vocabularies
-from harmonise.schemas.canonical import RENAMED_COLUMNS, TABLES, mapped_columns
+from harmonise.schemas.canonical import RENAMED_COLUMNS, RENAMED_WHY, TABLES, mapped_columns
 
 
 class ColumnReader(MappingDocument):
@@ -22,10 +22,10 @@ class ColumnReader(MappingDocument):
         valid = sorted(f"{t}.{c}" for t in tables for c in mapped_columns(t)
                        if (key != "days_after" or default_type(t, c) == "date"))
         text = str(value)
-        renamed = RENAMED_COLUMNS.get(tuple(text.split(".", 1)))
-        if renamed is not None:
-            new = f"{text.split('.')[0]}.{renamed}"
-            self.fail(f"'{text}' was renamed {new} (it holds PD-1 and PD-L1 inhibitors alike)",
+        old = tuple(text.split(".", 1))
+        if old in RENAMED_COLUMNS:
+            new = f"{old[0]}.{RENAMED_COLUMNS[old]}"
+            self.fail(f"'{text}' was renamed {new} ({RENAMED_WHY[old]})",
                       line=self.line(*where, key) if key else self.line(*where),
                       hint=f"The fix belongs in the mapping: write `{new}` in place of `{text}`.")
         if text not in valid:

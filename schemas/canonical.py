@@ -325,8 +325,10 @@ NOT_RECORDED_ALLOWED = frozenset((t, c) for t in TABLES for c in columns_of(t)
                                  if may_be_not_recorded(t, c))
 
 #: Canonical columns renamed since they were first declared: ``{(table, old): new}``. A mapping
-#: that still names the old column is told the new one; an older warehouse is renamed in place.
+#: that still names the old column is told the new one (and ``RENAMED_WHY``); an older
+#: warehouse's column is renamed in place.
 RENAMED_COLUMNS = {("treatment", "pd1_agent"): "immunotherapy_agent"}
+RENAMED_WHY = {("treatment", "pd1_agent"): "it holds PD-1 and PD-L1 inhibitors alike"}
 
 
 def agent_class_columns() -> dict[str, str]:

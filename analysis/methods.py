@@ -18,7 +18,8 @@ import subprocess
 from importlib import metadata
 
 from harmonise.analysis import km, present
-from harmonise.analysis.page import Paragraph, Row, Section, Table, Tables
+from harmonise.analysis.attrition import Flow, diagram
+from harmonise.analysis.page import Attrition, Paragraph, Row, Section, Table, Tables
 from harmonise.analysis.results import Results
 
 PACKAGES = {"harmonise": "harmonise", "numpy": "NumPy", "pandas": "pandas", "scipy": "SciPy",
@@ -96,31 +97,28 @@ def methods(res: Results) -> Section:
                    Tables(paragraphs + (versions,)))
 
 
-def attrition(res: Results) -> Section:
-    """Patient flow per center: export rows -> quarantined (by check) -> loaded -> analysed."""
-    centers = res.provenance.centers
-    checks = res.provenance.quarantine_counts
-    rows, total = [], {"read": 0, "quarantined": 0, "patients": 0, "pfs": 0, "os": 0}
-    for _, c in centers.iterrows():
-        mine = res.patients[res.patients["center_id"] == c["center_id"]]
-        counts = {"read": c["rows_read"], "quarantined": c["rows_quarantined"],
-                  "patients": len(mine), "pfs": int(mine["pfs_months"].notna().sum()),
-                  "os": int(mine["os_months"].notna().sum())}
-        for key, value in counts.items():
-            total[key] += 0 if present.is_missing(value) else int(value)
-        rows.append([c["center_id"], *(present.count(counts[k]) for k in total)])
-        for _, q in checks[checks["center_id"] == c["center_id"]].iterrows():
-            rows.append([f"\u2003quarantined: {q['table_name']}, {q['check_name']}", "",
-                         present.count(q["records"]), "", "", ""])
-    rows.append(Row.section("All centers"))
-    rows.append(["Total", *(present.count(total[k]) for k in total)])
-    table = Table.build("table-attrition", [
-        "Center", "Rows in the export files", "Rows quarantined", "Patients loaded",
-        "Analysed: progression-free survival", "Analysed: overall survival"], rows,
-        numeric=(1, 2, 3, 4, 5), caption="Patient flow: from the centers' exports to the analyses")
+def attrition(f: Flow) -> Section:
+    """Patient flow per center: export rows -> quarantined (by check) -> loaded -> analysed,
+    as a diagram (also ``figures/attrition.svg``) and as a table, from one :class:`Flow`."""
+    rows = []
+    for c in (*f.centers, f.total):
+        if c is f.total:
+            rows.append(Row.section("All centers"))
+        rows.append([c.center, present.count(c.rows_read), present.count(c.rows_quarantined),
+                     present.count(c.patients), *(present.count(n) for n in c.analysed)])
+        for r in c.reasons:
+            rows.append([f"\u2003quarantined: {r.table}, {r.check}", "",
+                         present.count(r.records), "", *("" for _ in c.analysed)])
+    head = ["Center", "Rows in the export files", "Rows quarantined", "Patients loaded",
+            *(f"Analysed: {name.lower()}" for name in f.endpoints)]
+    table = Table.build("table-attrition", head, rows, numeric=range(1, len(head)),
+                        caption="Patient flow: from the centers' exports to the analyses")
     note = Paragraph("Counts from the pipeline's own records: rows read and quarantined from "
-                     "the load log of each center's last load, the reasons from the quarantine "
-                     "table, patients from the analysis view. A patient is analysed for an "
-                     "endpoint when a follow-up time is known.")
-    return Section("attrition", "Patient flow (attrition)", "Patient flow", "tables",
-                   Tables((table, note)))
+                     "the load log of each center's last load, the reasons (quarantine records "
+                     "by table and check) from the quarantine table, patients from the analysis "
+                     "view. A patient is analysed for an endpoint when a follow-up time is "
+                     "known. The diagram is also figures/attrition.svg.")
+    return Section("attrition", "Patient flow (attrition)", "Patient flow", "attrition",
+                   Attrition(diagram(f), "Patient flow: rows of each center's export files, "
+                             "rows quarantined (dashed, by table and check), patients loaded, "
+                             "pooled and analysed per endpoint.", Tables((table, note))))

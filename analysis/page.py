@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harmonise.analysis.attrition import Diagram
 from harmonise.analysis.present import MISSING, is_missing
 
 
@@ -110,6 +111,16 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class Attrition:
+    """Content of the patient-flow section: the diagram (drawn by ``attrition.svg.j2``), its
+    caption, then paragraphs and tables."""
+
+    diagram: Diagram
+    caption: str
+    tables: Tables
+
+
+@dataclass(frozen=True)
 class Section:
     """One ``<section id=...>`` of the page, rendered by ``sections/<partial>.html.j2``."""
 
@@ -117,7 +128,7 @@ class Section:
     title: str
     nav: str
     partial: str
-    content: Tables | Figures
+    content: Tables | Figures | Attrition
 
 
 @dataclass(frozen=True)

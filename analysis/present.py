@@ -22,6 +22,12 @@ TRANSFORM_TEXT = {
 }
 
 
+class Withheld(str):
+    """A number not shown in a shareable report (small-cell protection, :mod:`analysis.suppress`):
+    the text is its mark, ``<5`` for a count below the threshold, ``*`` for a cell withheld so
+    that such a count cannot be computed back from the others. Every formatter prints it as is."""
+
+
 def is_missing(x) -> bool:
     """True for None, NaN, pandas NA/NaT."""
     if x is None:
@@ -39,16 +45,22 @@ def pretty(text: str) -> str:
 
 def num(x, digits: int = 1) -> str:
     """A number with ``digits`` decimals; ``–`` when missing."""
+    if isinstance(x, Withheld):
+        return str(x)
     return MISSING if is_missing(x) else f"{float(x):.{digits}f}"
 
 
 def count(x) -> str:
     """An integer count; ``–`` when missing."""
+    if isinstance(x, Withheld):
+        return str(x)
     return MISSING if is_missing(x) else str(int(round(float(x))))
 
 
 def events(n) -> str:
     """``1 event``, ``3 events``; ``–`` when missing."""
+    if isinstance(n, Withheld):
+        return f"{n} events"
     if is_missing(n):
         return MISSING
     return "1 event" if int(round(float(n))) == 1 else f"{count(n)} events"
@@ -56,6 +68,8 @@ def events(n) -> str:
 
 def general(x) -> str:
     """A summary value (median age, range limit) without trailing zeros; ``–`` when missing."""
+    if isinstance(x, Withheld):
+        return str(x)
     return MISSING if is_missing(x) else f"{float(x):g}"
 
 

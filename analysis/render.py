@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jinja2
 
+from harmonise.analysis.attrition import Diagram
 from harmonise.analysis.page import Page
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -24,3 +25,8 @@ def environment() -> jinja2.Environment:
 def render_page(page: Page, template: str = "report.html.j2") -> str:
     """The whole HTML page."""
     return environment().get_template(template).render(page=page)
+
+
+def render_svg(diagram: Diagram) -> str:
+    """A diagram as a standalone SVG file (the same template as the page's inline one)."""
+    return environment().get_template("attrition.svg.j2").render(d=diagram, standalone=True)

@@ -27,13 +27,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from harmonise.analysis import km, methods, paper, present, sections_audit
+from harmonise.analysis import attrition, km, methods, paper, present, sections_audit
 from harmonise.analysis import sections as s
 from harmonise.analysis.collect import collect
 from harmonise.analysis.figures import render_figures
 from harmonise.analysis.page import Page
 from harmonise.analysis.plan import EXAMPLE_PLAN, Plan, load_plan
-from harmonise.analysis.render import render_page
+from harmonise.analysis.render import render_page, render_svg
 from harmonise.analysis.results import FigureSet, Results
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -97,7 +97,7 @@ def _frames(res: Results) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def build_page(res: Results, fig_dir: Path) -> Page:
+def build_page(res: Results, fig_dir: Path, flow: attrition.Flow) -> Page:
     """The typed page of the report (rendered by ``templates/report.html.j2``)."""
     plan = res.labels.plan
     sections = [s.survival(res)]
@@ -106,7 +106,7 @@ def build_page(res: Results, fig_dir: Path) -> Page:
     sections += [s.table1(res), s.table2(res), s.response(res), s.subgroups(res)]
     if res.paper is not None:
         sections.append(sections_audit.paper(res, errata=plan.published.errata.name))
-    sections += [methods.attrition(res), methods.methods(res), sections_audit.provenance(res)]
+    sections += [methods.attrition(flow), methods.methods(res), sections_audit.provenance(res)]
     warning = ("No patient is loaded in the warehouse: see Data provenance."
                if res.patients.empty else "")
     return Page(title=plan.title, lead=plan.lead, meta=s.header_meta(res), warning=warning,
@@ -158,7 +158,7 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
         old.unlink()                       # a section that no longer exists goes
     drawn = render_figures(res.labels, res.patients, res.compared, res.curves, fig_dir,
                            transform=transform)
-    keep = set(drawn["figures"]["key"])
+    keep = {*drawn["figures"]["key"], "attrition"}
     for old in [f for ext in ("png", "svg", "sha256") for f in fig_dir.glob(f"*.{ext}")]:
         if old.stem not in keep:
             old.unlink()                   # a panel that no longer exists goes
@@ -187,6 +187,8 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
     (num_dir / "report.json").write_text(
         json.dumps(_jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1),
         encoding="utf-8")
+    flow = attrition.flow(res)
+    (fig_dir / "attrition.svg").write_text(render_svg(attrition.diagram(flow)), encoding="utf-8")
     html_path = out_dir / "report.html"
-    html_path.write_text(render_page(build_page(res, fig_dir)), encoding="utf-8")
+    html_path.write_text(render_page(build_page(res, fig_dir, flow)), encoding="utf-8")
     return html_path

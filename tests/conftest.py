@@ -118,6 +118,27 @@ def report_json(demo_report) -> dict:
 
 
 @pytest.fixture(scope="session")
+def damaged_warehouse(tmp_path_factory) -> Path:
+    """The demo with three bad adverse-event rows at site_a (two grades 9, one onset date that
+    is not a date): a real run quarantines them and keeps every patient."""
+    root = tmp_path_factory.mktemp("damaged")
+    inbox = root / "inbox"
+    shutil.copytree(DEMO_INBOX, inbox)
+    path = inbox / "site_a" / "site_a_adverse_events.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in (1, 2):
+        cells = lines[i].split(",")
+        lines[i] = ",".join(cells[:2] + ["9"] + cells[3:])
+    cells = lines[3].split(",")
+    lines[3] = ",".join(cells[:3] + ["not a date\n"])
+    path.write_text("".join(lines), encoding="utf-8")
+    settings = Settings(home=root / "home", inbox=inbox, demo_key=True)
+    results = ingest_all(settings)
+    assert all(r.status == "loaded" for r in results.values()), results
+    return settings.warehouse
+
+
+@pytest.fixture(scope="session")
 def pg_cluster():
     """A real PostgreSQL cluster on loopback for DuckLake catalogs (stopped by its own pid)."""
     from tests.pg_cluster import PostgresCluster

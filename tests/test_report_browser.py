@@ -32,8 +32,13 @@ PROBE = """<script>addEventListener("load", () => {
                Math.round(r.right) + " in " + Math.round(p.left) + "-" + Math.round(right));
   }
   const page = document.documentElement.scrollWidth;
+  const flow = document.getElementById("attrition-diagram"), f = flow && flow.getBoundingClientRect();
+  const boxes = flow ? [...flow.querySelectorAll("text")].filter(t => {
+      const b = t.getBoundingClientRect(), r = t.parentElement.querySelector("rect").getBoundingClientRect();
+      return b.right > r.right + 0.5 || b.left < r.left - 0.5; }).length : -1;
   parent.postMessage(JSON.stringify(
-    {width: innerWidth, scroll: page, bad: bad.slice(0, 30), count: bad.length}), "*");
+    {width: innerWidth, scroll: page, bad: bad.slice(0, 30), count: bad.length,
+     flow: f ? [f.left, f.right, f.height] : null, flow_text_outside: boxes}), "*");
 });</script>"""
 
 #: Headless Chromium keeps its window at least 500 px wide: a phone's width is given to the
@@ -69,6 +74,9 @@ def test_no_element_of_the_report_overflows_its_box(demo_report, tmp_path, width
     assert seen["width"] == width
     assert seen["count"] == 0, "\n".join(seen["bad"])
     assert seen["scroll"] <= width, f"page scrolls sideways: {seen['scroll']} px wide"
+    left, right, height = seen["flow"]                 # the patient-flow diagram is drawn
+    assert 0 <= left < right <= width and height > 100
+    assert seen["flow_text_outside"] == 0               # every line stays in its box
 
 
 def test_report_declares_a_viewport_for_phones(demo_report):

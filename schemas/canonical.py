@@ -9,117 +9,44 @@ Grain of each table:
 - ``Timeline``: not stored; the join of a patient's treatment and outcome dates, used to
   check that the dates are in clinical order.
 
-Conventions: dates are calendar dates (pandas ``datetime64`` at midnight, stored as
-DATE in the warehouse); ages in whole years at the start of therapy; categorical
-columns hold codes of ``codes.yaml``; multi-valued agent columns hold codes joined by
-``+`` in alphabetical order (``anlotinib+apatinib``), empty meaning none.
+The conventions (dates, ages, codes, agent lists) and the field builders are in
+``schemas/fields.py``; the lineage columns in ``schemas/lineage.py``; ``Timeline`` in
+``schemas/timeline.py``. This module is the one declaration of the stored tables: the
+DDL, the data dictionary, validation and the loader's column lists follow from it.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from harmonise.schemas.codes import codes
+from harmonise.schemas.fields import (AGENT_SEPARATOR, CENTER_PATTERN, MAY_BE_NOT_RECORDED, PATIENT,
+                                      CanonicalModel, Int, agents_in, center_field, coded, date_field,
+                                      key_field)
+from harmonise.schemas.lineage import LINEAGE
+from harmonise.schemas.timeline import Timeline
 
-#: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
-#: PD-1 inhibitors were first approved in 2014; 2000 leaves ample room for history.
-EARLIEST_PLAUSIBLE_DATE = pd.Timestamp("2000-01-01")
-
-AGENT_SEPARATOR = "+"
-PSEUDONYM_PATTERN = r"^[0-9a-f]{24}$"
-CENTER_PATTERN = r"^[a-z][a-z0-9_]*$"
-
-Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becoming a float
-
-#: Who a row is about: every canonical table starts with these two columns.
-PATIENT = ("center_id", "patient_key")
-
-
-@dataclass(frozen=True)
-class LineageColumn:
-    """A column every stored canonical row carries besides its contract: where it came from."""
-
-    name: str
-    sql_type: str
-    description: str
+#: Also importable from here, beside the tables they describe: the conventions callers use
+#: (``AGENT_SEPARATOR``, ``CENTER_PATTERN``, ``PATIENT``), ``LINEAGE`` and ``Timeline``.
+__all__ = ["AGENT_SEPARATOR", "CENTER_PATTERN", "COLUMN_VOCABULARY", "DATAFRAME_CHECK_COLUMN",
+           "LINEAGE", "NOT_RECORDED_ALLOWED", "PATIENT", "RENAMED_COLUMNS", "RENAMED_WHY",
+           "RULE_COLUMNS", "TABLES", "AdverseEvent", "Outcome", "Patient", "Timeline", "Treatment",
+           "agent_class_columns", "columns_of", "may_be_not_recorded", "mapped_columns",
+           "vocabulary_of"]
 
 
-#: Lineage of every stored canonical row (the warehouse adds it at load time).
-LINEAGE = (
-    LineageColumn("source_file", "VARCHAR", "export file name, as received"),
-    LineageColumn("source_sha256", "VARCHAR", "sha256 of that file"),
-    LineageColumn("source_row", "INTEGER", "row in the file as a spreadsheet shows it (header = 1)"),
-    LineageColumn("mapping_version", "VARCHAR", "mapping_version of mappings/<center>.yaml"),
-    LineageColumn("load_id", "VARCHAR", "content address of the load (see load_log)"),
-)
-
-
-def _agents_in(agent_class: str):
-    """Check that every ``+``-joined agent is a known agent of ``agent_class``."""
-    allowed = set(codes("agent", **{"class": agent_class}))
-
-    def ok(value) -> bool:
-        return all(part in allowed for part in str(value).split(AGENT_SEPARATOR))
-
-    def check(series: pd.Series) -> pd.Series:
-        known = {v: v == "" or ok(v) for v in pd.unique(series.dropna())}  # once per value
-        return series.map(known).fillna(True).astype(bool)
-
-    return check
-
-
-def _center_field():
-    return pa.Field(str_matches=CENTER_PATTERN,
-                    description="Center identifier, as in the mapping file name (e.g. site_a).")
-
-
-def _key_field():
-    return pa.Field(str_matches=PSEUDONYM_PATTERN,
-                    description="Keyed pseudonym of the patient (HMAC-SHA256 of center and "
-                                "source identifier, 24 hex characters). Never the MRN itself.")
-
-
-def _date_field(description: str, nullable: bool = True, metadata: dict | None = None):
-    return pa.Field(nullable=nullable, ge=EARLIEST_PLAUSIBLE_DATE, description=description,
-                    metadata=metadata)
-
-
-#: Field metadata of a column an export may lack (``not_recorded:`` in a mapping): the study's
-#: analyses live without it (Table 1 counts "Not recorded"; a row rule that reads it is not
-#: applied); stored NULL. Every other required column (sex, age, histology, the immunotherapy agent,
-#: line of therapy, start and follow-up dates) is needed.
-MAY_BE_NOT_RECORDED = {"may_be_not_recorded": True}
-
-
-def _coded(vocabulary: str, description: str, nullable: bool = False, check: bool = True,
-           metadata: dict | None = None, **where):
-    """A column holding codes of ``vocabulary`` (``codes.yaml``; spellings in ``vocab/<name>.yaml``)."""
-    allowed = {"isin": codes(vocabulary, **where)} if check else {}
-    return pa.Field(nullable=nullable, description=description,
-                    metadata={"vocabulary": vocabulary, **where, **(metadata or {})}, **allowed)
-
-
-class _Canonical(pa.DataFrameModel):
-    class Config:
-        strict = True   # a column not in the contract is an error, not silently loaded
-        coerce = True
-
-
-class Patient(_Canonical):
+class Patient(CanonicalModel):
     """One row per patient per center: characteristics at the start of therapy (Table 1)."""
 
-    center_id: Series[str] = _center_field()
-    patient_key: Series[str] = _key_field()
-    sex: Series[str] = _coded("sex", "Sex: female or male.")
+    center_id: Series[str] = center_field()
+    patient_key: Series[str] = key_field()
+    sex: Series[str] = coded("sex", "Sex: female or male.")
     age_years: Series[Int] = pa.Field(
         ge=18, le=120, description="Age in whole years at the start of immunotherapy-based "
                                    "therapy. The study enrolled adults only (>= 18).")
-    histology: Series[str] = _coded("histology", "Histological subtype (ASPS, UPS, DDLPS, MFS "
+    histology: Series[str] = coded("histology", "Histological subtype (ASPS, UPS, DDLPS, MFS "
                                                  "[FBS in the paper], AS, SS, LMS, CCS, MPNST, ES).")
-    primary_site: Series[str] = _coded("primary_site", "Primary tumour site: extremity, trunk, "
+    primary_site: Series[str] = coded("primary_site", "Primary tumour site: extremity, trunk, "
                                                        "retroperitoneum or other.",
                                        metadata=MAY_BE_NOT_RECORDED)
     lung_metastasis: Series[pd.BooleanDtype] = pa.Field(description="Lung metastases at baseline.",
@@ -137,32 +64,32 @@ class Patient(_Canonical):
         unique = [*PATIENT]
 
 
-class Treatment(_Canonical):
+class Treatment(CanonicalModel):
     """One row per course of immunotherapy-based therapy."""
 
-    center_id: Series[str] = _center_field()
-    patient_key: Series[str] = _key_field()
+    center_id: Series[str] = center_field()
+    patient_key: Series[str] = key_field()
     course_no: Series[Int] = pa.Field(ge=1, description="Course number for the patient, from 1.")
-    start_date: Series[pd.Timestamp] = _date_field(
+    start_date: Series[pd.Timestamp] = date_field(
         "Start of the immunotherapy-based therapy: time zero of PFS and OS.", nullable=False)
     line_of_therapy: Series[Int] = pa.Field(
         ge=1, le=21, description="Line of systemic therapy of this course (1 = first line).")
-    immunotherapy_agent: Series[str] = _coded(
+    immunotherapy_agent: Series[str] = coded(
         "agent", "Immune checkpoint inhibitor given: a PD-1 or PD-L1 inhibitor (its `target` in "
                  "codes.yaml). Formerly pd1_agent.", **{"class": "immunotherapy"})
-    antiangiogenic_agents: Series[str] = _coded(
+    antiangiogenic_agents: Series[str] = coded(
         "agent", "Anti-angiogenic agent(s) given with it, '+'-joined; empty if none.",
         nullable=True, check=False, metadata={"class": "antiangiogenic"})
-    cytotoxic_agents: Series[str] = _coded(
+    cytotoxic_agents: Series[str] = coded(
         "agent", "Cytotoxic agent(s) given with it, '+'-joined; empty if none.",
         nullable=True, check=False, metadata={"class": "cytotoxic"})
-    local_treatment: Series[str] = _coded(
+    local_treatment: Series[str] = coded(
         "local_treatment", "Local treatment of metastases during the course (radiotherapy, "
                            "radiofrequency_ablation, surgery); empty if none.", nullable=True)
-    end_date: Series[pd.Timestamp] = _date_field(
+    end_date: Series[pd.Timestamp] = date_field(
         "Date the course ended; empty while the patient is still on treatment.",
         metadata=MAY_BE_NOT_RECORDED)
-    discontinuation_reason: Series[str] = _coded(
+    discontinuation_reason: Series[str] = coded(
         "discontinuation_reason", "Why the course ended: progression, adverse_event, other, or ongoing.",
         metadata=MAY_BE_NOT_RECORDED)
 
@@ -172,12 +99,12 @@ class Treatment(_Canonical):
     @pa.check("antiangiogenic_agents", name="antiangiogenic_agents_known",
               error="every anti-angiogenic agent must be a known anti-angiogenic agent")
     def _antiangiogenic_known(cls, series: Series[str]) -> Series[bool]:
-        return _agents_in("antiangiogenic")(series)
+        return agents_in("antiangiogenic")(series)
 
     @pa.check("cytotoxic_agents", name="cytotoxic_agents_known",
               error="every cytotoxic agent must be a known cytotoxic agent")
     def _cytotoxic_known(cls, series: Series[str]) -> Series[bool]:
-        return _agents_in("cytotoxic")(series)
+        return agents_in("cytotoxic")(series)
 
     @pa.dataframe_check(name="end_date_matches_reason",
                         error="a course has an end date exactly when it has ended: the end date "
@@ -189,96 +116,34 @@ class Treatment(_Canonical):
         return ongoing == df["end_date"].isna()
 
 
-class Outcome(_Canonical):
+class Outcome(CanonicalModel):
     """One row per patient: best overall response and the dates that define PFS and OS."""
 
-    center_id: Series[str] = _center_field()
-    patient_key: Series[str] = _key_field()
-    best_response: Series[str] = _coded(
+    center_id: Series[str] = center_field()
+    patient_key: Series[str] = key_field()
+    best_response: Series[str] = coded(
         "best_response", "Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).",
         metadata=MAY_BE_NOT_RECORDED)
-    progression_date: Series[pd.Timestamp] = _date_field(
+    progression_date: Series[pd.Timestamp] = date_field(
         "Date of disease progression; empty if the patient has not progressed.")
-    death_date: Series[pd.Timestamp] = _date_field("Date of death from any cause; empty if alive.")
-    last_followup_date: Series[pd.Timestamp] = _date_field(
+    death_date: Series[pd.Timestamp] = date_field("Date of death from any cause; empty if alive.")
+    last_followup_date: Series[pd.Timestamp] = date_field(
         "Date the patient was last known alive (or date of death).", nullable=False)
 
     class Config:
         unique = [*PATIENT]
 
 
-class AdverseEvent(_Canonical):
+class AdverseEvent(CanonicalModel):
     """One row per adverse event, graded by CTCAE 5.0."""
 
-    center_id: Series[str] = _center_field()
-    patient_key: Series[str] = _key_field()
-    term: Series[str] = _coded("ae_term", "Adverse event category (the 10 categories of the "
+    center_id: Series[str] = center_field()
+    patient_key: Series[str] = key_field()
+    term: Series[str] = coded("ae_term", "Adverse event category (the 10 categories of the "
                                           "reference study's Table 2; see codes.yaml).")
     grade: Series[Int] = pa.Field(ge=1, le=5, description="CTCAE 5.0 grade, 1-5.")
-    onset_date: Series[pd.Timestamp] = _date_field("Date of onset, when known.")
+    onset_date: Series[pd.Timestamp] = date_field("Date of onset, when known.")
 
-
-class Timeline(pa.DataFrameModel):
-    """A patient's dates side by side (treatment joined with outcome), checked for clinical order.
-
-    ``cutoff_date`` is the data cut-off of the run: no recorded date may lie after it.
-    Validated per center, so a patient is identified by ``patient_key`` alone.
-    """
-
-    patient_key: Series[str]
-    start_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    end_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    progression_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    death_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    last_followup_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    cutoff_date: Series[pd.Timestamp]
-
-    class Config:
-        strict = True
-
-    @pa.dataframe_check(name="progression_not_before_start",
-                        error="progression date is before the start of therapy")
-    def _progression_after_start(cls, df):
-        return _not_before(df["progression_date"], df["start_date"])
-
-    @pa.dataframe_check(name="death_not_before_progression",
-                        error="death date is before the progression date")
-    def _death_after_progression(cls, df):
-        return _not_before(df["death_date"], df["progression_date"])
-
-    @pa.dataframe_check(name="death_not_before_start",
-                        error="death date is before the start of therapy")
-    def _death_after_start(cls, df):
-        return _not_before(df["death_date"], df["start_date"])
-
-    @pa.dataframe_check(name="end_not_before_start",
-                        error="end of treatment is before the start of therapy")
-    def _end_after_start(cls, df):
-        return _not_before(df["end_date"], df["start_date"])
-
-    @pa.dataframe_check(name="followup_not_before_start",
-                        error="last follow-up is before the start of therapy")
-    def _followup_after_start(cls, df):
-        return _not_before(df["last_followup_date"], df["start_date"])
-
-    @pa.dataframe_check(name="followup_not_before_progression",
-                        error="last follow-up is before the progression date")
-    def _followup_after_progression(cls, df):
-        return _not_before(df["last_followup_date"], df["progression_date"])
-
-    @pa.dataframe_check(name="no_date_after_cutoff",
-                        error="a date lies after the data cut-off")
-    def _nothing_after_cutoff(cls, df):
-        dates = df[TIMELINE_DATES]
-        return dates.le(df["cutoff_date"], axis=0).where(dates.notna(), True).all(axis=1)
-
-
-TIMELINE_DATES = ["start_date", "end_date", "progression_date", "death_date", "last_followup_date"]
-
-
-def _not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    """True where ``later >= earlier`` or either is missing."""
-    return later.isna() | earlier.isna() | (later >= earlier)
 
 
 #: The columns each row rule reads (a rule is not applied where one of them is not recorded).

@@ -16,17 +16,15 @@ unknown values), referencing rows by ``_row_id``.
 """
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
-import pandera.pandas as pa
 
-from harmonise.schemas.canonical import (DATAFRAME_CHECK_COLUMN, NOT_RECORDED_ALLOWED, RULE_COLUMNS,
-                                         TABLES, Timeline, columns_of)
+from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, RULE_COLUMNS, TABLES, columns_of
+from harmonise.schemas.cross_checks import link_failures, repeated_events, timeline_failures
+from harmonise.schemas.pandera_cases import schema_failures
 from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule, check_name,
-                                          quarantine_frame, records_of, shown_value)
+                                          quarantine_frame, records_of)
 
 #: Lineage columns every canonical frame carries from the mapping engine.
 LINEAGE = ["_row_id", "_source_file", "_source_row"]
@@ -62,10 +60,10 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     frames = {t: frames.get(t, _empty(t)) for t in TABLES}
     found = [quarantine if quarantine is not None else quarantine_frame()]
     for table, frame in frames.items():
-        found.append(_schema_failures(table, frame, TABLES[table]))
-    found.append(_timeline_failures(frames, cutoff))
-    found.append(_link_failures(frames))
-    found.append(_repeated_events(frames["adverse_event"]))
+        found.append(schema_failures(table, frame, TABLES[table]))
+    found.append(timeline_failures(frames, cutoff))
+    found.append(link_failures(frames))
+    found.append(repeated_events(frames["adverse_event"]))
     failures = _drop_repeats(pd.concat([f for f in found if len(f)], ignore_index=True)
                              if any(len(f) for f in found) else quarantine_frame())
     failures = _without_not_recorded(failures, not_recorded)
@@ -100,172 +98,8 @@ def _without_not_recorded(failures: pd.DataFrame, not_recorded: frozenset) -> pd
     return failures[keep].reset_index(drop=True)
 
 
-@contextmanager
-def _quiet_pandera():
-    """pandera 0.35 + pandas 2.3 warn inside pandera's own error formatting; a data manager
-    running `harmonise check` should not see that."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module="pandera")
-        yield
-
-
 def _empty(table: str) -> pd.DataFrame:
     return pd.DataFrame(columns=columns_of(table) + LINEAGE)
-
-
-def _schema_failures(table: str, frame: pd.DataFrame, model) -> pd.DataFrame:
-    """Run one pandera model lazily; one record per failing (row, column, check)."""
-    if frame.empty:
-        return quarantine_frame()
-    data = frame[columns_of(table)]
-    try:
-        with _quiet_pandera():
-            model.validate(data, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        return _records_from_failure_cases(table, frame, model.to_schema(), err.failure_cases)
-    return quarantine_frame()
-
-
-def _records_from_failure_cases(table: str, frame: pd.DataFrame, schema,
-                                cases: pd.DataFrame) -> pd.DataFrame:
-    # A dataframe-level check reports its failure once per column: keep one record per row,
-    # about the column the check is about.
-    is_frame_check = (cases["schema_context"] == "DataFrameSchema") & cases["check_number"].notna()
-    frame_cases = cases[is_frame_check].drop_duplicates(subset=["check_number", "index"])
-    records, row_ids = [], []
-    for case in pd.concat([cases[~is_frame_check], frame_cases]).itertuples(index=False):
-        rule, inputs, column = _rule_of(schema, case)
-        index = case.index
-        if index is None or (isinstance(index, float) and pd.isna(index)):
-            targets = list(frame.index)  # a failure about the whole column: charge every row
-        else:
-            targets = [index]
-        for idx in targets:
-            value = frame.loc[idx, column] if column and rule is Rule.FAILS_CHECK and \
-                case.schema_context == "DataFrameSchema" else case.failure_case
-            records.append(QuarantineRecord(table_name=table, rule=rule, column_name=column,
-                                            failed_value=shown_value(value), inputs=inputs))
-            row_ids.append(frame.loc[idx, "_row_id"])
-    return quarantine_frame(records, row_ids)
-
-
-#: pandera's built-in checks -> our rule and the statistics its message needs.
-_PANDERA_RULES = {
-    "greater_than_or_equal_to": Rule.AT_LEAST, "less_than_or_equal_to": Rule.AT_MOST,
-    "in_range": Rule.BETWEEN, "isin": Rule.NOT_ALLOWED, "str_matches": Rule.WRONG_FORM,
-}
-#: pandera's checks of the schema itself (no Check object): by their name.
-_SCHEMA_RULES = {
-    "not_nullable": Rule.REQUIRED, "field_uniqueness": Rule.DUPLICATE,
-    "multiple_fields_uniqueness": Rule.DUPLICATE_PATIENT,
-    "coerce_dtype": Rule.WRONG_TYPE, "dtype": Rule.WRONG_TYPE,
-}
-
-
-def _rule_of(schema, case) -> tuple[Rule, dict, str | None]:
-    """The rule, message inputs and canonical column of one pandera failure case."""
-    column = case.column if isinstance(case.column, str) else None
-    inputs = {"check": str(case.check)}
-    if pd.notna(case.check_number):
-        if case.schema_context == "DataFrameSchema":
-            check = schema.checks[int(case.check_number)]
-            column = DATAFRAME_CHECK_COLUMN.get(check.name)
-        else:
-            check = schema.columns[column].checks[int(case.check_number)]
-        rule = _PANDERA_RULES.get(check.name, Rule.FAILS_CHECK)
-        if rule is Rule.FAILS_CHECK:
-            return rule, {"check": check.name, "error": check.error}, column
-        return rule, inputs | check.statistics, column
-    rule = _SCHEMA_RULES.get(str(case.check).split("(")[0], Rule.FAILS_CHECK)
-    if rule is Rule.WRONG_TYPE:
-        inputs["dtype"] = str(schema.columns[column].dtype)
-    return rule, inputs | {"error": str(case.check)}, column
-
-
-def _timeline_failures(frames: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Check the clinical order of each patient's dates (treatment joined with outcome)."""
-    treatment, outcome = frames["treatment"], frames["outcome"]
-    if treatment.empty or outcome.empty:
-        return quarantine_frame()
-    timeline = treatment[["patient_key", "start_date", "end_date", "_row_id"]].merge(
-        outcome[["patient_key", "progression_date", "death_date", "last_followup_date", "_row_id"]],
-        on="patient_key", suffixes=("_treatment", "_outcome"))
-    timeline["cutoff_date"] = pd.Timestamp(cutoff)
-    model_columns = list(Timeline.to_schema().columns)
-    try:
-        with _quiet_pandera():
-            Timeline.validate(timeline[model_columns], lazy=True)
-    except pa.errors.SchemaErrors as err:
-        records, row_ids = [], []
-        checks = Timeline.to_schema().checks
-        by_check = err.failure_cases.dropna(subset=["index"]).groupby(["check_number", "index"])
-        for (number, idx), cases in by_check:
-            row = timeline.loc[idx]
-            check = checks[int(number)]
-            values = {c: row[c] for c in cases["column"] if c in row and "date" in str(c)
-                      and c != "cutoff_date" and pd.notna(row[c])}
-            shown = ", ".join(f"{c} {pd.Timestamp(v).date()}" for c, v in values.items())
-            blamed = "outcome" if check.name != "end_not_before_start" else "treatment"
-            records.append(QuarantineRecord(
-                table_name=blamed, rule=Rule.DATE_ORDER, column_name=_TIMELINE_COLUMN.get(check.name),
-                failed_value=shown, inputs={"check": check.name, "error": check.error}))
-            row_ids.append(row[f"_row_id_{blamed}"])
-        return quarantine_frame(records, row_ids)
-    return quarantine_frame()
-
-
-_TIMELINE_COLUMN = {
-    "progression_not_before_start": "progression_date",
-    "death_not_before_progression": "death_date",
-    "death_not_before_start": "death_date",
-    "end_not_before_start": "end_date",
-    "followup_not_before_start": "last_followup_date",
-    "followup_not_before_progression": "last_followup_date",
-    "no_date_after_cutoff": None,
-}
-
-
-def _link_failures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Orphans (rows of an unknown patient) and patients missing a treatment or outcome row."""
-    known = set(frames["patient"]["patient_key"].dropna())
-    records, row_ids = [], []
-    for table in ("treatment", "outcome", "adverse_event"):
-        frame = frames[table]
-        orphan = frame[frame["patient_key"].notna() & ~frame["patient_key"].isin(known)]
-        for row_id in orphan["_row_id"]:
-            records.append(QuarantineRecord(table_name=table, rule=Rule.PATIENT_EXISTS,
-                                            column_name="patient_key"))
-            row_ids.append(row_id)
-    patients = frames["patient"]
-    for table in ("treatment", "outcome"):
-        present = set(frames[table]["patient_key"].dropna())
-        missing = patients[patients["patient_key"].notna() & ~patients["patient_key"].isin(present)]
-        for row_id in missing["_row_id"]:
-            records.append(QuarantineRecord(table_name="patient", rule=Rule.MISSING_TABLE,
-                                            inputs={"table": table}))
-            row_ids.append(row_id)
-    return quarantine_frame(records, row_ids)
-
-
-def _repeated_events(events: pd.DataFrame) -> pd.DataFrame:
-    """An adverse event sent twice (same patient, term, grade and onset date) loads once.
-
-    Events without an onset date are not compared: two grade-1 episodes of the same term
-    with unknown dates may both be real.
-    """
-    if events.empty:
-        return quarantine_frame()
-    dated = events[events["onset_date"].notna() & events["patient_key"].notna()]
-    key = ["patient_key", "term", "grade", "onset_date"]
-    repeat = dated[dated.duplicated(subset=key, keep="first")]
-    first = dated.drop_duplicates(subset=key, keep="first").set_index(key)
-    records = []
-    for row in repeat.to_dict("records"):
-        original = first.loc[tuple(row[k] for k in key)]
-        records.append(QuarantineRecord(
-            table_name="adverse_event", rule=Rule.DUPLICATE_EVENT,
-            inputs={"first_file": original["_source_file"], "first_row": int(original["_source_row"])}))
-    return quarantine_frame(records, list(repeat["_row_id"]))
 
 
 def _drop_repeats(failures: pd.DataFrame) -> pd.DataFrame:

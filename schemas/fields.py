@@ -1,0 +1,78 @@
+"""The contract's conventions and the field builders the canonical tables are declared with.
+
+Conventions: dates are calendar dates (pandas ``datetime64`` at midnight, stored as DATE in
+the warehouse) no earlier than ``EARLIEST_PLAUSIBLE_DATE``; ages in whole years at the start
+of therapy; categorical columns hold codes of ``codes.yaml``; multi-valued agent columns
+hold codes joined by ``AGENT_SEPARATOR`` in alphabetical order (``anlotinib+apatinib``),
+empty meaning none; every table starts with ``PATIENT``.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from harmonise.schemas.codes import codes
+
+#: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
+#: PD-1 inhibitors were first approved in 2014; 2000 leaves ample room for history.
+EARLIEST_PLAUSIBLE_DATE = pd.Timestamp("2000-01-01")
+
+AGENT_SEPARATOR = "+"
+PSEUDONYM_PATTERN = r"^[0-9a-f]{24}$"
+CENTER_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becoming a float
+
+#: Who a row is about: every canonical table starts with these two columns.
+PATIENT = ("center_id", "patient_key")
+
+
+def agents_in(agent_class: str):
+    """Check that every ``+``-joined agent is a known agent of ``agent_class``."""
+    allowed = set(codes("agent", **{"class": agent_class}))
+
+    def ok(value) -> bool:
+        return all(part in allowed for part in str(value).split(AGENT_SEPARATOR))
+
+    def check(series: pd.Series) -> pd.Series:
+        known = {v: v == "" or ok(v) for v in pd.unique(series.dropna())}  # once per value
+        return series.map(known).fillna(True).astype(bool)
+
+    return check
+
+
+def center_field():
+    return pa.Field(str_matches=CENTER_PATTERN,
+                    description="Center identifier, as in the mapping file name (e.g. site_a).")
+
+
+def key_field():
+    return pa.Field(str_matches=PSEUDONYM_PATTERN,
+                    description="Keyed pseudonym of the patient (HMAC-SHA256 of center and "
+                                "source identifier, 24 hex characters). Never the MRN itself.")
+
+
+def date_field(description: str, nullable: bool = True, metadata: dict | None = None):
+    return pa.Field(nullable=nullable, ge=EARLIEST_PLAUSIBLE_DATE, description=description,
+                    metadata=metadata)
+
+
+#: Field metadata of a column an export may lack (``not_recorded:`` in a mapping): the study's
+#: analyses live without it (Table 1 counts "Not recorded"; a row rule that reads it is not
+#: applied); stored NULL. Every other required column (sex, age, histology, the immunotherapy agent,
+#: line of therapy, start and follow-up dates) is needed.
+MAY_BE_NOT_RECORDED = {"may_be_not_recorded": True}
+
+
+def coded(vocabulary: str, description: str, nullable: bool = False, check: bool = True,
+           metadata: dict | None = None, **where):
+    """A column holding codes of ``vocabulary`` (``codes.yaml``; spellings in ``vocab/<name>.yaml``)."""
+    allowed = {"isin": codes(vocabulary, **where)} if check else {}
+    return pa.Field(nullable=nullable, description=description,
+                    metadata={"vocabulary": vocabulary, **where, **(metadata or {})}, **allowed)
+
+
+class CanonicalModel(pa.DataFrameModel):
+    class Config:
+        strict = True   # a column not in the contract is an error, not silently loaded
+        coerce = True

@@ -11,7 +11,6 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from harmonise.mappings.columns import default_type as _default_type
 from harmonise.mappings.document import MAX_MAPPING_BYTES
 from harmonise.mappings.entries import MappingReader
 from harmonise.mappings.errors import MappingError
@@ -22,10 +21,10 @@ from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
 #: folders and the pseudonyms' salt, and is checked on every row).
 CENTER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
-#: The typed model (``mappings.model``), the reader's limits and the canonical-type lookup
-#: are importable from here, where the mapping is read.
+#: The typed model (``mappings.model``) and the reader's limit are importable from here,
+#: where the mapping is read.
 __all__ = ["CENTER_ID", "MAX_MAPPING_BYTES", "ROLE_TABLES", "UNITS", "CenterMapping", "ColumnSpec",
-           "FileSpec", "SkipRule", "_default_type", "list_centers", "load_mapping", "mapping_path",
+           "FileSpec", "SkipRule", "list_centers", "load_mapping", "mapping_path",
            "with_study_spellings"]
 
 

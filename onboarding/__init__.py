@@ -7,7 +7,8 @@ The stage, in the order a data manager meets it:
 - ``profile``: what each column holds (types, date formats, decimal marks, top values);
 - ``headers`` and ``suggest``: which canonical column a header names, which vocabulary
   a column's values belong to;
-- ``inference``: the decisions of a draft mapping; ``writing``: its YAML text;
+- ``inference``: the decisions of a draft mapping (``decisions``: their records,
+  ``column_entry``: one mapped column's transforms); ``writing``: its YAML text;
   ``draft``: the entry points;
 - ``check``: what a dry run of the pipeline found, grouped for the person who fixes it.
 

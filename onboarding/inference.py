@@ -9,88 +9,22 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from harmonise.mappings.spec import ROLE_TABLES, _default_type
+from harmonise.mappings.model import ROLE_TABLES
 from harmonise.mappings.transforms import EXCEL_SERIAL
 from harmonise.mappings.vocabulary import translate
-from harmonise.onboarding.headers import CONFIDENT, match_header
+from harmonise.onboarding.column_entry import map_column, target_type
+from harmonise.onboarding.decisions import ColumnDraft, Draft, FileDraft
+from harmonise.onboarding.headers import SPLIT_REGIMEN, match_header
 from harmonise.onboarding.identifiers import IDENTIFIER_HEADERS, IDENTIFIER_LABELS, header_has
-from harmonise.onboarding.profile import Profile, TableProfile
-from harmonise.onboarding.suggest import (MULTI_VALUED, TARGET_VOCAB, _shown, _unknown_todo,
-                                          best_vocabulary, guess_separator, vocabulary_coverage)
+from harmonise.onboarding.profile import TableProfile
+from harmonise.onboarding.suggest import MULTI_VALUED, TARGET_VOCAB, best_vocabulary
 from harmonise.schemas.canonical import PATIENT, TABLES, mapped_columns
 
-
-SPLIT_REGIMEN = "split_regimen"
-
-
-#: A date column of small whole numbers is an offset from the start of therapy.
-MAX_OFFSET = 20000
-
-
-# -- the draft --------------------------------------------------------------------------------
-@dataclass
-class ColumnDraft:
-    """One column's line in the draft, and the comments around it."""
-
-    source: str
-    spec: dict | str                            # a column entry, or the shorthand "drop"
-    note: str = ""                              # end-of-line comment (what was guessed from what)
-    todos: list[str] = field(default_factory=list)
-    target: str | None = None
-
-    @property
-    def is_todo(self) -> bool:
-        return bool(self.todos)
-
-
-@dataclass
-class FileDraft:
-    """One ``files:`` entry."""
-
-    table: TableProfile
-    profile: Profile
-    role: str = "patients"
-    columns: list[ColumnDraft] = field(default_factory=list)
-    wide: dict[str, str] = field(default_factory=dict)
-    wide_extract: str | None = None
-    date_format: str = "%Y-%m-%d"
-    decimal: str = "."
-    date_note: str = ""
-    constants: dict[str, object] = field(default_factory=dict)
-    todos: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.profile.path.name
-
-    @property
-    def label(self) -> str:
-        return self.name + (f" [{self.table.sheet}]" if self.table.sheet is not None else "")
-
-    @property
-    def todo_count(self) -> int:
-        return len(self.todos) + sum(len(c.todos) for c in self.columns)
-
-
-@dataclass
-class Draft:
-    """A drafted mapping: its YAML text and what the drafter decided, for the summary."""
-
-    center: str
-    text: str
-    files: list[FileDraft]
-    skipped: list[str] = field(default_factory=list)
-    path: Path | None = None
-
-    @property
-    def todo_count(self) -> int:
-        return sum(f.todo_count for f in self.files)
+#: The records and the split-regimen target callers import from here.
+__all__ = ["SPLIT_REGIMEN", "ColumnDraft", "Draft", "FileDraft", "plan_file"]
 
 
 def _targets_of(role: str) -> set[str]:
@@ -211,7 +145,7 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
 
     # 4. the file's default date format: the most common one among its date columns
     formats = Counter()
-    dated = [s for s, (t, _, _) in chosen.items() if t != SPLIT_REGIMEN and _target_type(t) == "date"]
+    dated = [s for s, (t, _, _) in chosen.items() if t != SPLIT_REGIMEN and target_type(t) == "date"]
     for source in dated or [c.name for c in table.columns if c.type == "date"]:  # all date columns
         found = [f for f in table.column(source).date_formats if f != EXCEL_SERIAL]
         if found:
@@ -232,7 +166,7 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
             continue
         elif column.name in chosen:
             target, score, how = chosen[column.name]
-            file.columns.append(_map_column(column, target, score, how, file, start_mapped))
+            file.columns.append(map_column(column, target, score, how, file, start_mapped))
         else:
             hint = f"{column.distinct} distinct value(s)" if column.non_null else "empty in this export"
             if column.hidden:
@@ -269,78 +203,3 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
     if missing:
         file.todos.append(f"no column found for required canonical column(s) {', '.join(missing)}: "
                           "map the export's column, or add `constants:` if one value holds for all rows")
-
-
-def _target_type(target: str) -> str:
-    table, column = target.split(".")
-    return _default_type(table, column)
-
-
-def _map_column(column, target: str, score: float, how: str, file: FileDraft,
-                start_mapped: bool) -> ColumnDraft:
-    """The entry for a column mapped to ``target``, with the transforms its values need."""
-    note = how if score >= CONFIDENT else f"{how}: check"
-    todos: list[str] = []
-    counts = column.counts
-    if target == SPLIT_REGIMEN:
-        sep = guess_separator(counts, "agent") or "+"
-        spec: dict = {SPLIT_REGIMEN: {"separator": sep}}
-        _, unknown = vocabulary_coverage(counts, "agent", sep)
-        if unknown:
-            todos.append(_unknown_todo(unknown, "agent", target))
-        return ColumnDraft(column.name, spec,
-                           note=note, todos=todos, target=target)
-    spec = {"to": target}
-    kind = _target_type(target)
-    vocabulary = TARGET_VOCAB.get(target) or ("boolean" if kind == "boolean" else None)
-    if column.type == "empty":
-        note += "; empty in this export"
-    if vocabulary:
-        if vocabulary != "boolean":
-            spec["vocab"] = vocabulary
-        sep = guess_separator(counts, vocabulary) if target in MULTI_VALUED else None
-        if sep:
-            spec["separator"] = sep
-        _, unknown = vocabulary_coverage(counts, vocabulary, sep)
-        if unknown:
-            todos.append(_unknown_todo(unknown, vocabulary, target))
-    elif kind in ("integer", "number"):
-        numeric = [v for v in counts if re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", v)]
-        if len(numeric) < len(counts):
-            if all(re.fullmatch(r"\D*?(\d+)\D*", v) for v in counts):
-                spec["extract"] = r"(\d+)"
-                example = next(v for v in counts if v not in numeric)
-                note += f"; values like {example!r}: keep the number"
-            else:
-                bad = {v: n for v, n in counts.items() if v not in numeric}
-                todos.append(f"values that are not numbers: {_shown(bad)}; add `extract:` or fix the export")
-        if column.decimal == "," and file.decimal != ",":
-            spec["decimal"] = ","
-    elif kind == "date":
-        formats = column.date_formats
-        if column.type == "empty":
-            pass
-        elif EXCEL_SERIAL in formats:
-            spec["date_format"] = EXCEL_SERIAL
-            note += "; Excel day numbers (44270 = 2021-03-15)"
-        elif formats and file.date_format in formats:
-            if len(formats) > 1:
-                todos.append(f"ambiguous dates: each of {', '.join(formats)} reads every value; "
-                             "check which one the hospital uses")
-        elif formats:
-            spec["date_format"] = formats[0]
-            if len(formats) > 1:
-                todos.append(f"ambiguous dates: each of {', '.join(formats)} reads every value; "
-                             "check which one the hospital uses")
-        elif column.type == "integer" and counts and max(int(v) for v in counts) <= MAX_OFFSET \
-                and target != "treatment.start_date" and start_mapped:
-            spec["days_after"] = "treatment.start_date"
-            spec["unit"] = "days"
-            todos.append("whole numbers, read as days after the start of therapy: confirm the unit "
-                         "(days, weeks, months, years) with the hospital")
-        else:
-            todos.append("no date format reads every value of this column; set `date_format:` "
-                         "(strptime, e.g. \"%d/%m/%Y\") or fix the export")
-    return ColumnDraft(column.name, spec, note=note, todos=todos, target=target)
-
-

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -25,7 +24,7 @@ ACCEPT_DROP_HELP = ("Confirm a load that would remove most (or all) of a center'
 def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: Path | None,
                 warehouse: Path | None, force: bool = False, wait: bool = False,
                 project: Path | None = None, accept_drop: bool = False) -> None:
-    from harmonise.flows import prefect_env, steps
+    from harmonise.flows import prefect_env, steps, temporary_server
     from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError
     from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
 
@@ -63,7 +62,7 @@ def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, i
     try:
         # Nothing changed (decided from hashes): no Prefect server, no report rewrite. With a
         # Prefect server configured, the flow runs so the run shows there too.
-        results = None if force or os.environ.get("PREFECT_API_URL") else \
+        results = None if force or temporary_server.user_api_url() else \
             steps.run_if_unchanged(settings, centers, wait)
         if results is not None:
             with progress.shown() as display:
@@ -74,6 +73,7 @@ def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, i
                 display.finish()
         else:
             prefect_env.configure(settings.prefect_home)   # before Prefect is imported
+            temporary_server.ensure(settings.prefect_home)  # ends with this process, even killed
             from harmonise.flows.nightly import nightly, results_of
             with progress.shown():
                 state = nightly(centers=centers, cutoff=cutoff_text, demo=demo, inbox=inbox_text,
@@ -85,6 +85,8 @@ def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, i
         refuse("bold yellow", "Not started", err, ExitCode.ALREADY_RUNNING)
     except WarehouseBusy as err:
         refuse("bold red", "Not published", err, ExitCode.ALREADY_RUNNING)
+    except temporary_server.ServerDidNotStart as err:
+        refuse("bold red", "Not started", err, ExitCode.CANNOT_START)
     if verbosity() == QUIET:
         counts = {s: sum(r.status == s for r in results) for s in ("loaded", "skipped", "failed")}
         console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no centers")

@@ -1,7 +1,6 @@
 """``harmonise init`` and ``serve``: a new study project, and its nightly schedule."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -32,7 +31,8 @@ def serve(
             check_timezone(timezone)
         except ValueError as err:
             raise typer.BadParameter(str(err), param_hint="--timezone")
-    if not os.environ.get("PREFECT_API_URL"):
+    from harmonise.flows.temporary_server import user_api_url
+    if not user_api_url():
         error("[bold red]harmonise serve needs a Prefect server to keep the schedule.[/]\n"
               "Start one with `prefect server start` and set "
               "PREFECT_API_URL=http://127.0.0.1:4200/api, or schedule `harmonise run` "

@@ -5,7 +5,6 @@ The workers themselves are Prefect's own: ``prefect worker start --pool harmonis
 """
 from __future__ import annotations
 
-import os
 from typing import List, Optional
 
 import typer
@@ -22,7 +21,8 @@ POOL_HELP = "Prefect work pool the hospitals' workers poll."
 
 
 def _need_server() -> None:
-    if not os.environ.get("PREFECT_API_URL"):
+    from harmonise.flows.temporary_server import user_api_url
+    if not user_api_url():
         error("[bold red]The hospitals' workers and the coordinator share a Prefect server.[/] "
               "Start one (`prefect server start`) and set PREFECT_API_URL, e.g. "
               "http://127.0.0.1:4200/api.")

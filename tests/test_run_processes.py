@@ -1,0 +1,121 @@
+"""A run's child processes never outlive it, and a second run is refused in one clean message.
+
+Real processes: ``harmonise run --demo`` in a subprocess with its own home, Prefect's server
+found by its environment in /proc, SIGKILL, then every process that carries that home must be
+gone. Linux only (/proc).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.prefect_server import wait_for
+
+BIN = Path(sys.executable).parent
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "HARMONISE_HOME": str(home), "PREFECT_HOME": str(home / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def _carrying(home: Path) -> set[int]:
+    """Every live process whose environment names ``home`` as HARMONISE_HOME."""
+    marker = f"HARMONISE_HOME={home}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.add(int(entry.name))
+        except OSError:       # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def _listening_sockets() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":                         # LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _listens(pid: int) -> bool:
+    listening = _listening_sockets()
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    return any(link.startswith("socket:[") and link[8:-1] in listening for link in links)
+
+
+def _kill_left_over(home: Path) -> None:
+    for pid in _carrying(home):                           # this test's own children only
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def test_a_sigkilled_run_leaves_no_prefect_server_or_other_child_alive(tmp_path):
+    home = tmp_path / "home"
+    run = subprocess.Popen([str(BIN / "harmonise"), "run", "--demo"], env=_env(home),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server = wait_for(lambda: next((p for p in _carrying(home) - {run.pid} if _listens(p)), None),
+                          240, "the run's Prefect server to listen")
+        assert run.poll() is None, "the run ended before it could be killed"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        end = time.monotonic() + 30
+        while _carrying(home) and time.monotonic() < end:
+            time.sleep(0.5)
+        assert _carrying(home) == set(), f"still alive after the run was killed (server pid {server})"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        _kill_left_over(home)
+
+
+#: A second run that passed the quick check before the first took the lock: it meets the lock
+#: inside the flow, with Prefect running.
+SECOND_RUN = textwrap.dedent("""
+    import sys
+    from harmonise.flows import cli, steps
+    from harmonise.flows.runlock import run_lock
+    from harmonise.flows.settings import Settings
+    steps.preflight = lambda settings, wait=False: None
+    with run_lock(steps.lock_path(Settings.demo())):
+        sys.argv = ["harmonise", "run", "--demo"]
+        cli.main()
+""")
+
+
+def test_a_second_run_that_meets_the_lock_inside_the_flow_says_already_running_and_nothing_else(
+        tmp_path, prefect_server):
+    home = tmp_path / "home"
+    env = {**_env(home), "PREFECT_API_URL": prefect_server.api}     # the session's server
+    try:
+        done = subprocess.run([sys.executable, "-c", SECOND_RUN], env=env, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        _kill_left_over(home)
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert "already running" in output and "Traceback" not in output
+    assert len(output.strip().splitlines()) <= 4, output

@@ -93,11 +93,13 @@ def provenance(con: duckdb.DuckDBPyConnection) -> Provenance:
         center, table and check with one example reason. ``quarantine``: every record
         (no patient identifier or pseudonym). ``quality_changes``: per center, each finding
         (table, column, rule) new, persisting or resolved since the center's previous run.
+        ``duplicates``: per pair of centers, the patients whose fingerprints match (likely
+        the same person counted at both; ``v_duplicate_pair``).
     """
     return Provenance(centers=con.sql(CENTERS_SQL).df(), files=con.sql(FILES_SQL).df(),
                       quarantine_counts=con.sql(QUARANTINE_COUNTS_SQL).df(),
                       quarantine=con.sql(QUARANTINE_ROWS_SQL).df(),
-                      quality_changes=quality_changes(con))
+                      quality_changes=quality_changes(con), duplicates=duplicate_pairs(con))
 
 
 QUALITY_CHANGES_SQL = """
@@ -105,6 +107,16 @@ SELECT center_id, change, table_name, column_name, source_column, rule, rows_now
        first_seen_at, run_id, previous_run_id
 FROM v_quality_change
 """
+
+
+def duplicate_pairs(con: duckdb.DuckDBPyConnection):
+    """``v_duplicate_pair`` (empty for a warehouse written before the view)."""
+    try:
+        return con.sql("SELECT center_id, other_center_id, patients FROM v_duplicate_pair "
+                       "ORDER BY center_id, other_center_id").df()
+    except duckdb.CatalogException:
+        import pandas as pd
+        return pd.DataFrame(columns=["center_id", "other_center_id", "patients"])
 
 
 def quality_changes(con: duckdb.DuckDBPyConnection):

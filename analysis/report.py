@@ -91,6 +91,7 @@ def _frames(res: Results) -> dict[str, pd.DataFrame]:
         "provenance_files": res.provenance.files,
         "quarantine_counts": res.provenance.quarantine_counts,
         "quarantine": res.provenance.quarantine,
+        "duplicate_pairs": res.provenance.duplicates,
     }
     if res.paper is not None:
         frames["paper_comparison"] = res.paper

@@ -24,6 +24,8 @@ class Provenance:
     quarantine: pd.DataFrame
     #: ``v_quality_change``: per center, findings new / persisting / resolved since the last run.
     quality_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: ``v_duplicate_pair``: per pair of centers, patients likely the same person at both.
+    duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)

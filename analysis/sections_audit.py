@@ -3,7 +3,7 @@ side with the published study and the data provenance.
 
 Stable element ids: ``table-paper``, ``paper-summary``, ``table-provenance-centers``,
 ``table-provenance-files``, ``table-quarantine-counts``, ``table-quality-changes``,
-``table-quarantine``.
+``table-duplicates``, ``table-quarantine``.
 """
 from __future__ import annotations
 
@@ -116,7 +116,25 @@ def provenance(res: Results) -> Section:
     intro = ("From the warehouse audit trail (load_log) and the quarantine table. Quarantined "
              "rows were not loaded and are not in any number above.")
     return Section("provenance", "Data provenance", "Data provenance", "tables",
-                   Tables((Paragraph(intro), ctab, ftab, qtab, chtab, rtab)))
+                   Tables((Paragraph(intro), ctab, ftab, qtab, chtab, *duplicates(res), rtab)))
+
+
+def duplicates(res: Results) -> tuple:
+    """Likely the same patients at two centers (the flag of ``harmonise status``): per pair."""
+    pairs = res.provenance.duplicates
+    rows = [[r["center_id"], r["other_center_id"], present.count(r["patients"])]
+            for _, r in pairs.iterrows()]
+    table = Table.build("table-duplicates", ["Center", "Other center", "Patients"],
+                        rows or [Row.section("No patient has the same fingerprint at two "
+                                             "centers.")], numeric=(2,),
+                        caption="Likely the same patients at two centers")
+    note = Paragraph("Patients whose keyed fingerprint of quasi-identifiers (the project's "
+                     "safety.duplicate_fields; by default sex, age, histology and the month "
+                     "treatment started) is the same at two centers: likely one person, counted "
+                     "at both in every number above. Check with the two centers' data managers; "
+                     "the fix belongs in the exports (one center leaves the patient out).",
+                     id="duplicates-note")
+    return table, note
 
 
 def _column(r) -> str:

@@ -62,12 +62,10 @@ def replace(con: duckdb.DuckDBPyConnection, center_id: str, frame: pd.DataFrame 
 
 
 def likely(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
-    """``(center, other center, patients with the same fingerprint)`` per pair of centers."""
+    """``(center, other center, patients with the same fingerprint)`` per pair of centers
+    (view ``v_duplicate_pair``, which the report reads too)."""
     try:
-        return con.execute("""
-            SELECT a.center_id, b.center_id, count(DISTINCT a.patient_key)
-            FROM patient_fingerprint a JOIN patient_fingerprint b
-              ON a.fingerprint = b.fingerprint AND a.center_id < b.center_id
-            GROUP BY ALL ORDER BY 1, 2""").fetchall()
-    except duckdb.CatalogException:   # a warehouse written before fingerprints existed
+        return con.execute("SELECT center_id, other_center_id, patients FROM v_duplicate_pair "
+                           "ORDER BY 1, 2").fetchall()
+    except duckdb.CatalogException:   # a warehouse written before the view existed
         return []

@@ -20,7 +20,8 @@ from harmonise.warehouse.ddl import canonical_ddl
 SQL_DIR = Path(__file__).with_name("sql")
 #: The canonical tables, in dependency order (parents first).
 DATA_TABLES = tuple(TABLES)
-VIEWS = ("v_patient", "v_adverse_event", "v_adverse_event_worst", "v_response", "v_quality_change")
+VIEWS = ("v_patient", "v_adverse_event", "v_adverse_event_worst", "v_response", "v_quality_change",
+         "v_duplicate_pair")
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:

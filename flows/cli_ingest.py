@@ -27,6 +27,7 @@ def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, i
     from harmonise.flows import prefect_env, steps, temporary_server
     from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError
     from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
+    from harmonise.schemas.study_codes import StudyCodesError, study_book
 
     cutoff_text = cutoff.isoformat() if cutoff else None
     inbox_text, warehouse_text = (str(p) if p else None for p in (inbox, warehouse))
@@ -34,8 +35,9 @@ def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, i
                          **({"cutoff": cutoff} if cutoff else {}), **({"inbox": inbox} if inbox else {}))
     try:
         key = steps.pseudonym_key(settings)  # before Prefect starts: a missing key fails at once
-        study_spellings(settings.vocab_dir)  # and so does a wrong study vocab/ file
-    except (PseudonymKeyError, StudyVocabularyError) as err:
+        # and so does a wrong study codes.yaml or vocab/ file
+        study_spellings(settings.vocab_dir, study_book(settings.codes_file))
+    except (PseudonymKeyError, StudyVocabularyError, StudyCodesError) as err:
         error(f"[bold red]Cannot start:[/] {escape(str(err))}")
         raise typer.Exit(ExitCode.CANNOT_START)
     from harmonise.flows.runlock import AlreadyRunning

@@ -53,8 +53,8 @@ def check_center(center_id: str, settings: Settings, *, key: bytes | None = None
     report = CheckReport(center=center_id, mapping_file=mapping_path(center_id, settings.mappings_dir),
                          inbox=center_inbox(settings.inbox, center_id), key_note=note)
     try:
-        mapping = load_mapping(center_id, settings.mappings_dir, settings.vocab_dir)
-        batch = build_batch(center_id, settings, key)
+        mapping = load_mapping(center_id, settings.mappings_dir, settings.vocab_dir, settings.codes_file)
+        batch = build_batch(center_id, settings, key, mapping)
     except CenterError as err:
         report.structural.append(err.message)
         return report

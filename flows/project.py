@@ -5,6 +5,7 @@ A project is a folder holding ``harmonise.yaml``::
     harmonise.yaml     study name, cut-off, paths, where the pseudonym key comes from
     mappings/          one <center>.yaml per center (the mapping language)
     vocab/             spellings the study adds to the built-in vocabularies
+    codes.yaml         codes the study adds to the built-in code lists (an agent, a histology...)
     plan.yaml          the analysis plan
     inbox/<center>/    each center's export files (paths.inbox)
 
@@ -27,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from harmonise.flows.settings import DEMO_PROJECT, Settings, default_home
+from harmonise.schemas.study_codes import STUDY_CODES_FILE
 
 PROJECT_FILE = "harmonise.yaml"
 PROJECT_ENV = "HARMONISE_PROJECT"
@@ -95,7 +97,8 @@ def load_project(root: str | Path, **overrides) -> Settings:
     values.setdefault("home", root / "var")
     values.setdefault("inbox", root / "inbox")
     return Settings(**{**values, "project": root, "mappings_dir": root / "mappings",
-                       "vocab_dir": root / "vocab", "plan_file": root / "plan.yaml", **overrides})
+                       "vocab_dir": root / "vocab", "codes_file": root / STUDY_CODES_FILE,
+                       "plan_file": root / "plan.yaml", **overrides})
 
 
 def current(**overrides) -> Settings:
@@ -113,7 +116,8 @@ def demo_settings(**overrides) -> Settings:
         values.pop(state, None)
     return Settings(**{**values, "home": default_home(), "inbox": DEMO_PROJECT / "inbox",
                        "project": DEMO_PROJECT, "mappings_dir": DEMO_PROJECT / "mappings",
-                       "vocab_dir": DEMO_PROJECT / "vocab", "plan_file": DEMO_PROJECT / "plan.yaml",
+                       "vocab_dir": DEMO_PROJECT / "vocab", "codes_file": DEMO_PROJECT / STUDY_CODES_FILE,
+                       "plan_file": DEMO_PROJECT / "plan.yaml",
                        **overrides})
 
 

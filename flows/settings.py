@@ -86,6 +86,8 @@ class Settings:
     mappings_dir: Path = DEMO_MAPPINGS
     #: The project's ``vocab/``: spellings the study adds to the built-in vocabularies.
     vocab_dir: Path | None = None
+    #: The project's ``codes.yaml``: codes the study adds to the built-in code lists.
+    codes_file: Path | None = None
     #: The project's analysis plan (``plan.yaml``).
     plan_file: Path | None = DEMO_PROJECT / "plan.yaml"
     #: IANA time zone of the nightly cron (``harmonise serve``): 02:00 means 02:00 there.

@@ -9,7 +9,9 @@ from harmonise.mappings.model import (AGE_RULES, COLUMN_KEYS, IDENTIFIER_ACTIONS
                                       SHORTHANDS, TYPES, UNITS, ColumnSpec)
 from harmonise.mappings.safe_regex import PatternError, compile_pattern
 from harmonise.mappings.vocabulary import available as available_vocabularies
+from harmonise.mappings.vocabulary import canonical_vocabulary
 from harmonise.schemas.canonical import RENAMED_COLUMNS, RENAMED_WHY, TABLES, mapped_columns
+from harmonise.schemas.study_codes import snippet
 
 
 class ColumnReader(MappingDocument):
@@ -57,8 +59,9 @@ class ColumnReader(MappingDocument):
                 self.fail("split_regimen is only for patients files", line=self.line(*here))
             sep = spec["split_regimen"].get("separator", "+") if isinstance(
                 spec["split_regimen"], dict) else "+"
+            values = self.values_codes(spec.get("values"), "agent", None, here)
             return ColumnSpec(source=source, action="split_regimen", vocab=spec.get("vocab", "agent"),
-                              separator=str(sep), values=spec.get("values"), optional=optional)
+                              separator=str(sep), values=values, optional=optional)
         if "to" not in spec:
             self.fail(f"column '{source}' says neither `to:`, `identifier:` nor `split_regimen:`",
                       line=self.line(*here), column=source,
@@ -101,16 +104,58 @@ class ColumnReader(MappingDocument):
         unit = self.choose(spec.get("unit", "days"), set(UNITS), here, "unit")
         if spec.get("extract") is not None:
             self.pattern(str(spec["extract"]), (*here, "extract"))
-        values = spec.get("values")
-        if values is not None and not isinstance(values, dict):
-            self.fail("`values:` must map source spellings to codes", line=self.line(*here, "values"))
+        values = self.values_codes(spec.get("values"), vocab and canonical_vocabulary(vocab),
+                                   (table, column), here)
         return ColumnSpec(
             source=source, action="map", table=table, field=column, type=kind, vocab=vocab,
-            values={str(k): str(v) for k, v in (values or {}).items()} or None,
+            values=values,
             separator=spec.get("separator"), extract=spec.get("extract"),
             date_format=as_tuple(spec.get("date_format")) or defaults["date_format"],
             days_after=base if "days_after" in spec else None, unit=unit, optional=optional,
             decimal=str(spec.get("decimal", defaults["decimal"])), derive=derive, age_rule=age_rule)
+
+    def values_codes(self, values, vocabulary: str | None, target: tuple[str, str] | None,
+                     here: tuple) -> dict[str, str] | None:
+        """A column's ``values:``: each spelling names a code of the study's code lists (of the
+        class the target column holds); the fix of an unknown code is in the project's codes."""
+        if values is None:
+            return None
+        if not isinstance(values, dict):
+            self.fail("`values:` must map source spellings to codes", line=self.line(*here, "values"),
+                      column=here[-1], hint="E.g. `values: {Tecentriq: atezolizumab}`; the fix "
+                      "belongs in the mapping.")
+        out = {str(k): str(v) for k, v in values.items()}
+        where = self.target_class(target) if target else {}
+        if vocabulary in self.book.vocabularies():
+            for spelling, code in out.items():
+                self.known_code(vocabulary, code, (*here, "values", spelling), where,
+                                f"`values:` maps '{spelling}' to", column=here[-1])
+        return out or None
+
+    def target_class(self, target: tuple[str, str]) -> dict:
+        """``{"class": ...}`` when the canonical column holds one class of its vocabulary."""
+        meta = TABLES[target[0]].to_schema().columns[target[1]].metadata or {}
+        return {"class": meta["class"]} if "class" in meta else {}
+
+    def known_code(self, vocabulary: str, code: str, where: tuple, attrs: dict, said: str,
+                   column: str | None = None) -> None:
+        """Refuse a code the study's lists lack (fix: the project's codes.yaml, with the YAML to
+        add) or a code of another class than the column holds (fix: the mapping)."""
+        line = self.line(*where)
+        if not self.book.has(vocabulary, code):
+            close = difflib.get_close_matches(code, self.book.codes(vocabulary, **attrs), n=1, cutoff=0.85)
+            maybe = f"If you meant the code '{close[0]}', correct the mapping. " if close else ""
+            self.fail(f"{said} '{code}', which is not in the code list '{vocabulary}'", line=line,
+                      column=column,
+                      hint=f"{maybe}If it is a code this study needs, the fix belongs in the "
+                           f"project's codes, not in the mapping: add {snippet(vocabulary, code, **attrs)}.")
+        for name, wanted in attrs.items():
+            has = self.book.attribute(vocabulary, code, name)
+            if has != wanted:
+                self.fail(f"{said} '{code}', of {name} {has}, but this column holds {vocabulary} "
+                          f"codes of {name} {wanted}", line=line, column=column,
+                          hint=f"The fix belongs in the mapping: map '{code}' in the column of its "
+                               f"{name} ({has}), or use `split_regimen` for a cell naming several agents.")
 
     def pattern(self, pattern: str, where: tuple) -> None:
         """An ``extract`` pattern must compile for RE2 and have exactly one (group)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from harmonise.mappings.errors import MappingError
+from harmonise.schemas.codes import CodeBook, builtin
 
 MAX_MAPPING_BYTES = 1_000_000
 
@@ -43,8 +44,10 @@ class _StrictLoader(yaml.SafeLoader):
 class MappingDocument:
     """Walks the parsed YAML, remembering line numbers for error messages."""
 
-    def __init__(self, center: str, path: Path, raw: bytes):
+    def __init__(self, center: str, path: Path, raw: bytes, book: CodeBook | None = None):
         self.center, self.path = center, path
+        #: the study's code lists, which `values:` and `adverse_events_wide:` must name codes of
+        self.book = book or builtin()
         self.sha256 = hashlib.sha256(raw).hexdigest()
         if len(raw) > MAX_MAPPING_BYTES:
             self.fail(f"the mapping file is {len(raw)} bytes; the limit is {MAX_MAPPING_BYTES}",

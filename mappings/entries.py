@@ -10,7 +10,6 @@ from harmonise.mappings.model import (FILE_KEYS, FORMATS, ROLE_TABLES, ROLES, SK
                                       TOP_KEYS, WIDE_KEYS, CenterMapping, ColumnSpec, FileSpec,
                                       SkipRule)
 from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, vocabulary_of
-from harmonise.schemas.codes import codes
 
 
 class MappingReader(ColumnReader):
@@ -207,10 +206,14 @@ class MappingReader(ColumnReader):
             self.fail("adverse_events_wide belongs to a patients file and needs `columns:`",
                       line=self.line(*here))
         self.check_keys(spec, WIDE_KEYS, here, "adverse_events_wide")
-        terms = set(codes(vocabulary_of("adverse_event", "term")))
+        terms = set(self.book.codes(vocabulary_of("adverse_event", "term")))
         out = {}
         for source, term in (spec.get("columns") or {}).items():
-            self.choose(term, terms, (*here, "columns"), str(source))
+            if str(term) not in terms:
+                self.known_code(vocabulary_of("adverse_event", "term"), str(term),
+                                (*here, "columns", source), {},
+                                f"`adverse_events_wide:` maps column '{source}' to the term",
+                                column=str(source))
             out[str(source)] = str(term)
         if spec.get("extract") is not None:
             self.pattern(str(spec["extract"]), (*here, "extract"))

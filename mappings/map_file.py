@@ -57,7 +57,7 @@ def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: byt
         text = cleaned = transforms.clean_text(distinct)
         raw_text = spread(cleaned)
         if col.action == "split_regimen":
-            result, found = transforms.split_regimen(text, col, mapping_file)
+            result, found = transforms.split_regimen(text, col, mapping_file, mapping.codes)
             for target, series in result.items():
                 values[("treatment", target)] = spread(series)
                 sources[("treatment", target)] = col.source

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harmonise.schemas.codes import CodeBook, builtin
+
 TOP_KEYS = {"center", "mapping_version", "description", "files", "ignore_files"}
 FILE_KEYS = {"role", "name", "format", "encoding", "delimiter", "sheet", "date_format",
              "decimal", "columns", "adverse_events_wide", "constants", "description",
@@ -114,5 +116,7 @@ class CenterMapping:
     def not_recorded(self) -> frozenset[tuple[str, str]]:
         """Canonical columns the center's export does not record (every file's ``not_recorded:``)."""
         return frozenset().union(*(f.not_recorded for f in self.files))
-    #: sha256 of the study's vocab/ files folded into this mapping ("" when there are none).
+    #: sha256 of the study's vocab/ files and codes.yaml folded into this mapping ("" when none).
     vocab_sha256: str = ""
+    #: the study's code lists (the built-in ones with the project's codes.yaml merged in)
+    codes: CodeBook = field(default_factory=builtin)

@@ -15,7 +15,9 @@ from harmonise.mappings.document import MAX_MAPPING_BYTES
 from harmonise.mappings.entries import MappingReader
 from harmonise.mappings.errors import MappingError
 from harmonise.mappings.model import ROLE_TABLES, UNITS, CenterMapping, ColumnSpec, FileSpec, SkipRule
-from harmonise.mappings.vocabulary import StudyVocabularyError, study_spellings
+from harmonise.mappings.vocabulary import StudyVocabularyError, canonical_vocabulary, normalise, study_spellings
+from harmonise.mappings.vocabulary import available as available_vocabularies
+from harmonise.schemas.study_codes import StudyCodesError, study_book
 
 #: A center id: lower-case letters, digits and _, starting with a letter (it names files,
 #: folders and the pseudonyms' salt, and is checked on every row).
@@ -37,11 +39,13 @@ def list_centers(mappings_dir: Path) -> list[str]:
     return sorted(p.stem for p in Path(mappings_dir).glob("*.yaml"))
 
 
-def load_mapping(center: str, mappings_dir: Path, vocab_dir: Path | None = None) -> CenterMapping:
+def load_mapping(center: str, mappings_dir: Path, vocab_dir: Path | None = None,
+                 codes_file: Path | None = None) -> CenterMapping:
     """Read and check ``<mappings_dir>/<center>.yaml``; raise ``MappingError`` on any mistake.
 
     ``vocab_dir`` is the study's ``vocab/``: its spellings join every column translated with
-    that vocabulary (below the column's own ``values:``, which still win).
+    that vocabulary (below the column's own ``values:``, which still win). ``codes_file`` is
+    the study's ``codes.yaml``: the codes it adds join the code lists (``schemas.study_codes``).
     """
     path = mapping_path(center, mappings_dir)
     if not CENTER_ID.fullmatch(center):
@@ -54,17 +58,28 @@ def load_mapping(center: str, mappings_dir: Path, vocab_dir: Path | None = None)
         raise MappingError(center, "no mapping file for this center",
                            file=str(path), hint=f"Create {path.name} (see docs/adding-a-center.md); "
                            f"centers with a mapping: {', '.join(list_centers(mappings_dir)) or 'none'}.")
+    try:
+        book = study_book(codes_file)
+    except StudyCodesError as err:
+        raise MappingError(center, err.problem, file=str(err.path), line=err.line,
+                           hint=f"{err.hint} The fix belongs in the project's codes.yaml.") from None
     raw = path.read_bytes()
-    reader = MappingReader(center, path, raw)
-    return with_study_spellings(reader.mapping(), vocab_dir)
+    reader = MappingReader(center, path, raw, book)
+    return with_study_spellings(replace(reader.mapping(), codes=book), vocab_dir)
 
 
 def with_study_spellings(mapping: CenterMapping, vocab_dir: Path | None) -> CenterMapping:
-    """``mapping`` with the study's added spellings in each vocabulary column's ``values``."""
+    """``mapping`` with the study's added spellings, and its own codes as spellings of
+    themselves, in each vocabulary column's ``values``."""
+    book = mapping.codes
     try:
-        additions, digest = study_spellings(vocab_dir)
+        additions, digest = study_spellings(vocab_dir, book)
     except StudyVocabularyError as err:
         raise MappingError(mapping.center, str(err)) from None
+    for vocabulary, code in sorted(book.added):  # a study's code matches itself, like a built-in one
+        for name in available_vocabularies():
+            if canonical_vocabulary(name) == vocabulary:
+                additions.setdefault(name, {}).setdefault(normalise(code), code)
     if not additions:
         return mapping
 
@@ -72,6 +87,6 @@ def with_study_spellings(mapping: CenterMapping, vocab_dir: Path | None) -> Cent
         extra = additions.get(spec.vocab or "")
         return replace(spec, values={**extra, **(spec.values or {})}) if extra else spec
     files = tuple(replace(f, columns={k: column(c) for k, c in f.columns.items()}) for f in mapping.files)
-    return replace(mapping, files=files, vocab_sha256=digest)
+    return replace(mapping, files=files, vocab_sha256=digest + book.sha256)
 
 

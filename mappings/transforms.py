@@ -20,7 +20,7 @@ from harmonise.mappings.safe_regex import extract_group
 from harmonise.mappings.model import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
 from harmonise.schemas.canonical import AGENT_SEPARATOR, agent_class_columns
-from harmonise.schemas.codes import attribute
+from harmonise.schemas.codes import CodeBook, builtin
 from harmonise.schemas.quarantine import Rule
 
 #: ISO dates are always accepted besides the declared formats: Excel date cells arrive as ISO.
@@ -139,20 +139,22 @@ def offset_dates(days: pd.Series, base: pd.Series, unit: str) -> pd.Series:
     return (base + offset).astype("datetime64[ns]")
 
 
-def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str
+def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str, book: CodeBook | None = None
                   ) -> tuple[dict[str, pd.Series], list[Problem]]:
     """``'Anlotinib + Sintilimab'`` -> the immunotherapy agent and '+'-joined anti-angiogenic and
     cytotoxic agents.
 
     Each part is translated with the agent vocabulary; its class (immunotherapy, antiangiogenic,
-    cytotoxic) comes from ``schemas/codes.yaml`` and names its column (``agent_class_columns``).
+    cytotoxic) comes from the study's code lists (``book``: ``schemas/codes.yaml`` and the
+    project's ``codes.yaml``) and names its column (``agent_class_columns``).
     Exactly one immunotherapy agent (a PD-1 or PD-L1 inhibitor) is expected.
     """
     parts = text.str.split(spec.separator or "+", regex=False).explode().str.strip()
     parts = parts.mask(parts == "")
     coded = translate(parts, spec.vocab or "agent", spec.values)
     unknown = (parts.notna() & coded.isna()).groupby(level=0).any().reindex(text.index, fill_value=False)
-    classes = coded.map(lambda c: attribute("agent", c, "class"), na_action="ignore")
+    book = book or builtin()
+    classes = coded.map(lambda c: book.attribute("agent", c, "class"), na_action="ignore")
     result = {}
     for cls, target in agent_class_columns().items():
         chosen = coded[classes == cls]

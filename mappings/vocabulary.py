@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from harmonise.schemas.codes import all_vocabularies
+from harmonise.schemas.codes import CodeBook, all_vocabularies, builtin
+from harmonise.schemas.study_codes import snippet
 
 VOCAB_DIR = Path(__file__).with_name("vocab")
 BOOLEAN = "boolean"
@@ -87,24 +88,26 @@ class StudyVocabularyError(ValueError):
     """A study's ``vocab/`` file is not usable; the message names the file and what to do."""
 
 
-def study_spellings(vocab_dir: Path | None) -> tuple[dict[str, dict[str, str]], str]:
+def study_spellings(vocab_dir: Path | None, book: CodeBook | None = None
+                    ) -> tuple[dict[str, dict[str, str]], str]:
     """``({vocabulary: {spelling: code}}, sha256)`` of the spellings a study adds in ``vocab_dir``.
 
     Each ``vocab_dir/NAME.yaml`` names a built-in vocabulary and lists, under ``codes:``,
-    extra spellings of its existing codes. A spelling the built-in vocabulary already gives
-    another code, or a code it does not have, is refused: a study adds spellings, it never
-    changes what a canonical code or a known spelling means.
+    extra spellings of its existing codes (built-in, or added by the study's codes.yaml:
+    ``book``). A spelling the built-in vocabulary already gives another code, or a code the
+    code list does not have, is refused: a study adds spellings, it never changes what a
+    canonical code or a known spelling means.
     """
     additions: dict[str, dict[str, str]] = {}
     digest = hashlib.sha256()
     files = sorted(Path(vocab_dir).glob("*.yaml")) if vocab_dir and Path(vocab_dir).is_dir() else []
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        additions[path.stem] = _study_file(path)
+        additions[path.stem] = _study_file(path, book or builtin())
     return additions, digest.hexdigest() if files else ""
 
 
-def _study_file(path: Path) -> dict[str, str]:
+def _study_file(path: Path, book: CodeBook) -> dict[str, str]:
     def fail(message: str, hint: str) -> None:
         raise StudyVocabularyError(f"{path}: {message}. {hint}")
     name = path.stem
@@ -122,21 +125,23 @@ def _study_file(path: Path) -> dict[str, str]:
     if spec.get("vocabulary", canonical_vocabulary(name)) != canonical_vocabulary(name):
         fail(f"`vocabulary: {spec['vocabulary']}` differs from the built-in {name}.yaml "
              f"(`vocabulary: {canonical_vocabulary(name)}`)", "Drop the line or correct it.")
-    builtin = shared(name)
-    codes = set(builtin.values())
+    known = shared(name)
+    vocabulary = canonical_vocabulary(name)
+    codes = set(known.values()) | {c for v, c in book.added if v == vocabulary}
     added: dict[str, str] = {}
     for code, spellings in spec["codes"].items():
         if str(code) not in codes:
             fail(f"'{code}' is not a code of the vocabulary {name}",
-                 f"A study adds spellings to the existing codes ({', '.join(sorted(codes))}); "
-                 "new codes belong in schemas/codes.yaml.")
+                 f"A spelling names an existing code ({', '.join(sorted(codes))}). If '{code}' is a "
+                 f"code this study needs, the fix belongs in the project's codes: add "
+                 f"{snippet(vocabulary, str(code))}.")
         for spelling in spellings if isinstance(spellings, list) else [spellings]:
             if isinstance(spelling, bool) or spelling is None:
                 fail(f"a spelling of '{code}' was read as {spelling}",
                      "Quote it (YAML reads unquoted Yes/No/On/Off as true/false).")
             key = normalise(spelling)
-            if builtin.get(key, code) != code or added.get(key, code) != code:
-                was = builtin.get(key) or added[key]
+            if known.get(key, code) != code or added.get(key, code) != code:
+                was = known.get(key) or added[key]
                 fail(f"'{spelling}' already means '{was}' in the vocabulary {name}, not '{code}'",
                      "A study may add spellings, never change what one means: drop it here, or map "
                      "it for one center with `values:` in that center's mapping.")

@@ -51,10 +51,11 @@ class CenterResult:
 def build_batch(center: str, settings, key: bytes, mapping: CenterMapping | None = None,
                 hashes: dict[str, str] | None = None) -> LoadBatch:
     """Map and validate one center (no warehouse access): the rows to load and to quarantine."""
-    mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir)
+    mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir, settings.codes_file)
     mapped = map_center(mapping, settings.inbox, key, hashes, settings.allow_symlinks)
     validated = validate_center(center, mapped.frames, pd.Timestamp(settings.cutoff),
-                                mapped.quarantine, not_recorded=mapping.not_recorded)
+                                mapped.quarantine, not_recorded=mapping.not_recorded,
+                                codes=mapping.codes)
     shared, private = shared_and_private(with_source_columns(validated.quarantine,
                                                              mapped.source_columns))
     return LoadBatch(
@@ -124,7 +125,7 @@ def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = 
     """
     started = dt.datetime.now()
     try:
-        mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir)
+        mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir, settings.codes_file)
         hashes = export_hashes(mapping, settings.inbox, settings.allow_symlinks)
         skipped = None if force else unchanged_result(center, settings, run_id, key, mapping,
                                                       hashes, started)

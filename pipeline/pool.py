@@ -31,7 +31,8 @@ def ingest_centers(centers: list[str], settings, run_id: str, key: bytes, force:
         for center in centers:
             started[center] = dt.datetime.now()
             try:
-                mapping = load_mapping(center, settings.mappings_dir)
+                mapping = load_mapping(center, settings.mappings_dir, settings.vocab_dir,
+                                       settings.codes_file)
                 hashes = export_hashes(mapping, settings.inbox)
                 skipped = None if force else unchanged_result(center, settings, run_id, key,
                                                               mapping, hashes, started[center])

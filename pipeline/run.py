@@ -17,6 +17,7 @@ from harmonise.pipeline.center import UNCHANGED, CenterResult
 from harmonise.pipeline.identity import export_hashes, planned_load_id
 from harmonise.warehouse import publish, quality, store
 from harmonise.warehouse.backend import Commit
+from harmonise.schemas.study_codes import study_book
 from harmonise.warehouse.loader import current_load_id, log_attempt
 
 
@@ -27,6 +28,7 @@ class RunConfig(Protocol):
     warehouse: Path
     mappings_dir: Path
     vocab_dir: Path | None
+    codes_file: Path | None
     cutoff: dt.date
     demo_key: bool
     key_env: str | None
@@ -62,7 +64,8 @@ def prepare_warehouse(settings: RunConfig, run_id: str = "") -> None:
     warehouse = settings.backend
     warehouse.write(store.ensure_tables, Commit("schema", f"run {run_id}: tables", run_id))
     views = settings.analysis_views
-    warehouse.write(lambda con: store.write_conventions(con, settings.cutoff, views),
+    book = study_book(settings.codes_file)
+    warehouse.write(lambda con: store.write_conventions(con, settings.cutoff, views, book),
                     Commit("prepare", f"run {run_id}: codes, cut-off {settings.cutoff}, views",
                            run_id))
 
@@ -111,7 +114,8 @@ def unchanged_centers(settings: RunConfig, centers: list[str], key: bytes
     mappings = {}
     with settings.backend.connect(read_only=True) as con:
         for center in centers:
-            mapping = mappings[center] = load_mapping(center, settings.mappings_dir)
+            mapping = mappings[center] = load_mapping(center, settings.mappings_dir, settings.vocab_dir,
+                                                      settings.codes_file)
             hashes = export_hashes(mapping, settings.inbox)
             if hashes is None or current_load_id(con, center) != planned_load_id(
                     mapping, settings.cutoff, key, hashes):

@@ -16,6 +16,8 @@ DDL, the data dictionary, validation and the loader's column lists follow from i
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -23,6 +25,7 @@ from pandera.typing import Series
 from harmonise.schemas.fields import (AGENT_SEPARATOR, CENTER_PATTERN, MAY_BE_NOT_RECORDED, PATIENT,
                                       CanonicalModel, Int, agents_in, center_field, coded, date_field,
                                       key_field)
+from harmonise.schemas.codes import CodeBook
 from harmonise.schemas.lineage import LINEAGE
 from harmonise.schemas.timeline import Timeline
 
@@ -31,7 +34,7 @@ from harmonise.schemas.timeline import Timeline
 __all__ = ["AGENT_SEPARATOR", "CENTER_PATTERN", "COLUMN_VOCABULARY", "DATAFRAME_CHECK_COLUMN",
            "LINEAGE", "NOT_RECORDED_ALLOWED", "PATIENT", "RENAMED_COLUMNS", "RENAMED_WHY",
            "RULE_COLUMNS", "TABLES", "AdverseEvent", "Outcome", "Patient", "Timeline", "Treatment",
-           "agent_class_columns", "columns_of", "may_be_not_recorded", "mapped_columns",
+           "agent_class_columns", "columns_of", "contract", "may_be_not_recorded", "mapped_columns",
            "vocabulary_of"]
 
 
@@ -161,6 +164,27 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "outcome": Outcome,
     "adverse_event": AdverseEvent,
 }
+
+
+@lru_cache(maxsize=64)
+def contract(table: str, book: CodeBook | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of ``table`` whose code checks read ``book``'s lists (the built-in
+    lists with a study's own codes, ``schemas.study_codes``); the model's own schema otherwise."""
+    schema = TABLES[table].to_schema()
+    grown = {vocabulary for vocabulary, _ in (book.added if book is not None else ())}
+    if not grown:
+        return schema
+    for name, column in schema.columns.items():
+        meta = column.metadata or {}
+        if meta.get("vocabulary") not in grown:
+            continue
+        vocabulary, where = meta["vocabulary"], ({"class": meta["class"]} if "class" in meta else {})
+        checks = [pa.Check.isin(book.codes(vocabulary, **where)) if check.name == "isin"
+                  else pa.Check(agents_in(meta["class"], book), name=check.name, error=check.error)
+                  if check.name == f"{name}_known" else check
+                  for check in column.checks]
+        schema = schema.update_column(name, checks=checks)
+    return schema
 
 
 def columns_of(table: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from harmonise.schemas.codes import codes
+from harmonise.schemas.codes import CodeBook, builtin, codes
 
 #: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
 #: PD-1 inhibitors were first approved in 2014; 2000 leaves ample room for history.
@@ -27,9 +27,9 @@ Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becomi
 PATIENT = ("center_id", "patient_key")
 
 
-def agents_in(agent_class: str):
-    """Check that every ``+``-joined agent is a known agent of ``agent_class``."""
-    allowed = set(codes("agent", **{"class": agent_class}))
+def agents_in(agent_class: str, book: CodeBook | None = None):
+    """Check that every ``+``-joined agent is a known agent of ``agent_class`` (in ``book``)."""
+    allowed = set((book or builtin()).codes("agent", **{"class": agent_class}))
 
     def ok(value) -> bool:
         return all(part in allowed for part in str(value).split(AGENT_SEPARATOR))

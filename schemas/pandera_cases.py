@@ -25,16 +25,16 @@ def quiet_pandera():
 
 
 
-def schema_failures(table: str, frame: pd.DataFrame, model) -> pd.DataFrame:
-    """Run one pandera model lazily; one record per failing (row, column, check)."""
+def schema_failures(table: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """Run one table's pandera schema lazily; one record per failing (row, column, check)."""
     if frame.empty:
         return quarantine_frame()
     data = frame[columns_of(table)]
     try:
         with quiet_pandera():
-            model.validate(data, lazy=True)
+            schema.validate(data, lazy=True)
     except pa.errors.SchemaErrors as err:
-        return _records_from_failure_cases(table, frame, model.to_schema(), err.failure_cases)
+        return _records_from_failure_cases(table, frame, schema, err.failure_cases)
     return quarantine_frame()
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, RULE_COLUMNS, TABLES, columns_of
+from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, RULE_COLUMNS, TABLES, columns_of, contract
+from harmonise.schemas.codes import CodeBook
 from harmonise.schemas.cross_checks import link_failures, repeated_events, timeline_failures
 from harmonise.schemas.pandera_cases import schema_failures
 from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule, check_name,
@@ -43,7 +44,8 @@ class ValidatedCenter:
 
 def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
                     cutoff: pd.Timestamp, quarantine: pd.DataFrame | None = None,
-                    not_recorded: frozenset[tuple[str, str]] = frozenset()) -> ValidatedCenter:
+                    not_recorded: frozenset[tuple[str, str]] = frozenset(),
+                    codes: CodeBook | None = None) -> ValidatedCenter:
     """Validate every table of one center lazily and split good rows from bad ones.
 
     Parameters
@@ -56,11 +58,12 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
         ``not_recorded:``; only columns of ``NOT_RECORDED_ALLOWED``): stored empty, so
         "required" does not apply to them, nor any row rule that reads them
         (``RULE_COLUMNS``).
+    codes : the study's code lists (built-in + its own codes); the built-in lists by default.
     """
     frames = {t: frames.get(t, _empty(t)) for t in TABLES}
     found = [quarantine if quarantine is not None else quarantine_frame()]
     for table, frame in frames.items():
-        found.append(schema_failures(table, frame, TABLES[table]))
+        found.append(schema_failures(table, frame, contract(table, codes)))
     found.append(timeline_failures(frames, cutoff))
     found.append(link_failures(frames))
     found.append(repeated_events(frames["adverse_event"]))

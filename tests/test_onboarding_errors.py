@@ -85,7 +85,8 @@ CASES = [
       columns: {乏力: fatigue}
 """, ["adverse_events_wide belongs to a patients file", "line 12"]),
     ("unknown adverse-event term", VALID + "    adverse_events_wide:\n      columns: {乏力: fatique}\n",
-     ["'fatique' is not a valid 乏力", "Did you mean 'fatigue'"]),
+     ["maps column '乏力' to the term 'fatique', which is not in the code list 'ae_term'",
+      "If you meant the code 'fatigue', correct the mapping"]),
     ("unknown key in adverse_events_wide", VALID + "    adverse_events_wide:\n      colums: {乏力: fatigue}\n",
      ["unknown key 'colums' in adverse_events_wide", "Did you mean 'columns'"]),
     ("unknown constant target", VALID + "    constants:\n      treatment.course: 1\n",

@@ -3,14 +3,20 @@
 Tables come from the pandera models (``schemas/``), views from their SQL files here (the
 header comment says what each is; DuckDB itself says which columns and types it has).
 Run ``make docs`` (or ``python -m warehouse.dictionary > docs/data-dictionary.md``);
-a test fails when the committed file differs from what this prints.
+a test fails when the committed file differs from what this prints. A project's own
+dictionary, with the codes its ``codes.yaml`` adds: ``python -m harmonise.warehouse.dictionary
+PROJECT_DIR``.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import duckdb
 
-from harmonise.schemas.canonical import LINEAGE, TABLES, vocabulary_of
-from harmonise.schemas.codes import all_vocabularies
+from harmonise.schemas.canonical import LINEAGE, TABLES, contract, vocabulary_of
+from harmonise.schemas.codes import CodeBook, builtin
+from harmonise.schemas.study_codes import STUDY_CODES_FILE, study_book
 from harmonise.warehouse.ddl import sql_type
 from harmonise.warehouse.store import VIEWS, sql_files, ensure_tables, refresh_views
 
@@ -72,11 +78,15 @@ def _views() -> list[str]:
     return lines
 
 
-def render() -> str:
-    """The whole dictionary as Markdown."""
+def render(book: CodeBook | None = None) -> str:
+    """The whole dictionary as Markdown; ``book``: a study's code lists (its own codes marked)."""
+    book = book or builtin()
     lines = [HEADER, *(f"- `{c.name}`: {c.description}" for c in LINEAGE), ""]
+    if book.source is not None:
+        lines += [f"This study adds codes of its own (`{book.source.name}` of the project): marked "
+                  "*study* under \"Code lists\".", ""]
     for table, model in TABLES.items():
-        schema = model.to_schema()
+        schema = contract(table, book)
         doc = (model.__doc__ or "").strip().splitlines()[0]
         lines += [f"## `{table}`", "", doc, "",
                   "| column | type | required | rules | allowed codes | description |",
@@ -96,16 +106,25 @@ def render() -> str:
         lines.append("")
     lines += _views()
     lines += ["## Code lists", ""]
-    for vocabulary, entries in all_vocabularies().items():
+    for vocabulary, entries in book.vocabularies().items():
         lines.append(f"### `{vocabulary}`")
         lines.append("")
         for code, attrs in entries.items():
             extra = {k: v for k, v in attrs.items() if k not in ("label",)}
             more = "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in extra.items())
-            lines.append(f"- `{code}`: {attrs.get('label', code)}" + (f" ({more})" if more else ""))
+            study = " *study*" if book.is_study_code(vocabulary, code) else ""
+            lines.append(f"- `{code}`: {attrs.get('label', code)}" + (f" ({more})" if more else "") + study)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m harmonise.warehouse.dictionary [PROJECT]``: the built-in dictionary, or a
+    project's with its own codes (``PROJECT/codes.yaml``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    book = study_book(Path(argv[0]) / STUDY_CODES_FILE) if argv else None
+    print(render(book), end="")
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    main()

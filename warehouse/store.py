@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from harmonise.schemas.canonical import RENAMED_COLUMNS, TABLES
-from harmonise.schemas.codes import all_vocabularies
+from harmonise.schemas.codes import CodeBook, builtin
 from harmonise.warehouse.ddl import canonical_ddl
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -146,10 +146,11 @@ def write_study_config(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> None:
     con.execute("INSERT INTO study_config VALUES ('cutoff_date', ?)", [cutoff.isoformat()])
 
 
-def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
-    """Rewrite ``ref_code`` from ``schemas/codes.yaml`` (labels and groups for SQL users)."""
+def write_reference_codes(con: duckdb.DuckDBPyConnection, book: CodeBook | None = None) -> None:
+    """Rewrite ``ref_code`` from the study's code lists (``schemas/codes.yaml`` and the
+    project's ``codes.yaml``: labels and groups for SQL users)."""
     rows = []
-    for vocabulary, entries in all_vocabularies().items():
+    for vocabulary, entries in (book or builtin()).vocabularies().items():
         for order, (code, attrs) in enumerate(entries.items(), start=1):
             group = attrs.get("group") or attrs.get("class")
             rows.append((vocabulary, str(code), attrs.get("label", str(code)), group, order))
@@ -158,10 +159,10 @@ def write_reference_codes(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_conventions(con: duckdb.DuckDBPyConnection, cutoff: dt.date,
-                      views: list[str] | None = None) -> None:
+                      views: list[str] | None = None, book: CodeBook | None = None) -> None:
     """Reference codes, study settings and views (inside the caller's transaction);
-    ``views``: the plan's view statements (:func:`refresh_views`)."""
-    write_reference_codes(con)
+    ``views``: the plan's view statements (:func:`refresh_views`); ``book``: the study's codes."""
+    write_reference_codes(con, book)
     write_study_config(con, cutoff)
     refresh_views(con, views)
 

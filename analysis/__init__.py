@@ -8,10 +8,12 @@ The package reads ONLY the warehouse's analysis views and reference tables
 ``plan``      plan.yaml as typed records (``plan_build`` validates it); ``plan_sql``
               generates the analysis views from it; ``labels`` words for every code.
 ``views``     read the views into pandas frames (the only place that issues SELECTs
-              against patient views, apart from the SQL tables of ``tables``).
+              against patient views, apart from the SQL tables of ``tables``); the
+              report computes ``v_patient`` once (``views.materialise``), text as categoricals.
 ``km``        Kaplan-Meier curve, Greenwood variance, pointwise 95% band with a selectable
               transform (``log`` | ``log-log`` | ``plain``), median with CI the way R's
-              ``survfit`` reports it, landmark rates, number at risk, reverse-KM follow-up.
+              ``survfit`` reports it (``km_band`` the bands, ``km_quantile`` the median
+              rules, ``km_readout`` landmark rates, number at risk, reverse-KM follow-up).
 ``logrank``   k-group log-rank test with observed/expected events, the same test
               stratified by center; ``cox`` the center-stratified hazard ratio;
               ``comparisons`` runs the plan's comparisons.

@@ -63,6 +63,7 @@ def collect(con: duckdb.DuckDBPyConnection, plan: Plan, *, transform: str = "log
             median_rule: str = "print") -> Results:
     """Every result the report shows (no figures, no published numbers yet)."""
     labels = Labels(plan, ref_labels(con))
+    views.materialise(con)                 # v_patient computed once for every read below
     patients = views.patients(con)
     responses = views.responses(con)
     compared = run_comparisons(patients, plan.comparisons, labels.short, transform=transform,

@@ -18,6 +18,7 @@ from harmonise.analysis.cox import cox_hazard_ratios
 from harmonise.analysis.km import KaplanMeier, kaplan_meier
 from harmonise.analysis.logrank import logrank_test, stratified_logrank_test
 from harmonise.analysis.plan import Comparison, Condition
+from harmonise.analysis.risksets import group_indices
 
 
 RESULT_COLUMNS = [
@@ -29,11 +30,9 @@ RESULT_COLUMNS = [
 
 @dataclass(frozen=True)
 class Curve:
-    """One group's fitted curve and the data behind it (for figures and at-risk tables)."""
+    """One group's fitted curve (its step points are all the figures and at-risk tables need)."""
 
     value: object
-    time: np.ndarray
-    event: np.ndarray
     km: KaplanMeier
 
 
@@ -58,38 +57,46 @@ def matches(frame: pd.DataFrame, condition: Condition) -> pd.Series:
     return ok.fillna(False).astype(bool)
 
 
-def select(patients: pd.DataFrame, comparison: Comparison) -> pd.DataFrame:
-    """Rows of ``patients`` in the comparison's population and listed groups."""
-    keep = pd.Series(True, index=patients.index)
+def in_comparison(patients: pd.DataFrame, comparison: Comparison) -> pd.Series:
+    """Which rows of ``patients`` are in the comparison's population and listed groups."""
+    keep = patients[comparison.by].isin(list(comparison.groups)).fillna(False).astype(bool)
     for condition in comparison.population.where:
         keep &= matches(patients, condition)
-    rows = patients[keep]
-    return rows[rows[comparison.by].isin(list(comparison.groups))]
+    return keep
+
+
+def select(patients: pd.DataFrame, comparison: Comparison) -> pd.DataFrame:
+    """Rows of ``patients`` in the comparison's population and listed groups."""
+    return patients[in_comparison(patients, comparison)]
 
 
 def compare(patients: pd.DataFrame, comparison: Comparison, endpoint: str, labels: dict, *,
             strata: str = "center_id", transform: str = "log", alpha: float = 0.05,
-            median_rule: str = "print") -> tuple[list[dict], list[Curve]]:
+            median_rule: str = "print", selected: bool = False
+            ) -> tuple[list[dict], list[Curve]]:
     """Run one comparison for one endpoint (``"pfs"``, ``"os"``, ...): one dict per group,
     keys :data:`RESULT_COLUMNS` (see :func:`run_comparisons`), and the fitted curves.
-    ``labels``: ``{group code: short label}``."""
-    rows = select(patients, comparison)
+    ``labels``: ``{group code: short label}``. ``selected``: ``patients`` already holds
+    only the comparison's rows (:func:`select`)."""
+    rows = patients if selected else select(patients, comparison)
     t = rows[f"{endpoint}_months"].to_numpy(float)
     e = rows[f"{endpoint}_event"].to_numpy(bool)
-    g = rows[comparison.by].to_numpy(object)
     values = tuple(comparison.groups)
     reference = values[0]
-    plain = logrank_test(t, e, g, groups=values)
-    strat = stratified_logrank_test(t, e, g, rows[strata].to_numpy(object), groups=values)
-    hrs = cox_hazard_ratios(t, e, g, reference=reference, groups=values,
-                            strata=rows[strata].to_numpy(object), alpha=alpha)
+    # groups as their index in ``values`` (matched once, by ==): the tests compare integers
+    g = group_indices(rows[comparison.by].to_numpy(object), values)
+    codes = tuple(range(len(values)))
+    s = rows[strata].to_numpy(object)
+    plain = logrank_test(t, e, g, groups=codes)
+    strat = stratified_logrank_test(t, e, g, s, groups=codes)
+    hrs = cox_hazard_ratios(t, e, g, reference=0, groups=codes, strata=s, alpha=alpha)
     out, curves = [], []
     for i, value in enumerate(values):
-        mine = g == value
+        mine = g == i
         curve = kaplan_meier(t[mine], e[mine], transform=transform, alpha=alpha,
                              label=labels[value], median_rule=median_rule)
-        curves.append(Curve(value, t[mine], e[mine], curve))
-        hr = hrs[hrs["group"] == value]
+        curves.append(Curve(value, curve))
+        hr = hrs[hrs["group"] == i]
         is_ref = value == reference
         out.append({
             "comparison": comparison.name, "label": comparison.label,
@@ -146,9 +153,12 @@ def run_comparisons(patients: pd.DataFrame, comparisons, short_label=None, *,
     rows, curves = [], {}
     for c in comparisons:
         labels = {v: short_label(c.by, v) for v in c.groups}
+        columns = dict.fromkeys([c.by, strata, *(f"{ep}_{x}" for ep in c.endpoints
+                                                for x in ("months", "event"))])
+        chosen = patients.loc[in_comparison(patients, c), list(columns)]  # once per comparison
         for ep in c.endpoints:
-            out, fitted = compare(patients, c, ep, labels, strata=strata, transform=transform,
-                                  alpha=alpha, median_rule=median_rule)
+            out, fitted = compare(chosen, c, ep, labels, strata=strata, transform=transform,
+                                  alpha=alpha, median_rule=median_rule, selected=True)
             rows += out
             curves[(c.name, ep)] = fitted
     return ComparisonResults(pd.DataFrame(rows, columns=RESULT_COLUMNS), curves)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from harmonise.analysis import kmplot, present
 from harmonise.analysis.comparisons import ComparisonResults
-from harmonise.analysis.km import number_at_risk
+from harmonise.analysis.km_readout import at_ticks
 from harmonise.analysis.labels import Labels
 from harmonise.analysis.plan import Plan
 
@@ -74,16 +74,13 @@ def _ticks(max_time: float) -> np.ndarray:
     return np.arange(0.0, step * math.ceil(max(max_time, 1e-9) / step) + 0.5 * step, step)
 
 
-def _curves(spec: FigureSpec, labels: Labels, patients: pd.DataFrame,
-            compared: ComparisonResults, all_curves: dict):
-    """[(group value, label, time, event, KaplanMeier)] of one panel: the curves the
-    comparisons fitted (or the all-patient curve of the endpoint)."""
+def _curves(spec: FigureSpec, labels: Labels, compared: ComparisonResults, all_curves: dict):
+    """[(group value, label, KaplanMeier)] of one panel: the curves the comparisons
+    fitted (or the all-patient curve of the endpoint)."""
     if spec.comparison is None:
-        t = patients[f"{spec.endpoint}_months"].to_numpy(float)
-        e = patients[f"{spec.endpoint}_event"].to_numpy(bool)
-        return [("all", "All patients", t, e, all_curves[spec.endpoint])]
+        return [("all", "All patients", all_curves[spec.endpoint])]
     comparison = labels.plan.comparison(spec.comparison)
-    return [(str(c.value), labels.legend(comparison, c.value), c.time, c.event, c.km)
+    return [(str(c.value), labels.legend(comparison, c.value), c.km)
             for c in compared.curves[(spec.comparison, spec.endpoint)]]
 
 
@@ -164,18 +161,18 @@ def prepare_panel(spec: FigureSpec, curves: list, results: pd.DataFrame, *, labe
         names = [[str(v), labels.short(comparison.by, v), c[1]]
                  for v, c in zip(comparison.groups, curves)]
         curves = [curves[i] for i in title_order(labels.comparison(comparison), names)]
-    max_time = max([float(np.nanmax(t)) for _, _, t, _, _ in curves if t.size] or [1.0])
+    max_time = max([float(c.table["time"].iloc[-1]) for *_, c in curves if c.n] or [1.0])
     ticks = _ticks(max_time)
     k = len(curves)
     drawn, summaries, at_risk_rows, table_rows = [], [], [], []
     shorts = {value: _short(label, value, codes) for value, label, *_ in curves}
-    for i, (value, label, t, e, curve) in enumerate(curves):
+    for i, (value, label, curve) in enumerate(curves):
         color = "#222222" if k == 1 else COLORS[i % len(COLORS)]
         tab = curve.table
         median = present.months(curve.median, n=curve.n)
         median = (f"median {median} months" if median[0].isdigit()
                   else "median not reached" if median == present.NR else "no patient")
-        nar = number_at_risk(t, e, ticks)
+        nar = at_ticks(curve, ticks)         # from the step points, not the patients
         cens = tab["censored"].to_numpy() > 0
         x, y = tab["time"].to_numpy(float), 100 * tab["survival"].to_numpy(float)
         drawn.append(kmplot.Curve(
@@ -220,7 +217,7 @@ def figure_workers() -> int:
     return int(env) if env.isdigit() else min(2, os.cpu_count() or 1)
 
 
-def render_figures(labels: Labels, patients: pd.DataFrame, compared: ComparisonResults,
+def render_figures(labels: Labels, compared: ComparisonResults,
                    all_curves: dict, out_dir: Path, *,
                    transform: str = "log") -> dict[str, pd.DataFrame]:
     """Draw every panel of the plan's figures into ``out_dir`` (``<key>.png`` and ``.svg``)
@@ -238,7 +235,7 @@ def render_figures(labels: Labels, patients: pd.DataFrame, compared: ComparisonR
     for spec in figure_specs(labels.plan):
         path = Path(out_dir) / f"{spec.key}.png"
         panel, shown = prepare_panel(
-            spec, _curves(spec, labels, patients, compared, all_curves), compared.table,
+            spec, _curves(spec, labels, compared, all_curves), compared.table,
             labels=labels, transform=transform)
         jobs.append((panel, path, path.with_suffix(".svg")))
         figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[:-1]),

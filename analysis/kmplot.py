@@ -19,11 +19,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 DPI = 300
 WIDTH = 7.2                                    # inches: a journal's two-column figure
@@ -71,8 +67,18 @@ def _wrap(text: str, points: float, width_in: float) -> list[str]:
     return textwrap.wrap(text, _chars(points, width_in), break_on_hyphens=False) or [""]
 
 
-def figure(panel: Panel) -> plt.Figure:
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, imported on first use: a report whose
+    pictures are all current never pays for importing matplotlib."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def figure(panel: Panel) -> "matplotlib.figure.Figure":  # noqa: F821
     """The panel as a matplotlib figure (caller saves and closes it)."""
+    plt = _pyplot()
     inner = WIDTH - LEFT - RIGHT
     title = _wrap(panel.title, TITLE_PT * 1.15, WIDTH - 0.3)                       # bold
     legend = [_wrap(c.label, TEXT_PT, inner - 0.45) for c in panel.curves]
@@ -150,11 +156,20 @@ def digest(panel: Panel) -> str:
 
 def draw(panel: Panel, png: Path, svg: Path) -> None:
     """Save the panel as PNG (300 dpi) and SVG (text as outlines: it looks the same on
-    every device, whatever fonts it has), and the panel's :func:`digest` beside them."""
+    every device, whatever fonts it has), and the panel's :func:`digest` beside them.
+
+    The PNG is the Agg canvas written by Pillow as RGB (the background is opaque white, so
+    no alpha channel is needed) at zlib level 1: a third of the time of matplotlib's
+    RGBA at level 3, for files about 20% larger."""
+    from PIL import Image
+    plt = _pyplot()
     fig = figure(panel)
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=DPI, facecolor="white", metadata={"Software": None},
-                pil_kwargs={"compress_level": 3})
+    fig.patch.set_facecolor("white")
+    fig.canvas.draw()
+    width, height = fig.canvas.get_width_height()
+    Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+                     ).convert("RGB").save(png, dpi=(DPI, DPI), compress_level=1)
     with plt.rc_context({"svg.fonttype": "path", "svg.hashsalt": "harmonise"}):
         fig.savefig(svg, facecolor="white", metadata={"Date": None, "Creator": None})
     plt.close(fig)
@@ -172,6 +187,8 @@ def draw_all(jobs: list[tuple[Panel, Path, Path]], workers: int = 1) -> int:
     data and this module are the same); with ``workers > 1`` in forked processes.
     Returns the number of panels drawn."""
     jobs = [job for job in jobs if not _current(*job)]
+    if jobs:
+        _pyplot()                          # imported once, before the workers fork
     if workers <= 1 or len(jobs) < 4:
         for job in jobs:
             draw(*job)

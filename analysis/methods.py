@@ -43,6 +43,19 @@ def r_version() -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+_R_ASKED: list = []                        # the future of an early r_version() call
+
+
+def ask_r_version_early() -> None:
+    """Start :func:`r_version` in a background thread (R takes about half a second to
+    answer); :func:`software` then reads the answer instead of waiting for R itself."""
+    if not _R_ASKED:
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(1, thread_name_prefix="r-version")
+        _R_ASKED.append(pool.submit(r_version))
+        pool.shutdown(wait=False)
+
+
 def software() -> list[tuple[str, str]]:
     """(name, version) of Python and every package the report's numbers come from."""
     rows = [("Python", platform.python_version())]
@@ -51,7 +64,7 @@ def software() -> list[tuple[str, str]]:
             rows.append((shown, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    r = r_version()
+    r = _R_ASKED[0].result() if _R_ASKED else r_version()
     if r:
         rows.append(("R (oracle of the test suite)", r))
     return rows

@@ -144,6 +144,7 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
     if median_rule not in km.MEDIAN_RULES:
         raise ValueError(f"median_rule must be one of {tuple(km.MEDIAN_RULES)}, "
                          f"got {median_rule!r}")
+    methods.ask_r_version_early()         # R answers while the numbers are computed
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
     con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
            else duckdb.connect(str(warehouse), read_only=True))
@@ -157,7 +158,7 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
         folder.mkdir(parents=True, exist_ok=True)
     for old in [*num_dir.glob("*.csv"), *num_dir.glob("*.json")]:
         old.unlink()                       # a section that no longer exists goes
-    drawn = render_figures(res.labels, res.patients, res.compared, res.curves, fig_dir,
+    drawn = render_figures(res.labels, res.compared, res.curves, fig_dir,
                            transform=transform)
     keep = {*drawn["figures"]["key"], "attrition"}
     for old in [f for ext in ("png", "svg", "sha256") for f in fig_dir.glob(f"*.{ext}")]:

@@ -77,7 +77,8 @@ def response_rates(responses: pd.DataFrame, by: str | None = None, *,
     if by is None or overall:
         rows.append({"group": "all", **_rates(responses["best_response"], alpha)})
     if by is not None:
-        for value, part in responses.groupby(by, sort=True, dropna=False):
+        for value, part in responses.groupby(by, sort=True, dropna=False,
+                                                  observed=True):
             rows.append({"group": str(value), **_rates(part["best_response"], alpha)})
     out = pd.DataFrame(rows, columns=RATE_COLUMNS)
     out["ci_method"] = "Clopper-Pearson exact"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_lung, load_waltons
@@ -272,6 +273,23 @@ def test_number_at_risk_matches_statsmodels_risk_sets(name):
     tab = km.number_at_risk(t, e, sf.surv_times)
     np.testing.assert_array_equal(tab["at_risk"], sf.n_risk)
     assert (tab[["at_risk", "events", "censored"]].sum(axis=1) == t.size).all()
+
+
+def test_numbers_at_risk_read_off_the_step_points_equal_those_counted_per_patient():
+    """The figures' table comes from the curve (one row per distinct time), never from the
+    patients; it must give the very integers counted patient by patient, ties, zeros, NaN
+    times and ticks past the end included."""
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n = int(rng.integers(0, 80))
+        t = np.round(rng.exponential(12, n) * 4) / 4
+        t[rng.random(n) < 0.1] = 0.0
+        t[rng.random(n) < 0.1] = np.nan
+        e = rng.random(n) < 0.6
+        ticks = np.arange(0.0, 61.0, 6.0)
+        counted = km.number_at_risk(t, e, ticks)
+        read_off = km.at_ticks(km.kaplan_meier(t, e), ticks)
+        pd.testing.assert_frame_equal(read_off, counted)
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))

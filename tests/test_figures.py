@@ -2,6 +2,7 @@
 p-values and hazard ratios written as a journal writes them, PNG at 300 dpi beside SVG."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,7 +42,7 @@ def test_no_text_of_a_panel_leaves_the_figure_whatever_its_length(words, groups)
         ext = text.get_window_extent(renderer)
         assert ext.x0 >= box.x0 - 0.5 and ext.x1 <= box.x1 + 0.5, text.get_text()[:60]
         assert ext.y0 >= box.y0 - 0.5 and ext.y1 <= box.y1 + 0.5, text.get_text()[:60]
-    kmplot.plt.close(fig)
+    plt.close(fig)
 
 
 def test_texts_of_a_panel_do_not_overlap_each_other():
@@ -54,7 +55,7 @@ def test_texts_of_a_panel_do_not_overlap_each_other():
             overlap_x = min(a.x1, b.x1) - max(a.x0, b.x0)
             overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
             assert overlap_x <= 1 or overlap_y <= 1
-    kmplot.plt.close(fig)
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("comparison", COMPARISONS, ids=lambda c: c.name)

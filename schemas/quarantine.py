@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pandas as pd
 
@@ -55,26 +55,74 @@ class Rule(StrEnum):
     HELD = "held_with_patient"               # inputs: cause_file, cause_row, cause_check
 
 
-@dataclass(frozen=True, slots=True)
-class QuarantineRecord:
-    """One failed cell, or one row held because its patient failed elsewhere."""
+def _stored(description: str, required: bool = False) -> dict:
+    """Field metadata of a record field the warehouse's ``quarantine`` table stores."""
+    return {"stored": description, "required": required}
 
-    table_name: str
-    rule: Rule
-    center_id: str | None = None
-    patient_key: str | None = None
-    source_file: str | None = None
-    source_row: int | None = None
-    column_name: str | None = None           # canonical column
-    source_column: str | None = None         # the export's own header
-    failed_value: str | None = None          # as read (see ``shown_value``); never an identifier
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineRecord:
+    """One failed cell, or one row held because its patient failed elsewhere.
+
+    The one declaration of the warehouse's ``quarantine`` table too: each field with
+    ``_stored`` metadata is a column (in this order; ``required`` ones NOT NULL), followed by
+    the ``RENDERED`` words and the ``load_id``. ``warehouse/ddl.py`` writes its DDL from
+    here, the data dictionary describes it from here, the loader stores ``STORED_COLUMNS``.
+    """
+
+    center_id: str | None = field(default=None, metadata=_stored(
+        "center the row came from (set when the center's records are gathered)", required=True))
+    patient_key: str | None = field(default=None, metadata=_stored(
+        "pseudonym, when the row had an identifier"))
+    table_name: str = field(metadata=_stored("canonical table the row was meant for", required=True))
+    source_file: str | None = field(default=None, metadata=_stored("export file name, as received"))
+    source_row: int | None = field(default=None, metadata=_stored(
+        "row in the file as a spreadsheet shows it (header = 1)"))
+    column_name: str | None = field(default=None, metadata=_stored("canonical column"))
+    source_column: str | None = field(default=None, metadata=_stored("column header in the export"))
+    rule: Rule = field(metadata=_stored(
+        "why, as a code (schemas/quarantine.py Rule; held_with_patient: held, not failed)",
+        required=True))
+    failed_value: str | None = field(default=None, metadata=_stored(
+        "the failed value's shape (schemas/masking.py; the value as read only in the center's "
+        "private store); never an identifier"))
+    #: the inputs of the message (a bound, a vocabulary, a pattern): not stored, they live
+    #: in the rendered ``reason``
     inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredColumn:
+    """A column of the warehouse's ``quarantine`` table."""
+
+    name: str
+    kind: type          # str or int (the warehouse picks the SQL type)
+    required: bool
+    description: str
+
+
+#: The words rendered at the edge (``rendered``) and stored after the record's facts.
+RENDERED = (
+    StoredColumn("check_name", str, True, "the check that failed, by name"),
+    StoredColumn("reason", str, True, "what is wrong and what to do, for the data manager"),
+)
+
+
+def stored_columns() -> tuple[StoredColumn, ...]:
+    """The ``quarantine`` table's columns besides ``load_id``: stored record fields, then ``RENDERED``."""
+    hints = get_type_hints(QuarantineRecord)
+    out = []
+    for f in fields(QuarantineRecord):
+        if "stored" in f.metadata:
+            kind = next(t for t in (*get_args(hints[f.name]), hints[f.name]) if t is not type(None))
+            out.append(StoredColumn(f.name, kind, f.metadata["required"], f.metadata["stored"]))
+    return (*out, *RENDERED)
 
 
 RECORD_COLUMNS = [f.name for f in fields(QuarantineRecord)]
 #: The columns of the warehouse's ``quarantine`` table (besides ``load_id``): the record's
 #: facts (its inputs live in its words) plus the rendered check name and reason.
-STORED_COLUMNS = [c for c in RECORD_COLUMNS if c != "inputs"] + ["check_name", "reason"]
+STORED_COLUMNS = [c.name for c in stored_columns()]
 
 
 def quarantine_frame(records: list[QuarantineRecord] = (), row_ids: list[int] = ()) -> pd.DataFrame:

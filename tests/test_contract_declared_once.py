@@ -1,4 +1,5 @@
-"""The canonical tables are declared once (schemas/canonical.py); everything else follows."""
+"""The canonical tables (schemas/canonical.py) and the quarantine record (schemas/quarantine.py)
+are declared once; the DDL, the data dictionary, validation and the loader follow."""
 from __future__ import annotations
 
 import os
@@ -12,7 +13,8 @@ import duckdb
 
 from harmonise.flows.settings import PROJECT_ROOT
 from harmonise.schemas.canonical import COLUMN_VOCABULARY, LINEAGE, PATIENT, TABLES, columns_of
-from harmonise.warehouse.ddl import create_table
+from harmonise.schemas.quarantine import STORED_COLUMNS
+from harmonise.warehouse.ddl import create_table, quarantine_ddl
 
 STAGES = ("flows", "mappings", "warehouse", "analysis", "onboarding", "demo")
 
@@ -77,26 +79,92 @@ CHECKS = textwrap.dedent('''
 ''')
 
 
-def test_a_column_changed_in_the_declaration_changes_ddl_dictionary_validation_and_loader(tmp_path):
+def _changed_copy(tmp_path, module: str, anchor: str, addition: str) -> Path:
+    """A temporary copy of the package whose ``schemas/<module>`` has ``addition`` after ``anchor``."""
     package = tmp_path / "src" / "harmonise"
     shutil.copytree(PROJECT_ROOT / "harmonise", package)
     shutil.copytree(PROJECT_ROOT / "schemas", package / "schemas")
     for stage in STAGES:
         (package / stage).symlink_to(PROJECT_ROOT / stage, target_is_directory=True)
-    canonical = package / "schemas" / "canonical.py"
-    text = canonical.read_text(encoding="utf-8")
-    anchor = ('        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).",\n'
-              '        metadata=MAY_BE_NOT_RECORDED)\n')
+    declaration = package / "schemas" / module
+    text = declaration.read_text(encoding="utf-8")
     assert anchor in text
-    canonical.write_text(text.replace(anchor, anchor + NEW_COLUMN), encoding="utf-8")
+    declaration.write_text(text.replace(anchor, anchor + addition), encoding="utf-8")
+    return declaration
+
+
+def _run_in_copy(tmp_path, checks: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
-    script = f"HOME = {str(tmp_path / 'home')!r}\n" + CHECKS
+    script = f"HOME = {str(tmp_path / 'home')!r}\n" + checks
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                           timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("followed")
+
+
+def test_a_column_changed_in_the_declaration_changes_ddl_dictionary_validation_and_loader(tmp_path):
+    anchor = ('        ge=0, le=20, description="Number of prior lines of systemic therapy (0 = first line).",\n'
+              '        metadata=MAY_BE_NOT_RECORDED)\n')
+    canonical = _changed_copy(tmp_path, "canonical.py", anchor, NEW_COLUMN)
+    _run_in_copy(tmp_path, CHECKS)
     # ...while this interpreter's contract is unchanged.
     with duckdb.connect() as con:
         con.execute(create_table("patient"))
         assert "weight_kg" not in [r[0] for r in con.execute("DESCRIBE patient").fetchall()]
     assert Path(canonical).read_text(encoding="utf-8") != (PROJECT_ROOT / "schemas" / "canonical.py").read_text(encoding="utf-8")
+
+
+def test_the_quarantine_table_is_generated_from_the_one_declaration_of_its_record():
+    with duckdb.connect() as con:
+        con.execute(quarantine_ddl())
+        stored = con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                             "WHERE table_name = 'quarantine' ORDER BY column_index").fetchall()
+    assert [name for name, _, _ in stored] == [*STORED_COLUMNS, "load_id"]
+    assert ("source_row", "INTEGER", True) in stored and ("rule", "VARCHAR", False) in stored
+    assert "inputs" not in STORED_COLUMNS   # the message's inputs live in the rendered reason
+    assert not (PROJECT_ROOT / "warehouse" / "sql" / "20_quarantine.sql").exists()
+
+
+#: A field added to the quarantine record's one declaration, in a temporary copy of ``schemas/``.
+NEW_FIELD = """\
+    reviewed_by: str = field(default="nobody", metadata=_stored(
+        "who looked at the row (a test field)", required=True))
+"""
+
+QUARANTINE_CHECKS = textwrap.dedent('''
+    import pathlib, shutil
+    import duckdb
+    from harmonise.flows import steps
+    from harmonise.flows.settings import DEMO_INBOX, Settings
+    from harmonise.mappings.pseudonym import load_key
+    from harmonise.schemas.quarantine import STORED_COLUMNS
+    from harmonise.warehouse import dictionary, ddl
+
+    assert "reviewed_by   VARCHAR NOT NULL," in ddl.quarantine_ddl(), ddl.quarantine_ddl()
+    assert "| `reviewed_by` | VARCHAR | yes | who looked at the row (a test field) |" \\
+        in dictionary.render()
+    assert STORED_COLUMNS.index("reviewed_by") == STORED_COLUMNS.index("failed_value") + 1
+    home = pathlib.Path(HOME)
+    shutil.copytree(DEMO_INBOX / "site_a", home / "inbox" / "site_a")
+    patients = home / "inbox" / "site_a" / "site_a_patients.csv"
+    text = patients.read_text(encoding="utf-8")
+    patients.write_text(text.replace(",Male,54,", ",Male,15,", 1), encoding="utf-8")  # under 18
+    settings = Settings(home=home, inbox=home / "inbox", demo_key=True)
+    steps.prepare_warehouse(settings)
+    result = steps.ingest_center("site_a", settings, steps.new_run_id(), load_key(demo=True))
+    assert result.status == "loaded", result
+    with duckdb.connect(str(settings.warehouse)) as con:
+        rows, reviewed = con.execute("SELECT count(*), count(*) FILTER (reviewed_by = 'nobody') "
+                                     "FROM quarantine").fetchone()
+    assert rows > 0 and reviewed == rows, (rows, reviewed)
+    print("followed")
+''')
+
+
+def test_a_field_added_to_the_quarantine_record_changes_ddl_dictionary_and_loader(tmp_path):
+    anchor = '        "private store); never an identifier"))\n'
+    quarantine = _changed_copy(tmp_path, "quarantine.py", anchor, NEW_FIELD)
+    _run_in_copy(tmp_path, QUARANTINE_CHECKS)
+    # ...while this interpreter's declaration is unchanged.
+    assert "reviewed_by" not in quarantine_ddl() and "reviewed_by" not in STORED_COLUMNS
+    assert quarantine.read_text(encoding="utf-8") != (PROJECT_ROOT / "schemas" / "quarantine.py").read_text(encoding="utf-8")

@@ -1,12 +1,15 @@
-"""The canonical tables' DDL, generated from their single declaration (``schemas/canonical.py``).
+"""The canonical tables' and the quarantine's DDL, generated from their single declarations.
 
-Each pandera model gives the columns, their types and whether they are required; its
-``unique`` is the primary key; every table ends with the same ``LINEAGE`` columns. So a
-column changed in the model changes the warehouse with it: no hand-written copy to drift.
+Each pandera model (``schemas/canonical.py``) gives the columns, their types and whether
+they are required; its ``unique`` is the primary key; every table ends with the same
+``LINEAGE`` columns. The quarantine table is the ``QuarantineRecord``'s stored fields and
+rendered words (``schemas/quarantine.py``) and the ``load_id``. So a column changed in a
+declaration changes the warehouse with it: no hand-written copy to drift.
 """
 from __future__ import annotations
 
 from harmonise.schemas.canonical import LINEAGE, TABLES, may_be_not_recorded
+from harmonise.schemas.quarantine import QuarantineRecord, StoredColumn, stored_columns
 
 #: pandera dtype (as text) -> DuckDB type.
 SQL_TYPES = {"str": "VARCHAR", "Int64": "INTEGER", "int64": "BIGINT", "float64": "DOUBLE",
@@ -42,6 +45,43 @@ def create_table(table: str) -> str:
     lines.append(",\n".join(body))
     lines.append(");")
     return "\n".join(lines)
+
+
+#: Python type of a stored quarantine field -> DuckDB type.
+STORED_TYPES = {str: "VARCHAR", int: "INTEGER"}
+
+
+def quarantine_columns() -> tuple[StoredColumn, ...]:
+    """Every column of the ``quarantine`` table: the declaration's, then the lineage's ``load_id``."""
+    load_id = next(c for c in LINEAGE if c.name == "load_id")
+    return (*stored_columns(), StoredColumn(load_id.name, str, True, load_id.description))
+
+
+def stored_type(column: StoredColumn) -> str:
+    """The DuckDB type of a stored quarantine column (a ``str`` enum is VARCHAR)."""
+    for kind, sql in STORED_TYPES.items():
+        if issubclass(column.kind, kind):
+            return sql
+    raise KeyError(f"no DuckDB type for the quarantine field {column.name} ({column.kind}): add it "
+                   "to warehouse/ddl.py STORED_TYPES")
+
+
+def quarantine_ddl() -> str:
+    """``CREATE TABLE IF NOT EXISTS quarantine``, then every declared column added to a warehouse
+    written before it was declared (empty in its old rows)."""
+    columns = quarantine_columns()
+    grain = (QuarantineRecord.__doc__ or "").strip().splitlines()[0]
+    width = max(len(c.name) for c in columns)
+    kinds = {c.name: stored_type(c) + (" NOT NULL" if c.required else "") for c in columns}
+    body = ",\n".join(f"    {c.name:<{width}} {kinds[c.name]}" for c in columns)
+    return "\n".join([
+        f"-- Table quarantine. Grain: {grain}",
+        "-- Rows here were NOT loaded. source_file + source_row point at the row in the export.",
+        "-- Replaced per center at each load.",
+        "-- Generated from schemas/quarantine.py (QuarantineRecord) by warehouse/ddl.py.",
+        *(f"-- {c.name}: {c.description}" for c in columns),
+        "CREATE TABLE IF NOT EXISTS quarantine (", body, ");",
+        *(f"ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS {c.name} {stored_type(c)};" for c in columns)])
 
 
 def canonical_ddl() -> list[str]:

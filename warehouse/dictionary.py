@@ -16,8 +16,9 @@ import duckdb
 
 from harmonise.schemas.canonical import LINEAGE, TABLES, contract, vocabulary_of
 from harmonise.schemas.codes import CodeBook, builtin
+from harmonise.schemas.quarantine import QuarantineRecord
 from harmonise.schemas.study_codes import STUDY_CODES_FILE, study_book
-from harmonise.warehouse.ddl import sql_type
+from harmonise.warehouse.ddl import quarantine_columns, sql_type, stored_type
 from harmonise.warehouse.store import VIEWS, sql_files, ensure_tables, refresh_views
 
 HEADER = """# Data dictionary
@@ -78,6 +79,16 @@ def _views() -> list[str]:
     return lines
 
 
+def _quarantine() -> list[str]:
+    """The quarantine table, from the one declaration of its record (``schemas/quarantine.py``)."""
+    grain = (QuarantineRecord.__doc__ or "").strip().splitlines()[0]
+    lines = ["## `quarantine`", "", f"{grain} Rows here were not loaded; replaced per center at "
+             "each load.", "", "| column | type | required | description |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {stored_type(c)} | {'yes' if c.required else 'no'} | {c.description} |"
+              for c in quarantine_columns()]
+    return [*lines, ""]
+
+
 def render(book: CodeBook | None = None) -> str:
     """The whole dictionary as Markdown; ``book``: a study's code lists (its own codes marked)."""
     book = book or builtin()
@@ -104,6 +115,7 @@ def render(book: CodeBook | None = None) -> str:
             for name in table_checks:
                 lines.append(f"Row rule: `{name}`.")
         lines.append("")
+    lines += _quarantine()
     lines += _views()
     lines += ["## Code lists", ""]
     for vocabulary, entries in book.vocabularies().items():

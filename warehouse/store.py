@@ -1,7 +1,7 @@
 """The DuckDB warehouse file: open it, create its tables, refresh its views.
 
-The canonical tables are generated from their declaration (``warehouse/ddl.py`` over
-``schemas/canonical.py``); bookkeeping tables (``2x``) and analysis views (``3x``) are
+The canonical tables and the quarantine are generated from their declarations
+(``warehouse/ddl.py`` over ``schemas/canonical.py`` and ``schemas/quarantine.py``); bookkeeping tables (``2x``) and analysis views (``3x``) are
 defined in ``warehouse/sql/*.sql`` (one per object, grain in the header), applied in
 file-name order.
 """
@@ -15,7 +15,7 @@ import duckdb
 
 from harmonise.schemas.canonical import RENAMED_COLUMNS, TABLES
 from harmonise.schemas.codes import CodeBook, builtin
-from harmonise.warehouse.ddl import canonical_ddl
+from harmonise.warehouse.ddl import canonical_ddl, quarantine_ddl
 
 SQL_DIR = Path(__file__).with_name("sql")
 #: The canonical tables, in dependency order (parents first).
@@ -92,8 +92,9 @@ def rename_columns(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_ddl() -> list[str]:
-    """The DDL of every table: the generated canonical ones, then the ``2x`` bookkeeping files."""
-    return [*canonical_ddl(), *(p.read_text(encoding="utf-8") for p in sql_files(("2",)))]
+    """The DDL of every table: the generated canonical ones and quarantine, then the ``2x``
+    bookkeeping files."""
+    return [*canonical_ddl(), quarantine_ddl(), *(p.read_text(encoding="utf-8") for p in sql_files(("2",)))]
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:

@@ -12,6 +12,7 @@ from harmonise.analysis.plan import (
     Table2)
 from harmonise.analysis.plan_reader import At as _At
 from harmonise.analysis.plan_reader import code_of, conditions as _conditions, name as _name
+from harmonise.schemas.fields import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 TOP_KEYS = ("title", "lead", "time", "endpoints", "derived", "populations", "comparisons",
             "figures", "landmarks", "table1", "table2", "response", "followup", "published")
@@ -181,9 +182,9 @@ def build(path: Path, data) -> Plan:
     time = root.child("time").mapping(allowed=("unit", "days_per_month", "axis_label")) if "time" in data else {}
     if time.get("unit", "months") != "months":
         root.fail("only `months` is supported", "write unit: months", key="time.unit")
-    dpm = time.get("days_per_month", 365.25 / 12)
+    dpm = time.get("days_per_month", DAYS_PER_MONTH)
     if not isinstance(dpm, (int, float)) or dpm <= 0:
-        root.fail("days_per_month must be a positive number", "365.25 / 12 = 30.4375",
+        root.fail("days_per_month must be a positive number", f"{DAYS_PER_YEAR} / 12 = {DAYS_PER_MONTH}",
                   key="time.days_per_month")
     endpoints = _endpoints(root.child("endpoints"))
     ep_names = tuple(e.name for e in endpoints)

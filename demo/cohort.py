@@ -64,15 +64,16 @@ import pandas as pd
 import yaml
 
 
-def _study_cutoff() -> dt.date:
-    """The data cut-off, said once: in the example project's ``demo/study/harmonise.yaml``."""
-    text = (Path(__file__).parent / "study" / "harmonise.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["cutoff"]
+def _study(name: str) -> dict:
+    """A file of the example project (``demo/study/<name>``): the study's conventions, said once."""
+    return yaml.safe_load((Path(__file__).parent / "study" / name).read_text(encoding="utf-8"))
 
 
-CUTOFF = _study_cutoff()
+#: The data cut-off: ``cutoff`` of the example project's ``harmonise.yaml``.
+CUTOFF: dt.date = _study("harmonise.yaml")["cutoff"]
 DEFAULT_SEED = 20240525
-DAYS_PER_MONTH = 30.4375
+#: Days per month: ``time.days_per_month`` of the example project's ``plan.yaml``.
+DAYS_PER_MONTH = float(_study("plan.yaml")["time"]["days_per_month"])
 
 # centre -> (number of patients, first and last possible start date)
 CENTERS: dict[str, tuple[int, dt.date, dt.date]] = {

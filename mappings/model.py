@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harmonise.schemas.codes import CodeBook, builtin
+from harmonise.schemas.fields import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 TOP_KEYS = {"center", "mapping_version", "description", "files", "ignore_files"}
 FILE_KEYS = {"role", "name", "format", "encoding", "delimiter", "sheet", "date_format",
@@ -28,8 +29,8 @@ TYPES = {"string", "integer", "number", "date", "boolean"}
 IDENTIFIER_ACTIONS = {"pseudonymise", "drop"}
 SHORTHANDS = {"drop", "ignore"}
 #: Length of one unit in days, for ``unit:`` on a ``days_after`` column.
-#: Months use the study's convention (365.25 / 12 = 30.4375 days).
-UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+#: Months and years use the study's convention (``schemas.fields``: 365.25 / 12 days a month).
+UNITS = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": DAYS_PER_YEAR}
 #: Which role may feed which canonical tables.
 ROLE_TABLES = {"patients": {"patient", "treatment", "outcome"},
                "adverse_events": {"adverse_event"}}

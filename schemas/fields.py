@@ -26,6 +26,11 @@ Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becomi
 #: Who a row is about: every canonical table starts with these two columns.
 PATIENT = ("center_id", "patient_key")
 
+#: Days in a year and in a month: a mapping's ``unit: years`` / ``unit: months``, and a
+#: plan's ``time.days_per_month`` when it says none (the reference study's 365.25 / 12).
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
 
 def agents_in(agent_class: str, book: CodeBook | None = None):
     """Check that every ``+``-joined agent is a known agent of ``agent_class`` (in ``book``)."""

@@ -21,6 +21,7 @@ from harmonise.mappings.inbox import center_inbox, export_path  # noqa: F401 (re
 from harmonise.mappings.map_file import map_file
 from harmonise.mappings.model import CenterMapping
 from harmonise.mappings.readers import read_export, sha256_of
+from harmonise.mappings.summaries import summarise
 from harmonise.mappings.structure import check_columns, unmentioned_files
 from harmonise.schemas.canonical import TABLES, mapped_columns
 from harmonise.schemas.quarantine import quarantine_frame
@@ -99,9 +100,23 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
     for (table, column), (base, unit) in deferred.items():
         frames[table][column] = _offset_from_other_table(frames[table], column, frames[base[0]],
                                                          base[1], unit)
+    found.append(_summarised(mapping, frames, sources))
     found = [q for q in found if len(q)]
     quarantine = pd.concat(found, ignore_index=True) if found else quarantine_frame()
     return MappedCenter(mapping.center, mapping, frames, quarantine, files, sources)
+
+
+def _summarised(mapping: CenterMapping, frames: dict[str, pd.DataFrame],
+                sources: dict[tuple[str, str], str]) -> pd.DataFrame:
+    """Fill the outcome columns summarised from assessment rows (``mappings.summaries``)."""
+    specs = [s for f in mapping.files for s in f.summaries]
+    if not specs:
+        return quarantine_frame()
+    done = summarise(frames["outcome"], frames["assessment"], specs, sources,
+                     f"mappings/{mapping.path.name}")
+    frames["outcome"] = done.outcome
+    sources.update(done.sources)
+    return quarantine_frame(done.records, done.row_ids)
 
 
 def _offset_from_other_table(frame: pd.DataFrame, column: str, base_frame: pd.DataFrame,

@@ -9,6 +9,7 @@ from harmonise.mappings.derive import CELL_DERIVATIONS, ROW_DERIVATIONS
 from harmonise.mappings.model import (FILE_KEYS, FORMATS, ROLE_TABLES, ROLES, SKIP_RULE_KEYS,
                                       TOP_KEYS, WIDE_KEYS, CenterMapping, ColumnSpec, FileSpec,
                                       SkipRule)
+from harmonise.mappings.summary_reader import file_summaries, summarised_once
 from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, vocabulary_of
 
 
@@ -38,6 +39,7 @@ class MappingReader(ColumnReader):
         if both:
             self.fail(f"{', '.join(both)} is both mapped and listed under `ignore_files:`",
                       line=self.line("ignore_files"), hint="Keep one of the two.")
+        summarised_once(self, specs)
         return CenterMapping(center=self.center, version=str(data.get("mapping_version", "1")),
                              path=self.path, sha256=self.sha256, files=specs,
                              ignore_files=tuple(ignored))
@@ -82,7 +84,9 @@ class MappingReader(ColumnReader):
                               f"{'.'.join(needs)} in the same file entry", column=col.source,
                               line=self.line(*where, "columns", col.source),
                               hint=f"Map the export's column for {'.'.join(needs)} in this file too.")
-        return FileSpec(role=role, name=self.file_name(spec["name"], where), format=fmt,
+        name = self.file_name(spec["name"], where)
+        summaries = file_summaries(self, role, spec, where, mapped | set(derived), name)
+        return FileSpec(role=role, name=name, format=fmt,
                         encoding=str(spec.get("encoding", "utf-8")),
                         delimiter=str(spec.get("delimiter", ",")), sheet=spec.get("sheet"),
                         columns=columns, wide_adverse_events=wide, wide_extract=wide_extract,
@@ -90,7 +94,7 @@ class MappingReader(ColumnReader):
                         header_row=self.whole(spec.get("header_row", 1), where, "header_row", 1),
                         skip_footer=self.whole(spec.get("skip_footer", 0), where, "skip_footer", 0),
                         skip_rows=self.skip_rules(spec.get("skip_rows") or [], where, columns),
-                        not_recorded=not_recorded, derived=derived)
+                        not_recorded=not_recorded, derived=derived, summaries=summaries)
 
     def whole(self, value, where: tuple, key: str, least: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:

@@ -12,11 +12,11 @@ import pandas as pd
 
 from harmonise.mappings import transforms
 from harmonise.mappings.derive import CELL_DERIVATIONS, COMPUTE, ROW_DERIVATIONS
-from harmonise.mappings.model import CenterMapping, ColumnSpec, FileSpec
+from harmonise.mappings.model import ROLE_TABLES, CenterMapping, ColumnSpec, FileSpec
 from harmonise.mappings.pseudonym import pseudonymise
 from harmonise.mappings.readers import SOURCE_ROW
 from harmonise.mappings.wide import melt_wide
-from harmonise.schemas.canonical import agent_class_columns, mapped_columns
+from harmonise.schemas.canonical import TABLES, agent_class_columns, mapped_columns
 from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, shown_value
 
 
@@ -32,7 +32,7 @@ class MappedFile:
 
 def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: bytes,
               row_ids) -> MappedFile:
-    tables = ["patient", "treatment", "outcome"] if spec.role == "patients" else ["adverse_event"]
+    tables = sorted(ROLE_TABLES[spec.role], key=list(TABLES).index)
     base = pd.DataFrame({"_source_file": spec.name, "_source_row": raw[SOURCE_ROW]})
     id_column = next(c for c in spec.columns.values() if c.action == "pseudonymise")
     base["patient_key"] = pseudonymise(mapping.center, raw[id_column.source], key)

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harmonise.schemas.codes import CodeBook, builtin
+from harmonise.mappings.summary_spec import SummarySpec
 from harmonise.schemas.fields import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 TOP_KEYS = {"center", "mapping_version", "description", "files", "ignore_files"}
 FILE_KEYS = {"role", "name", "format", "encoding", "delimiter", "sheet", "date_format",
              "decimal", "columns", "adverse_events_wide", "constants", "description",
-             "header_row", "skip_footer", "skip_rows", "not_recorded", "derived"}
+             "header_row", "skip_footer", "skip_rows", "not_recorded", "derived", "summaries"}
 COLUMN_KEYS = {"to", "type", "vocab", "values", "separator", "extract", "date_format",
                "days_after", "unit", "identifier", "split_regimen", "optional", "decimal",
                "note", "derive", "age_rule"}
@@ -23,7 +24,7 @@ SKIP_RULE_KEYS = {"column", "equals", "starts_with", "empty"}
 #: completed years (floor), or only whole numbers accepted as given.
 AGE_RULES = {"round", "floor", "as_given"}
 WIDE_KEYS = {"columns", "extract", "note"}
-ROLES = {"patients", "adverse_events"}
+ROLES = {"patients", "adverse_events", "assessments"}
 FORMATS = {"csv", "excel"}
 TYPES = {"string", "integer", "number", "date", "boolean"}
 IDENTIFIER_ACTIONS = {"pseudonymise", "drop"}
@@ -33,7 +34,8 @@ SHORTHANDS = {"drop", "ignore"}
 UNITS = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": DAYS_PER_YEAR}
 #: Which role may feed which canonical tables.
 ROLE_TABLES = {"patients": {"patient", "treatment", "outcome"},
-               "adverse_events": {"adverse_event"}}
+               "adverse_events": {"adverse_event"},
+               "assessments": {"assessment"}}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class FileSpec:
     not_recorded: frozenset[tuple[str, str]] = frozenset()
     #: ``{(table, column): derivation}`` computed from other canonical columns of the row
     derived: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: ``role: assessments``: the outcome columns its rows are summarised into
+    summaries: tuple[SummarySpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harmonise.mappings.model import ROLE_TABLES
 from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError, load_key
 from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.suggest import suggest_code
@@ -143,7 +144,7 @@ def _sheet_labels(mapping) -> dict[tuple[str, str], str]:
     for spec in mapping.files:
         if names.count(spec.name) < 2:
             continue
-        tables = ["adverse_event"] if spec.role == "adverse_events" else ["patient", "treatment", "outcome"]
+        tables = sorted(ROLE_TABLES[spec.role])
         if spec.wide_adverse_events:
             tables.append("adverse_event")
         for table in tables:

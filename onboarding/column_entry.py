@@ -59,6 +59,10 @@ def map_column(column, target: str, score: float, how: str, file: FileDraft,
                 todos.append(f"values that are not numbers: {_shown(bad)}; add `extract:` or fix the export")
         if column.decimal == "," and file.decimal != ",":
             spec["decimal"] = ","
+        if target == "patient.age_years" and any(re.search(r"[.,]\d*[1-9]", v) for v in counts):
+            spec["age_rule"] = "floor"
+            todos.append("ages with a fraction (e.g. 41,5): `age_rule: floor` counts completed years; "
+                         "write `age_rule: round` if the study rounds")
     elif kind == "date":
         formats = column.date_formats
         if column.type == "empty":

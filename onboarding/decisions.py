@@ -41,6 +41,9 @@ class FileDraft:
     constants: dict[str, object] = field(default_factory=dict)
     todos: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: ``role: assessments``: ``{outcome column: summary entry}`` and their TODOs
+    summaries: dict[str, dict] = field(default_factory=dict)
+    summary_todos: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -52,7 +55,7 @@ class FileDraft:
 
     @property
     def todo_count(self) -> int:
-        return len(self.todos) + sum(len(c.todos) for c in self.columns)
+        return len(self.todos) + len(self.summary_todos) + sum(len(c.todos) for c in self.columns)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from harmonise.onboarding.errors import OnboardingError
 from harmonise.onboarding.headers import match_header
 from harmonise.onboarding.inference import Draft, FileDraft, _guess_role, plan_file
 from harmonise.onboarding.profile import mark_linking_codes, profile
+from harmonise.onboarding.repeated import drafted_summaries
 from harmonise.onboarding.writing import render
 from harmonise.schemas.canonical import CENTER_PATTERN
 
@@ -61,8 +62,14 @@ def build_draft(center: str, exports: list[Path | str]) -> Draft:
     key_header = None
     start_mapped = any("treatment.start_date" in [t for _, t, _ in match_header(c.name)[:1]]
                        for f in files for c in f.table.columns)
+    summarised = frozenset().union(*(drafted_summaries({"assessment.assessment_date",
+                                                         "assessment.response"}, set())[0]
+                                      for f in files if roles[id(f)] == "assessments"))
+    patients_targets: set[str] = set()
     for file in files:
-        plan_file(file, key_header, start_mapped)
+        plan_file(file, key_header, start_mapped, frozenset(patients_targets), summarised)
+        if file.role == "patients":
+            patients_targets |= {c.target for c in file.columns if c.target} | set(file.constants)
         if key_header is None:
             key_header = next((c.source for c in file.columns
                                if isinstance(c.spec, dict) and c.spec.get("identifier") == "pseudonymise"), None)

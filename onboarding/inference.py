@@ -20,6 +20,7 @@ from harmonise.onboarding.decisions import ColumnDraft, Draft, FileDraft
 from harmonise.onboarding.headers import SPLIT_REGIMEN, match_header
 from harmonise.onboarding.identifiers import IDENTIFIER_HEADERS, IDENTIFIER_LABELS, header_has
 from harmonise.onboarding.profile import TableProfile
+from harmonise.onboarding.repeated import drafted_summaries, repeated_measurements
 from harmonise.onboarding.suggest import MULTI_VALUED, TARGET_VOCAB, best_vocabulary
 from harmonise.schemas.canonical import PATIENT, TABLES, mapped_columns
 
@@ -57,7 +58,11 @@ def _wide_term(column) -> str | None:
 
 
 def _guess_role(table: TableProfile) -> tuple[str, str]:
-    """``('patients'|'adverse_events', why)`` from the canonical columns the headers match."""
+    """``('patients'|'adverse_events'|'assessments', why)``: repeated dated responses make an
+    assessments file; otherwise the canonical columns the headers match decide."""
+    repeated = repeated_measurements(table)
+    if repeated:
+        return "assessments", repeated.describe()
     hits = Counter()
     for column in table.columns:
         if column.identifier:
@@ -73,8 +78,14 @@ def _guess_role(table: TableProfile) -> tuple[str, str]:
 
 
 
-def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> None:
-    """Decide every column of one file (the draft's guesses and TODOs)."""
+def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool,
+              patients_targets: frozenset[str] = frozenset(),
+              summarised: frozenset[str] = frozenset()) -> None:
+    """Decide every column of one file (the draft's guesses and TODOs).
+
+    ``patients_targets``: what the patients file fills (an assessments file's summaries meet
+    them); ``summarised``: what a file of assessments will fill (not a TODO of the patients file).
+    """
     table = file.table
     role, why = _guess_role(table)
     file.role = role
@@ -130,8 +141,8 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
         found = best_vocabulary(column.counts)
         if found:
             vocabulary, share = found
-            target = next(t for t, v in TARGET_VOCAB.items() if v == vocabulary)
-            if target in targets:
+            target = next((t for t, v in TARGET_VOCAB.items() if v == vocabulary and t in targets), None)
+            if target is not None:
                 candidates.append((0.7 * share, target, column.name,
                                    f"{share:.0%} of its values are in vocabulary '{vocabulary}'"))
     chosen: dict[str, tuple[str, float, str]] = {}
@@ -199,7 +210,9 @@ def plan_file(file: FileDraft, key_header: str | None, start_mapped: bool) -> No
         used.add("treatment.course_no")
     if role == "patients" and "treatment.immunotherapy_agent" not in used and SPLIT_REGIMEN in used:
         used.add("treatment.immunotherapy_agent")
-    missing = [t for t in _required(role) if t not in used]
+    if role == "assessments":
+        file.summaries, file.summary_todos = drafted_summaries(used, set(patients_targets))
+    missing = [t for t in _required(role) if t not in used and t not in summarised]
     if missing:
         file.todos.append(f"no column found for required canonical column(s) {', '.join(missing)}: "
                           "map the export's column, or add `constants:` if one value holds for all rows")

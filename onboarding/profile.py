@@ -45,7 +45,8 @@ DATE_HEADER_WORDS = ("date", "dt", "start", "end", "stop", "onset", "death", "fo
                      "follow up", "lfu", "日期", "时间", "时间点")
 INTEGER = re.compile(r"[+-]?\d+")
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
+#: Numbers with a decimal comma (41,5); whole numbers among them (63) count too.
+COMMA_DECIMAL = re.compile(r"[+-]?\d+(?:,\d+)?")
 
 
 #: Distinct values a date format is first tried on; only if all parse is it tried on the rest.

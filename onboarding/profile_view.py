@@ -5,6 +5,7 @@ from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.identifiers import IDENTIFIER_LABELS
 from harmonise.onboarding.profile import Profile
 from harmonise.onboarding.reading import DELIMITER_NAMES
+from harmonise.onboarding.repeated import repeated_measurements
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -57,6 +58,11 @@ def render_profile(result: Profile, console=None) -> None:
             console.print(f"  [bold yellow]Formula cells[/] in {escape(name)}: {cells} formula(s) whose result "
                           "the workbook never saved; they read as empty. Open the file in Excel or "
                           "LibreOffice and save it again, or export the values.")
+        repeated = repeated_measurements(table)
+        if repeated:
+            console.print(f"  [bold]Repeated measurements[/]: {escape(repeated.describe())}: one row per "
+                          "patient per assessment (`new-center` drafts `role: assessments` with "
+                          "summaries into the outcome columns).")
         found = table.identifiers
         if found:
             console.print("  [bold yellow]Direct identifiers[/] (never stored; `new-center` marks them): "

@@ -140,6 +140,12 @@ def render(draft_files: list[FileDraft], center: str, skipped: list[str]) -> str
             out.append("      columns:")
             for source, term in file.wide.items():
                 out.append(f"        {_scalar(source)}: {term}")
+        if file.summaries:
+            out.append("    summaries:   # each patient's rows become one outcome value")
+            for todo in file.summary_todos:
+                out += _comment_lines(todo, "      ")
+            for target, entry in file.summaries.items():
+                out.append(f"      {target}: {_flow(entry)}")
         if file.constants:
             out.append("    constants:")
             for target, value in file.constants.items():

@@ -6,6 +6,7 @@ Grain of each table:
 - ``Treatment``: one row per course of immunotherapy-based therapy (``course_no`` 1, 2, ...).
 - ``Outcome``: one row per patient: best response and the dates that define PFS and OS.
 - ``AdverseEvent``: one row per recorded adverse event (a patient may have several).
+- ``Assessment``: one row per tumour assessment (visit) of a patient: date and RECIST response.
 - ``Timeline``: not stored; the join of a patient's treatment and outcome dates, used to
   check that the dates are in clinical order.
 
@@ -33,7 +34,7 @@ from harmonise.schemas.timeline import Timeline
 #: (``AGENT_SEPARATOR``, ``CENTER_PATTERN``, ``PATIENT``), ``LINEAGE`` and ``Timeline``.
 __all__ = ["AGENT_SEPARATOR", "CENTER_PATTERN", "COLUMN_VOCABULARY", "DATAFRAME_CHECK_COLUMN",
            "LINEAGE", "NOT_RECORDED_ALLOWED", "PATIENT", "RENAMED_COLUMNS", "RENAMED_WHY",
-           "RULE_COLUMNS", "TABLES", "AdverseEvent", "Outcome", "Patient", "Timeline", "Treatment",
+           "RULE_COLUMNS", "TABLES", "AdverseEvent", "Assessment", "Outcome", "Patient", "Timeline", "Treatment",
            "agent_class_columns", "columns_of", "contract", "may_be_not_recorded", "mapped_columns",
            "vocabulary_of"]
 
@@ -148,6 +149,23 @@ class AdverseEvent(CanonicalModel):
     onset_date: Series[pd.Timestamp] = date_field("Date of onset, when known.")
 
 
+class Assessment(CanonicalModel):
+    """One row per tumour assessment of a patient (a visit): its date and RECIST 1.1 response.
+
+    Filled from a file with ``role: assessments``; its rows are summarised per patient into
+    ``outcome`` columns as the mapping declares (``mappings/summaries.py``) and stored too, so
+    every summarised value can be traced to the rows it came from. The same patient, date and
+    response sent twice loads once; two different responses on one date hold the patient.
+    """
+
+    center_id: Series[str] = center_field()
+    patient_key: Series[str] = key_field()
+    assessment_date: Series[pd.Timestamp] = date_field("Date of the assessment (or visit).",
+                                                       nullable=False)
+    response: Series[str] = coded(
+        "best_response", "Overall response at this assessment by RECIST 1.1: CR, PR, SD, PD or NE; "
+        "empty in a file of visits that records no response.", metadata=MAY_BE_NOT_RECORDED)
+
 
 #: The columns each row rule reads (a rule is not applied where one of them is not recorded).
 RULE_COLUMNS = {
@@ -163,6 +181,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "treatment": Treatment,
     "outcome": Outcome,
     "adverse_event": AdverseEvent,
+    "assessment": Assessment,
 }
 
 

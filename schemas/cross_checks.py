@@ -1,4 +1,5 @@
-"""Checks across rows and tables of one center: date order, links to the patient, repeats."""
+"""Checks across rows and tables of one center: date order, links to the patient, repeated
+events and assessments."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,7 +7,7 @@ import pandera.pandas as pa
 
 from harmonise.schemas.canonical import Timeline
 from harmonise.schemas.pandera_cases import quiet_pandera
-from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame
+from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, shown_value
 
 
 def timeline_failures(frames: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -56,7 +57,7 @@ def link_failures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Orphans (rows of an unknown patient) and patients missing a treatment or outcome row."""
     known = set(frames["patient"]["patient_key"].dropna())
     records, row_ids = [], []
-    for table in ("treatment", "outcome", "adverse_event"):
+    for table in ("treatment", "outcome", "adverse_event", "assessment"):
         frame = frames[table]
         orphan = frame[frame["patient_key"].notna() & ~frame["patient_key"].isin(known)]
         for row_id in orphan["_row_id"]:
@@ -93,3 +94,26 @@ def repeated_events(events: pd.DataFrame) -> pd.DataFrame:
             table_name="adverse_event", rule=Rule.DUPLICATE_EVENT,
             inputs={"first_file": original["_source_file"], "first_row": int(original["_source_row"])}))
     return quarantine_frame(records, list(repeat["_row_id"]))
+
+
+def repeated_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
+    """The same patient, date and response twice loads once; two responses on one date conflict."""
+    if assessments.empty:
+        return quarantine_frame()
+    dated = assessments[assessments["assessment_date"].notna() & assessments["patient_key"].notna()]
+    key = ["patient_key", "assessment_date"]
+    first = dated.drop_duplicates(subset=key, keep="first").set_index(key)
+    records, row_ids = [], []
+    for row in dated[dated.duplicated(subset=key, keep="first")].to_dict("records"):
+        original = first.loc[(row["patient_key"], row["assessment_date"])]
+        where = {"first_file": original["_source_file"], "first_row": int(original["_source_row"])}
+        if shown_value(original["response"]) == shown_value(row["response"]):
+            records.append(QuarantineRecord(table_name="assessment", rule=Rule.REPEATED_ASSESSMENT,
+                                            column_name="assessment_date", inputs=where))
+        else:
+            records.append(QuarantineRecord(
+                table_name="assessment", rule=Rule.ASSESSMENT_CONFLICT, column_name="response",
+                failed_value=shown_value(row["response"]),
+                inputs=where | {"other": shown_value(original["response"])}))
+        row_ids.append(row["_row_id"])
+    return quarantine_frame(records, row_ids)

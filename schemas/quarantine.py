@@ -53,6 +53,12 @@ class Rule(StrEnum):
     MISSING_TABLE = "missing_table"          # inputs: table
     DUPLICATE_EVENT = "duplicate_event"      # inputs: first_file, first_row
     HELD = "held_with_patient"               # inputs: cause_file, cause_row, cause_check
+    # found while summarising a file of assessments (inputs: summary_file, target, summary_words,
+    # mapping_file, summary_value, summary_rows)
+    SUMMARY_CONFLICT = "summary_conflict"
+    NO_ASSESSMENTS = "no_assessments"
+    REPEATED_ASSESSMENT = "repeated_assessment"  # inputs: first_file, first_row
+    ASSESSMENT_CONFLICT = "assessment_conflict"  # inputs: first_file, first_row, other
 
 
 def _stored(description: str, required: bool = False) -> dict:
@@ -185,6 +191,8 @@ _CHECK_NAMES = {
     Rule.PATTERN_MISMATCH: "extract", Rule.ONE_IMMUNOTHERAPY: "regimen_one_immunotherapy",
     Rule.PATIENT_EXISTS: "patient_exists", Rule.MISSING_TABLE: "has_{table}",
     Rule.DUPLICATE_EVENT: "duplicate_event", Rule.HELD: "held_with_patient",
+    Rule.SUMMARY_CONFLICT: "summary_agrees", Rule.NO_ASSESSMENTS: "has_assessments",
+    Rule.REPEATED_ASSESSMENT: "repeated_assessment", Rule.ASSESSMENT_CONFLICT: "one_response_per_date",
 }
 
 #: What is wrong with the value (after the subject ``Column 'Age' (age_years) value '15'``)
@@ -219,6 +227,10 @@ _PHRASES = {
                             "number).",
     Rule.DUPLICATE: "appears more than once (duplicate). Correct the value in the export.",
     Rule.FAILS_CHECK: "fails the rule: {error}. Correct the value in the export.",
+    Rule.SUMMARY_CONFLICT: "disagrees with {summary_value}, the {summary_words} summarised from "
+                           "{summary_file} (row(s) {summary_rows}). Correct the file that is wrong "
+                           "in the export; if the patients file should win, write `combine: "
+                           "fill_blanks` in the summary of {target} in {mapping_file}.",
 }
 
 #: Whole sentences, for failures about a row rather than one value.
@@ -234,6 +246,17 @@ _SENTENCES = {
                           "row from the export.",
     Rule.HELD: "Held because this patient's row {cause_row} in {cause_file} was quarantined "
                "({cause_check}). It loads once that row is fixed.",
+    Rule.NO_ASSESSMENTS: "The patient has no row in {summary_file}, from which {target} is "
+                         "summarised ({summary_words}), and the patients file does not give it. "
+                         "Add the patient's assessments to the export, or give the value in the "
+                         "patients file and write `combine: fill_blanks` in the summary of {target} "
+                         "in {mapping_file}.",
+    Rule.REPEATED_ASSESSMENT: "The same assessment (date and response) is already in {first_file} "
+                              "row {first_row}; it is loaded once. Remove the repeated row from "
+                              "the export.",
+    Rule.ASSESSMENT_CONFLICT: "Two different responses on the same date for this patient: {value} "
+                              "here, {other} in {first_file} row {first_row}. Keep one assessment "
+                              "per date in the export.",
 }
 
 #: A group of records of one rule, in general words (``harmonise check``).

@@ -22,7 +22,8 @@ import pandas as pd
 
 from harmonise.schemas.canonical import NOT_RECORDED_ALLOWED, RULE_COLUMNS, TABLES, columns_of, contract
 from harmonise.schemas.codes import CodeBook
-from harmonise.schemas.cross_checks import link_failures, repeated_events, timeline_failures
+from harmonise.schemas.cross_checks import (link_failures, repeated_assessments, repeated_events,
+                                            timeline_failures)
 from harmonise.schemas.pandera_cases import schema_failures
 from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule, check_name,
                                           quarantine_frame, records_of)
@@ -31,7 +32,9 @@ from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule
 LINEAGE = ["_row_id", "_source_file", "_source_row"]
 
 #: Tables whose failure holds the whole patient.
-CORE_TABLES = ("patient", "treatment", "outcome")
+CORE_TABLES = ("patient", "treatment", "outcome", "assessment")
+#: Rules about a row that is loaded once anyway: they never hold the patient.
+NOT_HOLDING = (Rule.REPEATED_ASSESSMENT,)
 
 
 @dataclass
@@ -67,6 +70,7 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     found.append(timeline_failures(frames, cutoff))
     found.append(link_failures(frames))
     found.append(repeated_events(frames["adverse_event"]))
+    found.append(repeated_assessments(frames["assessment"]))
     failures = _drop_repeats(pd.concat([f for f in found if len(f)], ignore_index=True)
                              if any(len(f) for f in found) else quarantine_frame())
     failures = _without_not_recorded(failures, not_recorded)
@@ -136,7 +140,8 @@ def _with_lineage(failures: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd
 
 def _held_patient_keys(failures: pd.DataFrame) -> set[str]:
     """Patients with a failing patient, treatment or outcome row: all their rows are held."""
-    core = failures[failures["table_name"].isin(CORE_TABLES)]
+    core = failures[failures["table_name"].isin(CORE_TABLES)
+                    & ~failures["rule"].isin([r.value for r in NOT_HOLDING])]
     return set(core["patient_key"].dropna())
 
 
@@ -144,7 +149,8 @@ def _held_records(table: str, rows: pd.DataFrame, failures: pd.DataFrame) -> pd.
     """Quarantine records for rows held because their patient failed elsewhere."""
     if rows.empty:
         return quarantine_frame()
-    first = failures[failures["table_name"].isin(CORE_TABLES)].drop_duplicates("patient_key")
+    first = failures[failures["table_name"].isin(CORE_TABLES)
+                     & ~failures["rule"].isin([r.value for r in NOT_HOLDING])].drop_duplicates("patient_key")
     causes = {r.patient_key: {"cause_row": r.source_row, "cause_file": r.source_file,
                               "cause_check": check_name(r)} for r in records_of(first)}
     records = [QuarantineRecord(

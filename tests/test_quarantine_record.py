@@ -54,7 +54,9 @@ def test_every_rule_has_words():
     inputs = {"vocabulary": "v", "where": "w", "source": "s", "mapping_file": "m", "kind": "number",
               "formats": "%d", "pattern": "p", "check": "c", "min_value": 1, "max_value": 2,
               "allowed_values": ["a"], "dtype": "Int64", "error": "e", "table": "outcome",
-              "first_file": "f", "first_row": 1, "cause_row": 1, "cause_file": "f", "cause_check": "c"}
+              "first_file": "f", "first_row": 1, "cause_row": 1, "cause_file": "f", "cause_check": "c",
+              "summary_file": "f", "target": "outcome.best_response", "summary_words": "w",
+              "summary_value": "PR", "summary_rows": "3, 5", "other": "SD"}
     for rule in Rule:
         record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs=inputs)
         assert reason(record) and check_name(record)

@@ -9,16 +9,10 @@ import typer
 from rich.markup import escape
 
 from harmonise.flows.cli_context import existing_warehouse, refuse, settings_for
-from harmonise.flows.cli_options import (CUTOFF, DEMO, INBOX, PROJECT, WAREHOUSE, ExitCode,
-                                         verbosity_options)
+from harmonise.flows.cli_options import (FORCE_HELP, FORCE_ONE_HELP, PROJECT, WAREHOUSE, ExitCode,
+                                         load_options, verbosity_options)
 from harmonise.flows.output import QUIET, console, error, info, verbosity
 from harmonise.flows.progress import summary_table
-
-FORCE_HELP = "Reload every center even when its export is unchanged since the last load."
-FORCE_ONE_HELP = "Reload this center even when its export is unchanged since the last load."
-WAIT_HELP = "If another run is going, wait for it to finish instead of stopping."
-ACCEPT_DROP_HELP = ("Confirm a load that would remove most (or all) of a center's patients; "
-                    "without it such a load fails and the previous rows stay.")
 
 
 def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, inbox: Path | None,
@@ -100,16 +94,8 @@ def run_centers(centers: list[str] | None, cutoff: dt.date | None, demo: bool, i
 
 
 @verbosity_options
-def run(
-    cutoff: Optional[dt.date] = CUTOFF,
-    demo: bool = DEMO,
-    project: Optional[Path] = PROJECT,
-    inbox: Optional[Path] = INBOX,
-    warehouse: Optional[Path] = WAREHOUSE,
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
-    accept_drop: bool = typer.Option(False, "--accept-drop", help=ACCEPT_DROP_HELP),
-) -> None:
+@load_options(FORCE_HELP)
+def run(options: dict) -> None:
     """Ingest every center that has a mapping file, then refresh the analysis views.
 
     Example: harmonise run --demo
@@ -117,20 +103,14 @@ def run(
     Exit status 0 when every center loaded or was unchanged, 1 when any failed (the others
     still load), 2 on a usage error, 3 when another run is going, 4 when it cannot start.
     """
-    run_centers(None, cutoff, demo, inbox, warehouse, force, wait, project, accept_drop)
+    run_centers(None, **options)
 
 
 @verbosity_options
+@load_options(FORCE_ONE_HELP)
 def ingest(
     center: str = typer.Argument(..., help="Center id, as in mappings/<center>.yaml."),
-    cutoff: Optional[dt.date] = CUTOFF,
-    demo: bool = DEMO,
-    project: Optional[Path] = PROJECT,
-    inbox: Optional[Path] = INBOX,
-    warehouse: Optional[Path] = WAREHOUSE,
-    force: bool = typer.Option(False, "--force", help=FORCE_ONE_HELP),
-    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
-    accept_drop: bool = typer.Option(False, "--accept-drop", help=ACCEPT_DROP_HELP),
+    options: dict = None,
 ) -> None:
     """Ingest one center only (its previous rows are replaced, other centers untouched).
 
@@ -138,7 +118,7 @@ def ingest(
 
     Exit status as for `harmonise run`.
     """
-    run_centers([center], cutoff, demo, inbox, warehouse, force, wait, project, accept_drop)
+    run_centers([center], **options)
 
 
 def retire(

@@ -21,7 +21,7 @@ import inspect
 import io
 import json
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import typer
 from rich.markup import escape
@@ -114,6 +114,33 @@ def verbosity_options(fn: Callable) -> Callable:
         _option(False, "--quiet", "-q", help="Print only errors and the final outcome."),
         _option(False, "--verbose", "-v", help="Print every step, including debug lines."),
     ], _verbosity_kwargs)
+
+
+#: Help of the options every load command takes.
+FORCE_HELP = "Reload every center even when its export is unchanged since the last load."
+FORCE_ONE_HELP = "Reload this center even when its export is unchanged since the last load."
+WAIT_HELP = "If another run is going, wait for it to finish instead of stopping."
+ACCEPT_DROP_HELP = ("Confirm a load that would remove most (or all) of a center's patients; "
+                    "without it such a load fails and the previous rows stay.")
+
+
+def load_options(force_help: str) -> Callable[[Callable], Callable]:
+    """``--cutoff --demo --project --inbox --warehouse --force --wait --accept-drop``, the options
+    of every load command (``run``, ``ingest``); the command receives them as ``options``."""
+    def extra() -> list[inspect.Parameter]:
+        return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+                for name, default, kind in (
+                    ("cutoff", CUTOFF, Optional[dt.date]), ("demo", DEMO, bool),
+                    ("project", PROJECT, Optional[Path]), ("inbox", INBOX, Optional[Path]),
+                    ("warehouse", WAREHOUSE, Optional[Path]),
+                    ("force", typer.Option(False, "--force", help=force_help), bool),
+                    ("wait", typer.Option(False, "--wait", help=WAIT_HELP), bool),
+                    ("accept_drop", typer.Option(False, "--accept-drop", help=ACCEPT_DROP_HELP), bool))]
+
+    @_consumes("options")
+    def as_options(own: dict) -> dict:
+        return {"options": own}
+    return lambda fn: _with_options(fn, extra(), as_options)
 
 
 def print_rows(names: Sequence[str], rows: Sequence[Sequence[Any]], output: str = "table",

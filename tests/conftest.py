@@ -10,21 +10,60 @@ import pytest
 import yaml
 
 from harmonise.flows import steps
-from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, PROJECT_ROOT, Settings
 
 PUBLISHED = PROJECT_ROOT / "demo" / "study" / "published.yaml"
 
 
-#: The smallest valid mapping file (center x_site): tests break it one key at a time.
-MINIMAL_MAPPING = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
+def patients_mapping(columns: str, center: str = "x_site", name: str = "p.csv", options: str = "") -> str:
+    """A mapping file with one patients file ``name`` whose ``columns:`` are ``columns`` (YAML
+    lines indented by six spaces, as in ``MINIMAL_COLUMNS``); ``options``: the file entry's
+    other keys (lines indented by four)."""
+    return (f"center: {center}\nfiles:\n  - role: patients\n    name: {name}\n{options}"
+            "    columns:\n" + columns)
+
+
+#: The columns of the smallest valid mapping: the record number and one coded column.
+MINIMAL_COLUMNS = """\
       ID: {identifier: pseudonymise}
       SEX: {to: patient.sex, vocab: sex}
 """
+#: The smallest valid mapping file (center x_site): tests break it one key at a time.
+MINIMAL_MAPPING = patients_mapping(MINIMAL_COLUMNS)
+
+
+def write_center(tmp_path: Path, yaml_text: str, files: dict, center: str = "x_site"):
+    """Write ``<tmp_path>/mappings/<center>.yaml`` and the center's export files under
+    ``<tmp_path>/inbox/<center>/`` (bytes as they are, a DataFrame as an Excel sheet named
+    数据); return the loaded mapping."""
+    import textwrap
+
+    import pandas as pd
+
+    from harmonise.mappings.spec import load_mapping
+    mappings = tmp_path / "mappings"
+    mappings.mkdir(exist_ok=True)
+    (mappings / f"{center}.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
+    inbox = tmp_path / "inbox" / center
+    inbox.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        if isinstance(content, pd.DataFrame):
+            with pd.ExcelWriter(inbox / name, engine="openpyxl") as writer:
+                content.to_excel(writer, sheet_name="数据", index=False)
+        else:
+            (inbox / name).write_bytes(content)
+    return load_mapping(center, mappings)
+
+
+def study_workspace(tmp_path: Path, center: str) -> Settings:
+    """Settings over a copy of the demo study's mappings/ and inbox/, with an empty
+    ``inbox/<center>/`` for a center being onboarded (demo key, fresh home)."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(DEMO_MAPPINGS, mappings)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(DEMO_INBOX, inbox)
+    (inbox / center).mkdir()
+    return Settings(home=tmp_path / "home", inbox=inbox, mappings_dir=mappings, demo_key=True)
 
 
 def pytest_configure(config):

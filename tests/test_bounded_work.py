@@ -11,17 +11,9 @@ import time
 from harmonise.flows import steps
 from harmonise.flows.settings import DEMO_MAPPINGS, Settings
 from harmonise.schemas.text import MAX_MESSAGE
+from tests.conftest import MINIMAL_MAPPING
 
-X_SITE = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
-      ID: {identifier: pseudonymise}
-      SEX: {to: patient.sex, vocab: sex}
-      ECOG: {to: patient.ecog, extract: '^((?:a+)+)$'}
-"""
+X_SITE = MINIMAL_MAPPING + "      ECOG: {to: patient.ecog, extract: '^((?:a+)+)$'}\n"
 
 #: One center in a child process; prints the console line and the stored message's length.
 ONE_CENTER = textwrap.dedent("""

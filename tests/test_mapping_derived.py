@@ -1,8 +1,6 @@
 """Header location, footers, derived fields, age rules and "not recorded", on real files per test."""
 from __future__ import annotations
 
-import textwrap
-
 import pandas as pd
 import pytest
 
@@ -10,45 +8,25 @@ from harmonise.mappings.derive import age_from_birth_date, apply_age_rule
 from harmonise.mappings.engine import map_center
 from harmonise.mappings.errors import CenterError, MappingError
 from harmonise.mappings.pseudonym import DEMO_KEY
-from harmonise.mappings.spec import load_mapping
 from harmonise.schemas.quarantine import rendered
 from harmonise.schemas.validate import validate_center
+from tests.conftest import MINIMAL_COLUMNS, patients_mapping, write_center
 
 KEY = DEMO_KEY.encode()
 
 
-def _write(tmp_path, yaml_text: str, files: dict[str, bytes], center="x_site"):
-    mappings = tmp_path / "mappings"
-    mappings.mkdir(exist_ok=True)
-    (mappings / f"{center}.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
-    inbox = tmp_path / "inbox" / center
-    inbox.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (inbox / name).write_bytes(content)
-    return load_mapping(center, mappings)
-
-
 def _map(tmp_path, yaml_text, files):
-    return map_center(_write(tmp_path, yaml_text, files), tmp_path / "inbox", KEY)
+    return map_center(write_center(tmp_path, yaml_text, files), tmp_path / "inbox", KEY)
 
 
-FULL = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    delimiter: ";"
-    {options}
-    columns:
-      ID: {{identifier: pseudonymise}}
-      SEX: {{to: patient.sex, vocab: sex}}
-      {columns}
-"""
+def _full(options: str, columns: str) -> str:
+    """The minimal mapping, read with `;`, plus file ``options`` and more ``columns``."""
+    return patients_mapping(MINIMAL_COLUMNS + f"      {columns}\n", options=f'    delimiter: ";"\n    {options}\n')
 
 
 def test_header_row_skips_a_title_block_and_keeps_spreadsheet_row_numbers(tmp_path):
     text = "Study export 2024;;\nprinted 2024-05-01;;\n\nID;SEX;\nA1;male;\nA2;female;\n"
-    mapped = _map(tmp_path, FULL.format(options="header_row: 4", columns="''Unnamed: 2'': drop")
+    mapped = _map(tmp_path, _full(options="header_row: 4", columns="''Unnamed: 2'': drop")
                   .replace("''Unnamed: 2'': drop", '"Unnamed: 2": drop'), {"p.csv": text.encode()})
     patient = mapped.frames["patient"]
     assert list(patient.sex) == ["male", "female"]
@@ -57,7 +35,7 @@ def test_header_row_skips_a_title_block_and_keeps_spreadsheet_row_numbers(tmp_pa
 
 def test_footer_rows_are_skipped_by_position_and_by_rule(tmp_path):
     text = "ID;SEX\nA1;male\nA2;female\nTotal;2 patients\nprinted by HIS\n"
-    mapped = _map(tmp_path, FULL.format(
+    mapped = _map(tmp_path, _full(
         options="skip_footer: 1\n    skip_rows: [{column: ID, equals: total}]", columns=""),
         {"p.csv": text.encode()})
     assert list(mapped.frames["patient"].sex) == ["male", "female"]
@@ -73,7 +51,7 @@ def test_age_from_birth_date_counts_completed_years_at_the_start_of_therapy():
 def test_birth_date_becomes_an_age_and_is_never_kept_even_when_it_fails(tmp_path):
     text = ("ID;SEX;DOB;START\nA1;male;1970-03-05;2023-03-05\nA2;female;05/06/1960;2023-03-05\n"
             "A3;male;2010-01-01;2023-03-05\n")
-    mapped = _map(tmp_path, FULL.format(options="", columns=(
+    mapped = _map(tmp_path, _full(options="", columns=(
         "DOB: {to: patient.age_years, derive: age_from_birth_date}\n"
         "      START: {to: treatment.start_date}")), {"p.csv": text.encode()})
     assert mapped.frames["patient"].age_years.tolist()[0] == 53
@@ -89,7 +67,7 @@ def test_birth_date_becomes_an_age_and_is_never_kept_even_when_it_fails(tmp_path
 def test_death_flag_and_prior_lines_derive_the_death_date_and_the_line(tmp_path):
     text = ("ID;SEX;START;LAST;DEAD;PRIOR\nA1;male;2023-01-01;2023-06-01;yes;0\n"
             "A2;female;2023-01-01;2023-09-01;no;2\n")
-    mapped = _map(tmp_path, FULL.format(options="derived: {treatment.line_of_therapy: line_after_prior_lines}",
+    mapped = _map(tmp_path, _full(options="derived: {treatment.line_of_therapy: line_after_prior_lines}",
                                         columns=(
         "START: {to: treatment.start_date}\n"
         "      LAST: {to: outcome.last_followup_date}\n"
@@ -114,7 +92,7 @@ def test_age_rule_makes_whole_years_as_declared(rule, expected, broken):
 
 def test_decimal_comma_ages_with_a_declared_rule_load(tmp_path):
     text = "ID;SEX;AGE\nA1;male;41,5\nA2;female;33,5\n"
-    mapped = _map(tmp_path, FULL.format(options='decimal: ","', columns=(
+    mapped = _map(tmp_path, _full(options='decimal: ","', columns=(
         "AGE: {to: patient.age_years, age_rule: floor}")), {"p.csv": text.encode()})
     assert mapped.frames["patient"].age_years.tolist() == [41, 33]
     assert mapped.quarantine.empty
@@ -122,7 +100,7 @@ def test_decimal_comma_ages_with_a_declared_rule_load(tmp_path):
 
 def test_an_age_with_a_fraction_and_no_rule_says_which_rule_to_declare(tmp_path):
     text = "ID;SEX;AGE\nA1;male;41.5\n"
-    mapped = _map(tmp_path, FULL.format(options="", columns="AGE: {to: patient.age_years}"),
+    mapped = _map(tmp_path, _full(options="", columns="AGE: {to: patient.age_years}"),
                   {"p.csv": text.encode()})
     reason = rendered(mapped.quarantine).reason.iloc[0]
     assert "age_rule: round" in reason and "age_rule: floor" in reason
@@ -130,7 +108,7 @@ def test_an_age_with_a_fraction_and_no_rule_says_which_rule_to_declare(tmp_path)
 
 def test_not_recorded_fields_load_empty_and_skip_the_rule_that_reads_them(tmp_path):
     text = "ID;SEX;START;LAST\nA1;male;2023-01-01;2023-06-01\n"
-    mapping = _write(tmp_path, FULL.format(
+    mapping = write_center(tmp_path, _full(
         options="not_recorded: [treatment.discontinuation_reason, treatment.end_date]",
         columns="START: {to: treatment.start_date}\n      LAST: {to: outcome.last_followup_date}"),
         {"p.csv": text.encode()})
@@ -148,20 +126,20 @@ def test_not_recorded_fields_load_empty_and_skip_the_rule_that_reads_them(tmp_pa
 
 def test_not_recorded_is_refused_for_a_field_the_analyses_need(tmp_path):
     with pytest.raises(MappingError) as err:
-        _write(tmp_path, FULL.format(options="not_recorded: [patient.sex]", columns=""), {})
+        write_center(tmp_path, _full(options="not_recorded: [patient.sex]", columns=""), {})
     assert "the study's analyses need it" in err.value.message
     assert "treatment.discontinuation_reason" in err.value.message   # what may be not recorded
 
 
 def test_a_birth_date_typed_as_date_into_the_age_is_refused_naming_derive(tmp_path):
     with pytest.raises(MappingError) as err:
-        _write(tmp_path, FULL.format(options="", columns="DOB: {to: patient.age_years, type: date}"), {})
+        write_center(tmp_path, _full(options="", columns="DOB: {to: patient.age_years, type: date}"), {})
     assert "derive: age_from_birth_date" in err.value.message
 
 
 def test_every_structural_problem_of_a_center_is_reported_at_once(tmp_path):
     text = "ID;GENDER;EXTRA\nA1;male;x\n"
-    mapping = _write(tmp_path, FULL.format(options="", columns="AGE: {to: patient.age_years}"),
+    mapping = write_center(tmp_path, _full(options="", columns="AGE: {to: patient.age_years}"),
                      {"p.csv": text.encode(), "visits.csv": b"ID;VISIT\n"})
     with pytest.raises(CenterError) as err:
         map_center(mapping, tmp_path / "inbox", KEY)

@@ -9,7 +9,7 @@ import yaml
 
 from harmonise.schemas.quarantine import rendered
 from harmonise.mappings.engine import map_center
-from tests.conftest import MINIMAL_MAPPING
+from tests.conftest import MINIMAL_MAPPING, write_center
 from harmonise.mappings.errors import CenterError, MappingError
 from harmonise.mappings.pseudonym import DEMO_KEY, pseudonymise
 from harmonise.mappings.spec import load_mapping
@@ -25,19 +25,7 @@ PATIENT_COLUMNS = """
 
 def _center(tmp_path, yaml_text: str, files: dict[str, bytes | pd.DataFrame], center="x_site"):
     """Write mappings/<center>.yaml and the export files; return the mapped center."""
-    mappings = tmp_path / "mappings"
-    mappings.mkdir(exist_ok=True)
-    (mappings / f"{center}.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
-    inbox = tmp_path / "inbox" / center
-    inbox.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        if isinstance(content, pd.DataFrame):
-            with pd.ExcelWriter(inbox / name, engine="openpyxl") as writer:
-                content.to_excel(writer, sheet_name="数据", index=False)
-        else:
-            (inbox / name).write_bytes(content)
-    mapping = load_mapping(center, mappings)
-    return map_center(mapping, tmp_path / "inbox", KEY)
+    return map_center(write_center(tmp_path, yaml_text, files, center), tmp_path / "inbox", KEY)
 
 
 def _patients_yaml(columns: str, file_options: str = "", extra: str = "") -> str:

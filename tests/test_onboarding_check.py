@@ -11,15 +11,11 @@ from typer.testing import CliRunner
 from harmonise.flows import onboarding
 from harmonise.flows.onboarding import check_center
 from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, PROJECT_ROOT, Settings
+from tests.conftest import patients_mapping
 
 runner = CliRunner()
 
-MAPPING = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
+MAPPING = patients_mapping("""\
       MRN: {identifier: pseudonymise}
       Name: {identifier: drop}
       Sex: {to: patient.sex, vocab: sex}
@@ -39,7 +35,7 @@ files:
       Last: {to: outcome.last_followup_date}
     constants:
       treatment.course_no: 1
-"""
+""")
 
 
 def _row(i, **change):

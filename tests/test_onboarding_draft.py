@@ -18,6 +18,7 @@ from harmonise.onboarding.suggest import suggest_code
 from harmonise.mappings.engine import map_center
 from harmonise.mappings.pseudonym import DEMO_KEY
 from harmonise.mappings.spec import load_mapping
+from tests.conftest import patients_mapping
 
 NAMES = ["张三丰", "李四", "王小五", "赵六", "钱七", "孙八"]
 
@@ -369,16 +370,11 @@ def test_excel_serial_date_format_reads_excel_day_numbers_and_quarantines_the_re
     folder.mkdir(parents=True)
     (folder / "p.csv").write_text("ID,Sex,End\nA1,F,44270\nA2,M,44270.75\nA3,F,15-Mar-2021\nA4,M,soon\n",
                                   encoding="utf-8")
-    text = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
+    text = patients_mapping("""\
       ID: {identifier: pseudonymise}
       Sex: {to: patient.sex, vocab: sex}
       End: {to: treatment.end_date, date_format: [excel_serial, "%d-%b-%Y"]}
-"""
+""")
     mapped = map_center(_load(tmp_path, "x_site", text), tmp_path / "inbox", DEMO_KEY.encode())
     end = mapped.frames["treatment"]["end_date"]
     assert list(end.iloc[:3]) == [pd.Timestamp("2021-03-15")] * 3     # day number, with a time, and text

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 
 import duckdb
 import openpyxl
@@ -21,13 +20,12 @@ from rich.console import Console
 
 from harmonise.flows import steps
 from harmonise.flows.onboarding import check_center, render_check
-from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, Settings
 from harmonise.mappings.derive import age_from_birth_date
 from harmonise.onboarding.draft import write_draft
 from harmonise.onboarding.id_values import chinese_id_valid
 from harmonise.onboarding.profile import profile
 from harmonise.onboarding.profile_view import render_profile
-from tests.conftest import ingest_all
+from tests.conftest import ingest_all, study_workspace
 
 CENTER = "site_e"
 HEADER = ["病案号", "姓名", "身份证号", "联系电话", "性别", "出生日期", "病理类型", "原发部位",
@@ -136,12 +134,7 @@ def build_export(path, seed: int = 20240501) -> dict:
 
 @pytest.fixture
 def workspace(tmp_path):
-    mappings = tmp_path / "mappings"
-    shutil.copytree(DEMO_MAPPINGS, mappings)
-    inbox = tmp_path / "inbox"
-    shutil.copytree(DEMO_INBOX, inbox)
-    (inbox / CENTER).mkdir()
-    return Settings(home=tmp_path / "home", inbox=inbox, mappings_dir=mappings, demo_key=True)
+    return study_workspace(tmp_path, CENTER)
 
 
 def _printed(render, *args) -> str:

@@ -16,11 +16,11 @@ from harmonise.analysis import views
 from harmonise.analysis.km import endpoint_curve
 from harmonise.demo.site_d import AE_SHEET, EXPORT_DIR, EXPORT_NAME, FINISHED_MAPPING, PATIENT_SHEET, write_site_d
 from harmonise.flows.onboarding import check_center
-from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, PROJECT_ROOT, Settings
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, PROJECT_ROOT
 from harmonise.onboarding.draft import write_draft
 from harmonise.onboarding.profile import profile
 from harmonise.mappings.spec import list_centers, load_mapping
-from tests.conftest import ingest_all
+from tests.conftest import ingest_all, study_workspace
 
 DOC = PROJECT_ROOT / "docs" / "adding-a-center.md"
 EXPORT = EXPORT_DIR / EXPORT_NAME
@@ -77,13 +77,9 @@ def test_the_finished_mapping_keeps_every_guess_of_the_draft(tmp_path):
 @pytest.fixture
 def workspace(tmp_path):
     """A copy of the demo study's mappings/ and an inbox with the study exports and site_d."""
-    mappings = tmp_path / "mappings"
-    shutil.copytree(DEMO_MAPPINGS, mappings)
-    inbox = tmp_path / "inbox"
-    shutil.copytree(DEMO_INBOX, inbox)
-    (inbox / "site_d").mkdir()
-    shutil.copy(EXPORT, inbox / "site_d" / EXPORT_NAME)        # the doc's `cp` into inbox/site_d/
-    return Settings(home=tmp_path / "home", inbox=inbox, mappings_dir=mappings, demo_key=True)
+    settings = study_workspace(tmp_path, "site_d")
+    shutil.copy(EXPORT, settings.inbox / "site_d" / EXPORT_NAME)   # the doc's `cp` into inbox/site_d/
+    return settings
 
 
 def test_walkthrough_from_export_to_pooled_analysis(workspace, demo_warehouse):

@@ -15,7 +15,7 @@ from harmonise.mappings.spec import load_mapping
 from harmonise.pipeline.identity import mapping_fingerprint
 from harmonise.schemas.study_codes import StudyCodesError, study_book
 from harmonise.warehouse.dictionary import render
-from tests.conftest import ingest_all
+from tests.conftest import ingest_all, patients_mapping
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -30,12 +30,7 @@ ae_term:
   pneumonitis: {label: Pneumonitis, ctcae: [Pneumonitis]}
 """
 
-MAPPING = """\
-center: x_site
-files:
-  - role: patients
-    name: p.csv
-    columns:
+MAPPING = patients_mapping("""\
       MRN: {identifier: pseudonymise}
       Sex: {to: patient.sex, vocab: sex}
       Age: {to: patient.age_years}
@@ -50,7 +45,7 @@ files:
     not_recorded: [patient.primary_site, patient.lung_metastasis, patient.other_metastasis,
                    patient.ecog, patient.prior_lines, treatment.end_date,
                    treatment.discontinuation_reason, outcome.best_response]
-"""
+""")
 ROWS = [("A1", "F", "50", "DSRCT", "Atezolizumab", "2"),
         ("A2", "M", "61", "UPS", "Pembrolizumab + Cabozantinib", ""),
         ("A3", "M", "47", "ASPS", "Tecentriq + Anlotinib", "1")]

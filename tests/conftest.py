@@ -81,12 +81,13 @@ def pytest_configure(config):
     logging.raiseExceptions = False
 
 
-def ingest_all(settings: Settings, force: bool = False) -> dict[str, steps.CenterResult]:
-    """Run the whole pipeline (without Prefect) for every mapped center."""
+def ingest_all(settings: Settings, force: bool = False, centers: list[str] | None = None
+               ) -> dict[str, steps.CenterResult]:
+    """Run the whole pipeline (without Prefect) for every mapped center (or ``centers``)."""
     steps.prepare_warehouse(settings)
     run_id, key = steps.new_run_id(), steps.pseudonym_key(settings)
     results = {c: steps.ingest_center(c, settings, run_id, key, force=force)
-               for c in steps.centers_to_run(settings)}
+               for c in steps.centers_to_run(settings, centers)}
     steps.refresh_views(settings)
     return results
 
@@ -122,6 +123,28 @@ def demo_con(demo_warehouse):
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def _published_demo_home(tmp_path_factory) -> Path:
+    """A home whose warehouse one run (build, load the three demo centers, publish) wrote."""
+    root = tmp_path_factory.mktemp("published_demo")
+    shutil.copytree(DEMO_INBOX, root / "inbox")
+    settings = Settings(home=root / "home", inbox=root / "inbox", demo_key=True)
+    build = steps.begin_build(settings)
+    results = ingest_all(build)
+    steps.publish_build(build, settings)
+    assert all(r.status == "loaded" for r in results.values()), results
+    return settings.home
+
+
+@pytest.fixture
+def published_copy(_published_demo_home, settings_for, inbox_copy) -> Settings:
+    """Settings of ``settings_for(inbox_copy)`` after one run over the demo exports: a private
+    copy of a home built once per session (copying the files is what the run would write)."""
+    settings = settings_for(inbox_copy)
+    shutil.copytree(_published_demo_home, settings.home, symlinks=True)
+    return settings
 
 
 @pytest.fixture

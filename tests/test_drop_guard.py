@@ -7,7 +7,6 @@ from dataclasses import replace
 import duckdb
 
 from harmonise.flows import steps
-from tests.conftest import ingest_all
 
 
 def _patients(settings, center: str) -> int:
@@ -26,9 +25,8 @@ def _dates_to_day_month_year(path) -> None:
 
 
 def test_an_export_where_every_row_fails_fails_the_center_and_keeps_its_patients(
-        settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+        published_copy, inbox_copy):
+    settings = published_copy
     before = _patients(settings, "site_a")
     assert before > 0
     _dates_to_day_month_year(inbox_copy / "site_a" / "site_a_patients.csv")
@@ -55,9 +53,8 @@ def test_an_all_quarantined_first_export_also_fails(settings_for, inbox_copy):
 
 
 def test_a_drop_beyond_the_configured_fraction_fails_and_a_smaller_one_loads(
-        settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+        published_copy, inbox_copy):
+    settings = published_copy
     before = _patients(settings, "site_a")
     path = inbox_copy / "site_a" / "site_a_patients.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -38,9 +38,8 @@ def test_empty_file_fails_the_center_with_the_file_named(settings_for, inbox_cop
     assert results["site_b"].status == "loaded"
 
 
-def test_header_only_patients_file_fails_instead_of_emptying_the_center(settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+def test_header_only_patients_file_fails_instead_of_emptying_the_center(published_copy, inbox_copy):
+    settings = published_copy
     header = _path(inbox_copy).read_bytes().splitlines(keepends=True)[0]
     _path(inbox_copy).write_bytes(header)
     result = ingest_all(settings)["site_a"]
@@ -70,7 +69,7 @@ def test_line_break_inside_a_cell_splits_the_record_into_quarantined_rows(settin
 def test_wrong_encoding_fails_the_center_and_says_which_encoding(settings_for, inbox_copy):
     frame = _frame(inbox_copy)
     frame.to_csv(_path(inbox_copy), index=False, encoding="gbk")     # names in GBK, mapping says UTF-8
-    result = ingest_all(settings_for(inbox_copy))["site_a"]
+    result = ingest_all(settings_for(inbox_copy), centers=["site_a"])["site_a"]
     assert result.status == "failed" and "utf-8" in result.message and "encoding" in result.message
 
 
@@ -101,7 +100,7 @@ def test_formula_injection_is_stored_as_text_and_printed_as_text(settings_for, i
     frame.loc[1, "Comments"] = FORMULA                       # dropped column: never read
     frame.to_csv(_path(inbox_copy), index=False)
     settings = settings_for(inbox_copy)
-    ingest_all(settings)
+    ingest_all(settings, centers=["site_a"])
     result = CliRunner().invoke(app, ["sql", "SELECT failed_value FROM quarantine WHERE failed_value IS NOT NULL",
                                       "--warehouse", str(settings.warehouse)], env={"COLUMNS": "300"})
     assert result.exit_code == 0
@@ -116,7 +115,7 @@ def test_rich_markup_in_export_values_is_not_interpreted(settings_for, inbox_cop
     frame.loc[0, "Histology"] = "[bold red]x[/bold red]"
     frame.to_csv(_path(inbox_copy), index=False)
     settings = settings_for(inbox_copy)
-    ingest_all(settings)
+    ingest_all(settings, centers=["site_a"])
     result = CliRunner().invoke(app, ["sql", "SELECT failed_value FROM quarantine WHERE failed_value IS NOT NULL",
                                       "--warehouse", str(settings.warehouse)], env={"COLUMNS": "300"})
     assert "[aaaa aaa]a[/aaaa aaa]" in result.output         # its shape, brackets printed as text
@@ -128,7 +127,7 @@ def test_a_100_mb_cell_is_quarantined_with_a_short_excerpt(settings_for, inbox_c
     frame.to_csv(_path(inbox_copy), index=False)
     del frame
     settings = settings_for(inbox_copy)
-    results = ingest_all(settings)
+    results = ingest_all(settings, centers=["site_a"])
     assert results["site_a"].patients_loaded == 51
     import duckdb
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:

@@ -14,7 +14,7 @@ from harmonise.flows.settings import DEMO_MAPPINGS, Settings
 from harmonise.mappings.errors import MappingError
 from harmonise.mappings.pseudonym import KEY_FILE_ENV, key_file_warning
 from harmonise.mappings.spec import load_mapping
-from tests.conftest import MINIMAL_MAPPING, ingest_all
+from tests.conftest import MINIMAL_MAPPING
 
 
 def test_a_center_id_that_is_not_lower_case_is_refused_with_the_name_to_use(tmp_path):
@@ -51,9 +51,8 @@ def test_a_key_file_others_can_read_is_warned_about(tmp_path, monkeypatch):
     assert key_file_warning() is None
 
 
-def test_ingesting_one_center_with_another_key_warns_that_keys_are_mixed(settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+def test_ingesting_one_center_with_another_key_warns_that_keys_are_mixed(published_copy):
+    settings = published_copy
     other_key = b"another-key-of-at-least-32-characters-long"
     warning = steps.mixed_key_warning(settings, other_key, ["site_b"])
     assert warning and warning.startswith("site_a, site_c were last loaded with another")
@@ -69,12 +68,9 @@ def test_a_second_run_says_already_running_without_a_traceback(tmp_path):
     assert len(result.output.splitlines()) <= 4
 
 
-def test_retiring_a_center_removes_its_rows_and_keeps_the_others(settings_for, inbox_copy):
+def test_retiring_a_center_removes_its_rows_and_keeps_the_others(published_copy):
     import duckdb
-    settings = settings_for(inbox_copy)
-    build = steps.begin_build(settings)
-    ingest_all(build)
-    steps.publish_build(build, settings)
+    settings = published_copy
     refused = CliRunner().invoke(app, ["retire", "site_b", "--warehouse", str(settings.warehouse)])
     assert refused.exit_code == 2 and "--yes" in refused.output
     result = CliRunner().invoke(app, ["retire", "site_b", "--warehouse", str(settings.warehouse),

@@ -38,9 +38,8 @@ def _drop_last_line(path) -> None:
 
 @pytest.mark.parametrize("failing_table", ["patient", "outcome", "adverse_event", "quarantine"])
 def test_exception_at_any_step_of_a_load_leaves_the_center_as_it_was(
-        settings_for, inbox_copy, monkeypatch, failing_table):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+        published_copy, inbox_copy, monkeypatch, failing_table):
+    settings = published_copy
     before = _checksums(settings.warehouse)
     _drop_last_line(inbox_copy / "site_c" / "site_c_patients.csv")   # a real change to load
     real_insert = loader._insert
@@ -86,9 +85,8 @@ RUNNER = textwrap.dedent("""
 
 
 def test_sigkill_mid_load_leaves_the_published_warehouse_exactly_as_before_and_next_run_recovers(
-        settings_for, inbox_copy, tmp_path):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+        published_copy, inbox_copy, tmp_path):
+    settings = published_copy
     before = _checksums(settings.warehouse)
     _drop_last_line(inbox_copy / "site_c" / "site_c_patients.csv")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -130,9 +128,8 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_readers_keep_working_during_a_run_and_never_see_half_a_load(settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    ingest_all(settings)
+def test_readers_keep_working_during_a_run_and_never_see_half_a_load(published_copy, inbox_copy):
+    settings = published_copy
     _drop_last_line(inbox_copy / "site_c" / "site_c_patients.csv")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.warehouse), "6"],

@@ -29,9 +29,8 @@ def _publish(settings) -> None:
 
 
 def test_a_reader_opened_after_two_publishes_sees_the_new_data_while_an_old_reader_is_open(
-        settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    _publish(settings)
+        published_copy, inbox_copy):
+    settings = published_copy
     held = settings.backend.connect(read_only=True)          # e.g. a status or report still open
     held_locked = readonly.open_locked(settings.warehouse)   # and a `harmonise sql` connection
     try:

@@ -45,10 +45,8 @@ def _kill_a_writer(path) -> None:
 
 
 @pytest.fixture
-def published(settings_for, inbox_copy):
-    settings = settings_for(inbox_copy)
-    _run_once(settings)
-    return settings
+def published(published_copy):
+    return published_copy               # the demo centers, loaded and published once
 
 
 def _adverse_events(path) -> str:

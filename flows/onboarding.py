@@ -101,7 +101,8 @@ def render_check(report: CheckReport, out: Console | None = None) -> None:
     if report.unknown_values:
         for file in dict.fromkeys(u.file for u in report.unknown_values):
             table = Table(title=f"Values no vocabulary knows, in {escape(file)}: give their codes under "
-                                f"`values:` of the column, or add them to the project's vocab/<vocabulary>.yaml",
+                                f"`values:` of the column, or add them to the project's vocab/<vocabulary>.yaml; "
+                                f"a code the list lacks (a new agent, histology, term) goes in the project's codes.yaml",
                           title_justify="left")
             for name in ("column", "vocabulary", "value", "rows", "looks like"):
                 table.add_column(name, justify="right" if name == "rows" else "left", overflow="fold")

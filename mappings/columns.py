@@ -10,7 +10,8 @@ from harmonise.mappings.model import (AGE_RULES, COLUMN_KEYS, IDENTIFIER_ACTIONS
 from harmonise.mappings.safe_regex import PatternError, compile_pattern
 from harmonise.mappings.vocabulary import available as available_vocabularies
 from harmonise.mappings.vocabulary import canonical_vocabulary
-from harmonise.schemas.canonical import RENAMED_COLUMNS, RENAMED_WHY, TABLES, mapped_columns
+from harmonise.schemas.canonical import RENAMED_COLUMNS, RENAMED_WHY, TABLES, column_class, mapped_columns
+from harmonise.schemas.quarantine import FixIn
 from harmonise.schemas.study_codes import snippet
 
 
@@ -29,7 +30,7 @@ class ColumnReader(MappingDocument):
             new = f"{old[0]}.{RENAMED_COLUMNS[old]}"
             self.fail(f"'{text}' was renamed {new} ({RENAMED_WHY[old]})",
                       line=self.line(*where, key) if key else self.line(*where),
-                      hint=f"The fix belongs in the mapping: write `{new}` in place of `{text}`.")
+                      hint=f"Write `{new}` in place of `{text}`.")
         if text not in valid:
             close = difflib.get_close_matches(text, valid, n=1)
             maybe = f"Did you mean '{close[0]}'? " if close else ""
@@ -134,8 +135,8 @@ class ColumnReader(MappingDocument):
 
     def target_class(self, target: tuple[str, str]) -> dict:
         """``{"class": ...}`` when the canonical column holds one class of its vocabulary."""
-        meta = TABLES[target[0]].to_schema().columns[target[1]].metadata or {}
-        return {"class": meta["class"]} if "class" in meta else {}
+        cls = column_class(*target)
+        return {"class": cls} if cls else {}
 
     def known_code(self, vocabulary: str, code: str, where: tuple, attrs: dict, said: str,
                    column: str | None = None) -> None:
@@ -146,7 +147,7 @@ class ColumnReader(MappingDocument):
             close = difflib.get_close_matches(code, self.book.codes(vocabulary, **attrs), n=1, cutoff=0.85)
             maybe = f"If you meant the code '{close[0]}', correct the mapping. " if close else ""
             self.fail(f"{said} '{code}', which is not in the code list '{vocabulary}'", line=line,
-                      column=column,
+                      column=column, fix=(FixIn.PROJECT_CODES, FixIn.MAPPING),
                       hint=f"{maybe}If it is a code this study needs, the fix belongs in the "
                            f"project's codes, not in the mapping: add {snippet(vocabulary, code, **attrs)}.")
         for name, wanted in attrs.items():
@@ -154,8 +155,8 @@ class ColumnReader(MappingDocument):
             if has != wanted:
                 self.fail(f"{said} '{code}', of {name} {has}, but this column holds {vocabulary} "
                           f"codes of {name} {wanted}", line=line, column=column,
-                          hint=f"The fix belongs in the mapping: map '{code}' in the column of its "
-                               f"{name} ({has}), or use `split_regimen` for a cell naming several agents.")
+                          hint=f"Map '{code}' in the column of its {name} ({has}), or use "
+                               "`split_regimen` for a cell naming several agents.")
 
     def pattern(self, pattern: str, where: tuple) -> None:
         """An ``extract`` pattern must compile for RE2 and have exactly one (group)."""

@@ -14,6 +14,7 @@ import yaml
 
 from harmonise.mappings.errors import MappingError
 from harmonise.schemas.codes import CodeBook, builtin
+from harmonise.schemas.quarantine import FixIn
 
 MAX_MAPPING_BYTES = 1_000_000
 
@@ -100,9 +101,9 @@ class MappingDocument:
 
     # -- error helpers -------------------------------------------------------------
     def fail(self, problem: str, *, line: int | None = None, column: str | None = None,
-             hint: str | None = None):
+             hint: str | None = None, fix: tuple[FixIn, ...] | None = None):
         raise MappingError(self.center, problem, file=str(self.path), line=line,
-                           column=column, hint=hint)
+                           column=column, hint=hint, fix=fix)
 
     def line(self, *path) -> int | None:
         node = getattr(self, "node", None)

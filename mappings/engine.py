@@ -24,7 +24,7 @@ from harmonise.mappings.readers import read_export, sha256_of
 from harmonise.mappings.summaries import summarise
 from harmonise.mappings.structure import check_columns, unmentioned_files
 from harmonise.schemas.canonical import TABLES, mapped_columns
-from harmonise.schemas.quarantine import quarantine_frame
+from harmonise.schemas.quarantine import FixIn, quarantine_frame
 
 
 @dataclass
@@ -78,7 +78,7 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
             problems.append(CenterError(
                 mapping.center, "the patients file has a header but no rows", file=str(path),
                 hint="A half-written or empty export would remove this center's patients from the "
-                     "warehouse, so nothing was changed. Check the export and send it again."))
+                     "warehouse, so nothing was changed. Check the export and send it again.", fix=(FixIn.EXPORT,)))
         structural += problems
         raws.append((spec, path, raw))
     if structural:

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from harmonise.mappings.errors import CenterError
+from harmonise.schemas.quarantine import FixIn
 
 
 def center_inbox(inbox: Path, center: str) -> Path:
@@ -28,8 +29,8 @@ def export_path(center: str, inbox: Path, name: str, allow_symlinks: bool = Fals
                 raise CenterError(center, f"{part.name} is a symbolic link (to {os.readlink(part)}); "
                                           "exports are read only from the center's own folder",
                                   file=str(path), hint="Copy the export into the folder instead of "
-                                  "linking it, or set allow_symlinks: true in harmonise.yaml.")
+                                  "linking it, or set allow_symlinks: true in harmonise.yaml.", fix=(FixIn.EXPORT,))
         if path.exists() and not path.resolve().is_relative_to(folder.resolve()):
             raise CenterError(center, "the export file lies outside the center's folder",
-                              file=str(path), hint=f"Put the export in {folder}.")
+                              file=str(path), hint=f"Put the export in {folder}.", fix=(FixIn.EXPORT,))
     return path

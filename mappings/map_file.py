@@ -115,9 +115,13 @@ def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: byt
         table = table if table in ids else tables[0]
         for idx in problem.mask[problem.mask.fillna(False).astype(bool)].index:
             value = None if text is None or _sensitive(col) else shown_value(text.loc[idx])
+            inputs = problem.inputs
+            if problem.parts is not None and value is not None:  # the unknown part, not the cell
+                parts = [shown_value(p) for p in problem.parts.loc[idx]]
+                value, inputs = shown_value(", ".join(parts)), {**inputs, "parts": parts}
             records.append(QuarantineRecord(
                 table_name=table, rule=problem.rule, column_name=column, source_column=col.source,
-                failed_value=value, inputs=problem.inputs))
+                failed_value=value, inputs=inputs))
             record_rows.append(ids[table].loc[idx])
     if spec.wide_adverse_events:
         frames["adverse_event"], wide_records, wide_rows = melt_wide(spec, raw, base, row_ids)
@@ -141,7 +145,8 @@ def _by_value(cells: pd.Series):
 
 
 def _spread(problem: transforms.Problem, spread) -> transforms.Problem:
-    return replace(problem, mask=spread(problem.mask))
+    parts = None if problem.parts is None else spread(problem.parts)
+    return replace(problem, mask=spread(problem.mask), parts=parts)
 
 
 

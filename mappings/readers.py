@@ -16,6 +16,7 @@ import pandas as pd
 
 from harmonise.mappings.errors import CenterError
 from harmonise.mappings.model import FileSpec
+from harmonise.schemas.quarantine import FixIn
 
 SOURCE_ROW = "_source_row"
 
@@ -35,20 +36,20 @@ def read_export(center: str, path: Path, spec: FileSpec) -> pd.DataFrame:
         present = sorted(p.name for p in path.parent.glob("*")) if path.parent.is_dir() else []
         raise CenterError(center, "the export file is missing", file=str(path),
                           hint=f"Put the export at {path} (files there now: "
-                               f"{', '.join(present) or 'none'}), or fix `name:` in the mapping.")
+                               f"{', '.join(present) or 'none'}), or fix `name:` in the mapping.", fix=(FixIn.EXPORT, FixIn.MAPPING))
     try:
         frame = _read_excel(path, spec) if spec.format == "excel" else _read_csv(path, spec)
     except UnicodeDecodeError as exc:
         raise CenterError(center, f"the file is not readable as {spec.encoding} "
                                   f"(byte {exc.start} is invalid)", file=str(path),
                           hint="Export the file again in the declared encoding, or set "
-                               "`encoding:` in the mapping (e.g. gbk, gb18030, utf-8).") from exc
+                               "`encoding:` in the mapping (e.g. gbk, gb18030, utf-8).", fix=(FixIn.EXPORT, FixIn.MAPPING)) from exc
     except OSError:
         raise  # possibly transient (file still being copied, network share): the flow retries
     except Exception as exc:  # any parser's complaint means: this file cannot be read as declared
         raise CenterError(center, f"the file cannot be read: {_first_line(exc)}", file=str(path),
                           hint="Open it in a spreadsheet program to check it is complete, and that "
-                               "`format:`, `delimiter:` and `sheet:` in the mapping match it.") from exc
+                               "`format:`, `delimiter:` and `sheet:` in the mapping match it.", fix=(FixIn.EXPORT, FixIn.MAPPING)) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     first = spec.header_row + 1
     frame[SOURCE_ROW] = range(first, len(frame) + first)

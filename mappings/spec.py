@@ -17,6 +17,7 @@ from harmonise.mappings.errors import MappingError
 from harmonise.mappings.model import ROLE_TABLES, UNITS, CenterMapping, ColumnSpec, FileSpec, SkipRule
 from harmonise.mappings.vocabulary import StudyVocabularyError, canonical_vocabulary, normalise, study_spellings
 from harmonise.mappings.vocabulary import available as available_vocabularies
+from harmonise.schemas.quarantine import FixIn
 from harmonise.schemas.study_codes import StudyCodesError, study_book
 
 #: A center id: lower-case letters, digits and _, starting with a letter (it names files,
@@ -61,8 +62,8 @@ def load_mapping(center: str, mappings_dir: Path, vocab_dir: Path | None = None,
     try:
         book = study_book(codes_file)
     except StudyCodesError as err:
-        raise MappingError(center, err.problem, file=str(err.path), line=err.line,
-                           hint=f"{err.hint} The fix belongs in the project's codes.yaml.") from None
+        raise MappingError(center, err.problem, file=str(err.path), line=err.line, hint=err.hint,
+                           fix=(FixIn.PROJECT_CODES,)) from None
     raw = path.read_bytes()
     reader = MappingReader(center, path, raw, book)
     return with_study_spellings(replace(reader.mapping(), codes=book), vocab_dir)
@@ -75,7 +76,7 @@ def with_study_spellings(mapping: CenterMapping, vocab_dir: Path | None) -> Cent
     try:
         additions, digest = study_spellings(vocab_dir, book)
     except StudyVocabularyError as err:
-        raise MappingError(mapping.center, str(err)) from None
+        raise MappingError(mapping.center, str(err), fix=err.fix) from None
     for vocabulary, code in sorted(book.added):  # a study's code matches itself, like a built-in one
         for name in available_vocabularies():
             if canonical_vocabulary(name) == vocabulary:

@@ -13,6 +13,7 @@ import pandas as pd
 from harmonise.mappings.errors import CenterError
 from harmonise.mappings.model import CenterMapping, FileSpec
 from harmonise.mappings.readers import SOURCE_ROW
+from harmonise.schemas.quarantine import FixIn
 
 
 def unmentioned_files(mapping: CenterMapping, folder: Path) -> list[CenterError]:
@@ -25,7 +26,8 @@ def unmentioned_files(mapping: CenterMapping, folder: Path) -> list[CenterError]
         file=str(path),
         hint=f"Map it with a `files:` entry in mappings/{mapping.path.name}, or list it under "
              f"`ignore_files: [{path.name}]` there if it holds nothing the study needs. (An "
-             "unmentioned file is never skipped silently: it may hold data the study needs.)")
+             "unmentioned file is never skipped silently: it may hold data the study needs.)",
+        fix=(FixIn.MAPPING,))
         for path in sorted(folder.iterdir())
         if path.is_file() and path.name not in known and not path.name.startswith(".")]
 
@@ -45,7 +47,8 @@ def check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame,
             mapping.center, "the header is not on the row the mapping says "
             f"(row {spec.header_row}): most columns have no name", file=str(path),
             hint=f"If the export has a title block above the header, set `header_row:` in {where} "
-                 "to the row holding the column names (`harmonise profile` finds it)."))
+                 "to the row holding the column names (`harmonise profile` finds it).",
+            fix=(FixIn.MAPPING,)))
         return problems
     for column in missing:
         close = difflib.get_close_matches(column, present, n=1)
@@ -54,7 +57,7 @@ def check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame,
             mapping.center, "the export lacks a column the mapping expects",
             file=str(path), column=column,
             hint=f"{maybe}Fix the export, or update {where} (mark the column `optional: true` "
-                 "if the hospital may leave it out)."))
+                 "if the hospital may leave it out).", fix=(FixIn.EXPORT, FixIn.MAPPING)))
     for column in present:
         if column not in declared:
             problems.append(CenterError(
@@ -63,5 +66,5 @@ def check_columns(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame,
                 hint=f"Declare '{column}' in {where}: map it (`to: table.column`), mark it "
                      "`{identifier: drop}` if it names or identifies a patient, or `drop`. "
                      "Nothing is loaded until every column is declared, so that a new identifier "
-                     "column can never slip through."))
+                     "column can never slip through.", fix=(FixIn.MAPPING,)))
     return problems

@@ -19,7 +19,7 @@ from harmonise.mappings.derive import apply_age_rule
 from harmonise.mappings.safe_regex import extract_group
 from harmonise.mappings.model import UNITS, ColumnSpec
 from harmonise.mappings.vocabulary import translate
-from harmonise.schemas.canonical import AGENT_SEPARATOR, agent_class_columns
+from harmonise.schemas.canonical import AGENT_SEPARATOR, agent_class_columns, column_class
 from harmonise.schemas.codes import CodeBook, builtin
 from harmonise.schemas.quarantine import Rule
 
@@ -40,6 +40,17 @@ class Problem:
     mask: pd.Series
     rule: Rule
     inputs: dict = field(default_factory=dict)
+    #: the parts of each rejected cell that broke the rule, when not the whole cell (of
+    #: ``"Pembrolizumab + Cabozantinib"``: ``("Cabozantinib",)``); None: the cell itself
+    parts: pd.Series | None = None
+
+
+def unknown_parts(parts: pd.Series, coded: pd.Series, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """``(mask of cells with an unknown part, the tuple of those parts)`` of exploded cells."""
+    unknown = parts.notna() & coded.isna()
+    mask = unknown.groupby(level=0).any().reindex(index, fill_value=False)
+    found = parts[unknown].groupby(level=0).agg(lambda s: tuple(dict.fromkeys(s)))
+    return mask, found.reindex(index)
 
 
 def clean_text(cells: pd.Series) -> pd.Series:
@@ -61,16 +72,18 @@ def to_codes(text: pd.Series, spec: ColumnSpec, mapping_file: str) -> tuple[pd.S
         parts = text.str.split(spec.separator, regex=False).explode().str.strip()
         parts = parts.mask(parts == "")
         coded = translate(parts, spec.vocab, spec.values)
-        unknown_part = parts.notna() & coded.isna()
-        bad = unknown_part.groupby(level=0).any().reindex(text.index, fill_value=False)
+        bad, shown = unknown_parts(parts, coded, text.index)
         joined = coded.dropna().groupby(level=0).agg(lambda s: AGENT_SEPARATOR.join(sorted(set(s))))
         out = joined.reindex(text.index)
     else:
         out = translate(text, spec.vocab, spec.values)
-        bad = text.notna() & out.isna()
-    where = f"the study's vocab/{spec.vocab}.yaml" if spec.vocab else "the column's `values:`"
-    return out, [Problem(bad, Rule.UNKNOWN_CODE, {"vocabulary": spec.vocab or "values", "where": where,
-                                                  "source": spec.source, "mapping_file": mapping_file})]
+        bad, shown = text.notna() & out.isna(), None
+    where = f"the project's vocab/{spec.vocab}.yaml" if spec.vocab else "the column's `values:`"
+    cls = column_class(spec.table, spec.field) if spec.table else None
+    inputs = {"vocabulary": spec.vocab or "values", "where": where, "source": spec.source,
+              "mapping_file": mapping_file, **({"part_of_cell": True} if shown is not None else {}),
+              **({"class": cls} if cls else {})}
+    return out, [Problem(bad, Rule.UNKNOWN_CODE, inputs, shown)]
 
 
 def to_type(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[Problem]]:
@@ -152,7 +165,7 @@ def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str, book: Co
     parts = text.str.split(spec.separator or "+", regex=False).explode().str.strip()
     parts = parts.mask(parts == "")
     coded = translate(parts, spec.vocab or "agent", spec.values)
-    unknown = (parts.notna() & coded.isna()).groupby(level=0).any().reindex(text.index, fill_value=False)
+    unknown, shown = unknown_parts(parts, coded, text.index)
     book = book or builtin()
     classes = coded.map(lambda c: book.attribute("agent", c, "class"), na_action="ignore")
     result = {}
@@ -163,7 +176,8 @@ def split_regimen(text: pd.Series, spec: ColumnSpec, mapping_file: str, book: Co
     immunotherapy = coded[classes == "immunotherapy"].groupby(level=0).nunique()
     count = immunotherapy.reindex(text.index, fill_value=0)
     return result, [
-        Problem(unknown, Rule.UNKNOWN_CODE, {"vocabulary": "agent", "where": "the study's vocab/agent.yaml",
-                                             "source": spec.source, "mapping_file": mapping_file}),
+        Problem(unknown, Rule.UNKNOWN_CODE, {"vocabulary": "agent", "where": "the project's vocab/agent.yaml",
+                                             "source": spec.source, "mapping_file": mapping_file,
+                                             "part_of_cell": True}, shown),
         Problem(text.notna() & (count != 1), Rule.ONE_IMMUNOTHERAPY),
     ]

@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from harmonise.schemas.codes import CodeBook, all_vocabularies, builtin
+from harmonise.schemas.quarantine import FixIn
 from harmonise.schemas.study_codes import snippet
 
 VOCAB_DIR = Path(__file__).with_name("vocab")
@@ -87,6 +88,10 @@ def translate(values: pd.Series, vocabulary: str | None,
 class StudyVocabularyError(ValueError):
     """A study's ``vocab/`` file is not usable; the message names the file and what to do."""
 
+    def __init__(self, message: str, fix: tuple[FixIn, ...] = (FixIn.PROJECT_VOCAB,)):
+        super().__init__(message)
+        self.fix = fix
+
 
 def study_spellings(vocab_dir: Path | None, book: CodeBook | None = None
                     ) -> tuple[dict[str, dict[str, str]], str]:
@@ -108,8 +113,8 @@ def study_spellings(vocab_dir: Path | None, book: CodeBook | None = None
 
 
 def _study_file(path: Path, book: CodeBook) -> dict[str, str]:
-    def fail(message: str, hint: str) -> None:
-        raise StudyVocabularyError(f"{path}: {message}. {hint}")
+    def fail(message: str, hint: str, fix: tuple[FixIn, ...] = (FixIn.PROJECT_VOCAB,)) -> None:
+        raise StudyVocabularyError(f"{path}: {message}. {hint}", fix)
     name = path.stem
     if name not in available():
         close = difflib.get_close_matches(name, available(), n=1)
@@ -134,7 +139,7 @@ def _study_file(path: Path, book: CodeBook) -> dict[str, str]:
             fail(f"'{code}' is not a code of the vocabulary {name}",
                  f"A spelling names an existing code ({', '.join(sorted(codes))}). If '{code}' is a "
                  f"code this study needs, the fix belongs in the project's codes: add "
-                 f"{snippet(vocabulary, str(code))}.")
+                 f"{snippet(vocabulary, str(code))}.", (FixIn.PROJECT_CODES, FixIn.PROJECT_VOCAB))
         for spelling in spellings if isinstance(spellings, list) else [spellings]:
             if isinstance(spelling, bool) or spelling is None:
                 fail(f"a spelling of '{code}' was read as {spelling}",

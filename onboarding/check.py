@@ -17,8 +17,10 @@ import pandas as pd
 
 from harmonise.mappings.model import ROLE_TABLES
 from harmonise.mappings.pseudonym import DEMO_KEY, PseudonymKeyError, load_key
+from harmonise.mappings.vocabulary import canonical_vocabulary
 from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.suggest import suggest_code
+from harmonise.schemas.codes import attribute
 from harmonise.schemas.quarantine import Rule, reason, records_of
 
 #: How many example rows a group of quarantined rows shows.
@@ -163,15 +165,27 @@ def _unknown_values(quarantine: pd.DataFrame) -> list[UnknownValue]:
     if quarantine.empty:
         return []
     unknown = quarantine[(quarantine["rule"] == Rule.UNKNOWN_CODE) & quarantine["shown"].notna()]
-    unknown = unknown.assign(vocabulary=[i["vocabulary"] for i in unknown["inputs"]])
+    unknown = unknown.assign(vocabulary=[i["vocabulary"] for i in unknown["inputs"]],
+                             agent_class=[i.get("class") or "" for i in unknown["inputs"]])
+    # a cell with several unknown parts ("Foo + Cabozantinib"): one line per part
+    parts = [[q for q in i.get("parts") or () if not looks_identifying(q)] for i in unknown["inputs"]]
+    unknown = unknown.assign(shown=[p if p else [s] for p, s in zip(parts, unknown["shown"])]).explode("shown")
     out = []
-    grouped = unknown.groupby(["file", "source_column", "vocabulary", "shown"], dropna=False)
-    for (file, column, vocabulary, value), rows in grouped:
-        hint = suggest_code(value, vocabulary) if vocabulary != "values" else None
+    grouped = unknown.groupby(["file", "source_column", "vocabulary", "agent_class", "shown"], dropna=False)
+    for (file, column, vocabulary, cls, value), rows in grouped:
+        hint = suggest_code(value, vocabulary, cls or None) if vocabulary != "values" else None
         out.append(UnknownValue(file=str(file), column=str(column), vocabulary=vocabulary,
                                 value=str(value), rows=int(rows["source_row"].nunique()),
-                                suggestion=f"{hint[0]}? (like '{hint[1]}')" if hint else None))
+                                suggestion=_looks_like(hint, vocabulary)))
     return sorted(out, key=lambda u: (u.file, u.column, -u.rows, u.value))
+
+
+def _looks_like(hint: tuple[str, str] | None, vocabulary: str) -> str | None:
+    """``sintilimab? (like 'sintillimab'; class immunotherapy)``: the class said, never implied."""
+    if hint is None:
+        return None
+    cls = attribute(canonical_vocabulary(vocabulary), hint[0], "class")
+    return f"{hint[0]}? (like '{hint[1]}'" + (f"; class {cls})" if cls else ")")
 
 
 def _problem_groups(quarantine: pd.DataFrame) -> list[ProblemGroup]:

@@ -65,16 +65,31 @@ def fold_traditional(text: str) -> str:
     return text.translate(TRADITIONAL_TO_SIMPLIFIED)
 
 
-def suggest_code(value: str, vocabulary: str) -> tuple[str, str] | None:
+#: Vocabularies whose codes are distinct substances, named alike by class (-lizumab, -tinib):
+#: a name close to a listed one is usually another drug (atezolizumab is not tislelizumab), so
+#: only a near-identical spelling (a typo, at this similarity) is proposed.
+DISTINCT_NAMES = {"agent": 0.85}
+
+
+def suggest_code(value: str, vocabulary: str, agent_class: str | None = None) -> tuple[str, str] | None:
     """``(code, known spelling)`` a unknown spelling is probably meant as, or None.
 
     Tries the Simplified form of a Traditional spelling, a known spelling the value
-    starts (``'Tox'`` -> ``'Toxicity'``), then difflib on whole spellings and their words.
+    starts (``'Tox'`` -> ``'Toxicity'``), then difflib on whole spellings and their words; for
+    agents (``DISTINCT_NAMES``) only a near-identical spelling, of the column's ``agent_class``
+    when it holds one class.
     """
     lookup = shared(vocabulary)
+    canonical = canonical_vocabulary(vocabulary)
+    if agent_class:
+        allowed = set(codes(canonical, **{"class": agent_class}))
+        lookup = {s: c for s, c in lookup.items() if c in allowed}
     key = fold_traditional(normalise(value))
     if key in lookup:
         return lookup[key], key
+    if canonical in DISTINCT_NAMES:
+        close = difflib.get_close_matches(key, list(lookup), n=1, cutoff=DISTINCT_NAMES[canonical])
+        return (lookup[close[0]], close[0]) if close else None
     if len(key) >= 3:
         for spelling, code in lookup.items():
             if spelling.startswith(key):
@@ -120,7 +135,7 @@ AGENT_CLASS = {f"treatment.{column}": cls for cls, column in agent_class_columns
 
 def _unknown_todo(unknown: dict[str, int], vocabulary: str, target: str | None = None) -> str:
     """A TODO listing values the vocabulary does not know, with suggestions where close."""
-    suggestions = {v: suggest_code(v, vocabulary) for v in unknown}
+    suggestions = {v: suggest_code(v, vocabulary, AGENT_CLASS.get(target or "")) for v in unknown}
     listed = []
     for value, n in sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0])):
         hint = suggestions[value]

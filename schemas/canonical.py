@@ -35,7 +35,7 @@ from harmonise.schemas.timeline import Timeline
 __all__ = ["AGENT_SEPARATOR", "CENTER_PATTERN", "COLUMN_VOCABULARY", "DATAFRAME_CHECK_COLUMN",
            "LINEAGE", "NOT_RECORDED_ALLOWED", "PATIENT", "RENAMED_COLUMNS", "RENAMED_WHY",
            "RULE_COLUMNS", "TABLES", "AdverseEvent", "Assessment", "Outcome", "Patient", "Timeline", "Treatment",
-           "agent_class_columns", "columns_of", "contract", "may_be_not_recorded", "mapped_columns",
+           "agent_class_columns", "column_class", "columns_of", "contract", "may_be_not_recorded", "mapped_columns",
            "vocabulary_of"]
 
 
@@ -237,6 +237,12 @@ NOT_RECORDED_ALLOWED = frozenset((t, c) for t in TABLES for c in columns_of(t)
 #: warehouse's column is renamed in place.
 RENAMED_COLUMNS = {("treatment", "pd1_agent"): "immunotherapy_agent"}
 RENAMED_WHY = {("treatment", "pd1_agent"): "it holds PD-1 and PD-L1 inhibitors alike"}
+
+
+def column_class(table: str, column: str) -> str | None:
+    """The one ``class`` of its vocabulary a column holds (``immunotherapy`` for
+    ``treatment.immunotherapy_agent``), or None."""
+    return (TABLES[table].to_schema().columns[column].metadata or {}).get("class")
 
 
 def agent_class_columns() -> dict[str, str]:

@@ -28,7 +28,7 @@ class Rule(StrEnum):
 
     # found while mapping the export
     MISSING_IDENTIFIER = "missing_identifier"
-    UNKNOWN_CODE = "unknown_code"            # inputs: vocabulary, where, source, mapping_file
+    UNKNOWN_CODE = "unknown_code"            # inputs: vocabulary, where, source, mapping_file[, part_of_cell]
     NOT_A_NUMBER = "not_a_number"            # inputs: kind (integer | number)
     NOT_WHOLE_NUMBER = "not_whole_number"
     NOT_WHOLE_AGE = "not_whole_age"          # an age with a fraction and no `age_rule:`
@@ -195,38 +195,102 @@ _CHECK_NAMES = {
     Rule.REPEATED_ASSESSMENT: "repeated_assessment", Rule.ASSESSMENT_CONFLICT: "one_response_per_date",
 }
 
+class FixIn(StrEnum):
+    """Where the fix of a failure belongs: the file the data manager must open."""
+
+    EXPORT = "export"                  # the hospital's export (the data as sent)
+    MAPPING = "mapping"                # the center's mappings/<center>.yaml
+    PROJECT_VOCAB = "project_vocab"    # the project's vocab/<name>.yaml (spellings of the study)
+    PROJECT_CODES = "project_codes"    # the project's codes.yaml (codes the study adds)
+    HARMONISE = "harmonise"            # no file of the study can cause it: a bug to report
+
+    @property
+    def words(self) -> str:
+        return _FIX_WORDS[self]
+
+
+_FIX_WORDS = {FixIn.EXPORT: "the export", FixIn.MAPPING: "the mapping",
+              FixIn.PROJECT_VOCAB: "the project's vocab/", FixIn.PROJECT_CODES: "the project's codes.yaml",
+              FixIn.HARMONISE: "harmonise itself (report it)"}
+
+#: Where each rule's fix belongs, most likely first (a property of the rule, rendered at the edges).
+FIX_IN: dict[Rule, tuple[FixIn, ...]] = {
+    Rule.MISSING_IDENTIFIER: (FixIn.EXPORT,),
+    Rule.UNKNOWN_CODE: (FixIn.MAPPING, FixIn.PROJECT_VOCAB, FixIn.PROJECT_CODES),
+    Rule.NOT_A_NUMBER: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.NOT_WHOLE_NUMBER: (FixIn.EXPORT,),
+    Rule.NOT_WHOLE_AGE: (FixIn.MAPPING,),
+    Rule.NOT_A_GRADE: (FixIn.EXPORT,),
+    Rule.DATE_FORMAT: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.PATTERN_MISMATCH: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.ONE_IMMUNOTHERAPY: (FixIn.EXPORT, FixIn.PROJECT_CODES),
+    Rule.REQUIRED: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.AT_LEAST: (FixIn.EXPORT,), Rule.AT_MOST: (FixIn.EXPORT,), Rule.BETWEEN: (FixIn.EXPORT,),
+    Rule.NOT_ALLOWED: (FixIn.MAPPING,),
+    Rule.WRONG_FORM: (FixIn.HARMONISE,),
+    Rule.WRONG_TYPE: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.DUPLICATE_PATIENT: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.DUPLICATE: (FixIn.EXPORT,),
+    Rule.FAILS_CHECK: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.DATE_ORDER: (FixIn.EXPORT,),
+    Rule.PATIENT_EXISTS: (FixIn.EXPORT,),
+    Rule.MISSING_TABLE: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.DUPLICATE_EVENT: (FixIn.EXPORT,),
+    Rule.HELD: (),   # the fix belongs wherever the cause's does
+    Rule.SUMMARY_CONFLICT: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.NO_ASSESSMENTS: (FixIn.EXPORT, FixIn.MAPPING),
+    Rule.REPEATED_ASSESSMENT: (FixIn.EXPORT,),
+    Rule.ASSESSMENT_CONFLICT: (FixIn.EXPORT,),
+}
+
+
+def fix_sentence(rule: Rule) -> str:
+    """``The fix belongs in the export or the mapping.`` ("" for a held row)."""
+    places = [p.words for p in FIX_IN[rule]]
+    if not places:
+        return ""
+    listed = places[0] if len(places) == 1 else f"{', '.join(places[:-1])} or {places[-1]}"
+    return f"The fix belongs in {listed}."
+
+
 #: What is wrong with the value (after the subject ``Column 'Age' (age_years) value '15'``)
-#: and what to do; ``{...}`` are the record's inputs.
+#: and what to do; ``{...}`` are the record's inputs. ``reason`` adds where the fix belongs.
 _PHRASES = {
     Rule.MISSING_IDENTIFIER: "has no patient identifier, so the row cannot be linked. "
-                             "Fill in the identifier in the export.",
-    Rule.UNKNOWN_CODE: "is not a known spelling. If it is valid, add it to {where} or under "
-                       "`values:` for column '{source}' in {mapping_file}.",
-    Rule.NOT_A_NUMBER: "is not a {whole}number. Correct the value in the export.",
-    Rule.NOT_WHOLE_NUMBER: "is not a whole number.",
+                             "Fill in the identifier.",
+    Rule.UNKNOWN_CODE: "matches no spelling of the code list '{vocabulary}'. A spelling of a listed "
+                       "code: add it under `values:` for column '{source}' in {mapping_file}, or "
+                       "to {where}; a code the list lacks (an agent, histology, AE term...): add it to the "
+                       "project's codes.yaml.",
+    Rule.NOT_A_NUMBER: "is not a {whole}number. Correct the value, or read the number out of it "
+                       "with `extract:` in the mapping.",
+    Rule.NOT_WHOLE_NUMBER: "is not a whole number. Correct the value.",
     Rule.NOT_WHOLE_AGE: "is not a whole number of years. If the export gives ages with a fraction, "
                         "say in the mapping how to make whole years: `age_rule: round` or "
                         "`age_rule: floor` on this column.",
     Rule.NOT_A_GRADE: "is not a CTCAE grade (a whole number 1-5). Leave the cell empty if there "
                       "was no such event.",
-    Rule.DATE_FORMAT: "is not a date in the declared format ({formats}).",
+    Rule.DATE_FORMAT: "is not a date in the declared format ({formats}). Correct the date, or "
+                      "declare the export's format with `date_format:`.",
     Rule.PATTERN_MISMATCH: "does not match the pattern {pattern!r} declared for column "
                            "'{source}'. Fix the value or the pattern.",
     Rule.ONE_IMMUNOTHERAPY: "must name exactly one immunotherapy agent (a PD-1 or PD-L1 "
-                             "inhibitor). Check the regimen text in the export.",
-    Rule.REQUIRED: "is required but empty. Fill in the value in the export.",
-    Rule.AT_LEAST: "must be at least {min_value}. Correct the value in the export.",
-    Rule.AT_MOST: "must be at most {max_value}. Correct the value in the export.",
-    Rule.BETWEEN: "must be between {min_value} and {max_value}. Correct the value in the export.",
-    Rule.NOT_ALLOWED: "is not one of the allowed codes {allowed_values}. Correct the value in "
-                      "the export.",
-    Rule.WRONG_FORM: "does not have the expected form {pattern}. Correct the value in the export.",
-    Rule.WRONG_TYPE: "cannot be read as {dtype}. Correct the value in the export.",
+                            "inhibitor). Check the regimen text; an immunotherapy agent the code "
+                            "list lacks is added with `class: immunotherapy`.",
+    Rule.REQUIRED: "is required but empty. Fill in the value (if the export never records it, "
+                   "`not_recorded:` in the mapping, where allowed).",
+    Rule.AT_LEAST: "must be at least {min_value}. Correct the value.",
+    Rule.AT_MOST: "must be at most {max_value}. Correct the value.",
+    Rule.BETWEEN: "must be between {min_value} and {max_value}. Correct the value.",
+    Rule.NOT_ALLOWED: "is not one of the allowed codes {allowed_values}. Correct the code the "
+                      "mapping gives it (`values:` or `constants:`).",
+    Rule.WRONG_FORM: "does not have the expected form {pattern}.",
+    Rule.WRONG_TYPE: "cannot be read as {dtype}. Correct the value, or the column's `type:`.",
     Rule.DUPLICATE_PATIENT: "appears more than once for the same patient (duplicate). Keep one "
                             "row per patient in the export (or give each course its own course "
                             "number).",
-    Rule.DUPLICATE: "appears more than once (duplicate). Correct the value in the export.",
-    Rule.FAILS_CHECK: "fails the rule: {error}. Correct the value in the export.",
+    Rule.DUPLICATE: "appears more than once (duplicate). Correct the value.",
+    Rule.FAILS_CHECK: "fails the rule: {error}. Correct the value.",
     Rule.SUMMARY_CONFLICT: "disagrees with {summary_value}, the {summary_words} summarised from "
                            "{summary_file} (row(s) {summary_rows}). Correct the file that is wrong "
                            "in the export; if the patients file should win, write `combine: "
@@ -235,8 +299,7 @@ _PHRASES = {
 
 #: Whole sentences, for failures about a row rather than one value.
 _SENTENCES = {
-    Rule.DATE_ORDER: "Dates out of order: {error} ({value}). Check the dates of this patient in "
-                     "the export.",
+    Rule.DATE_ORDER: "Dates out of order: {error} ({value}). Check the dates of this patient.",
     Rule.PATIENT_EXISTS: "This row refers to a patient who is not in the patients file. Check the "
                          "patient identifier, or add the patient to the export.",
     Rule.MISSING_TABLE: "The patient has no {table} data, so PFS and OS cannot be computed. Fill "
@@ -261,7 +324,8 @@ _SENTENCES = {
 
 #: A group of records of one rule, in general words (``harmonise check``).
 _GENERAL = {
-    Rule.UNKNOWN_CODE: "Not a known spelling (the values are listed above).",
+    Rule.UNKNOWN_CODE: "Not a known spelling (the values are listed above). "
+                       + fix_sentence(Rule.UNKNOWN_CODE),
     Rule.HELD: "Held because another row of the same patient was quarantined (see the other "
                "reasons). These rows load once that row is fixed.",
 }
@@ -286,12 +350,14 @@ def reason(record: QuarantineRecord, general: bool = False) -> str:
         return _GENERAL[record.rule]
     inputs = {"whole": "whole " if record.inputs.get("kind") == "integer" else "",
               **record.inputs, "value": record.failed_value}
+    fix = fix_sentence(record.rule)
     if record.rule in _SENTENCES:
-        return _SENTENCES[record.rule].format(**inputs)
-    phrase = _PHRASES[record.rule].format(**inputs)
+        return f"{_SENTENCES[record.rule].format(**inputs)} {fix}".rstrip()
+    phrase = f"{_PHRASES[record.rule].format(**inputs)} {fix}".rstrip()
+    shown = "part" if record.inputs.get("part_of_cell") else "value"
     if general and record.failed_value is not None:
-        return f"Value '{record.failed_value}' {phrase}"
-    value = "" if record.failed_value is None else f" value '{record.failed_value}'"
+        return f"{shown.capitalize()} '{record.failed_value}' {phrase}"
+    value = "" if record.failed_value is None else f" {shown} '{record.failed_value}'"
     return f"{_subject(record)}{value} {phrase}"
 
 

@@ -8,6 +8,7 @@ from harmonise.mappings.errors import MappingError
 from harmonise.mappings.spec import load_mapping
 from harmonise.schemas.canonical import agent_class_columns
 from harmonise.schemas.codes import codes
+from harmonise.schemas.quarantine import FixIn
 from harmonise.warehouse import store
 from harmonise.warehouse.ddl import canonical_ddl
 
@@ -20,7 +21,8 @@ def test_a_mapping_still_naming_pd1_agent_is_told_the_new_column_and_its_line(tm
     with pytest.raises(MappingError) as err:
         load_mapping("x_site", tmp_path)
     assert "treatment.immunotherapy_agent" in err.value.message
-    assert err.value.line == 7 and "mapping" in err.value.hint
+    assert err.value.line == 7 and err.value.fix == (FixIn.MAPPING,)
+    assert "The fix belongs in the mapping." in err.value.message
 
 
 def test_the_immunotherapy_class_fills_the_immunotherapy_column():

@@ -82,7 +82,7 @@ def test_unknown_value_becomes_an_issue_naming_source_column_value_and_where_to_
     mapped = _center(tmp_path, _patients_yaml(PATIENT_COLUMNS), {"p.csv": b"ID,NAME,SEX\nA,a,X\n"})
     issue = rendered(mapped.quarantine).iloc[0]
     assert (issue.source_column, issue.failed_value, issue.check_name) == ("SEX", "X", "vocabulary:sex")
-    assert "the study's vocab/sex.yaml" in issue.reason and "x_site.yaml" in issue.reason
+    assert "the project's vocab/sex.yaml" in issue.reason and "x_site.yaml" in issue.reason
     assert pd.isna(mapped.frames["patient"].sex.iloc[0])
 
 

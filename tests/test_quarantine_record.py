@@ -10,7 +10,7 @@ def test_a_record_is_worded_from_its_facts_with_the_exports_own_column():
                               source_column="Age", failed_value="15",
                               inputs={"check": "greater_than_or_equal_to(18)", "min_value": 18})
     assert reason(record) == ("Column 'Age' (age_years) value '15' must be at least 18. "
-                              "Correct the value in the export.")
+                              "Correct the value. The fix belongs in the export.")
     assert reason(record, general=True).startswith("Value '15' must be at least 18.")
     assert check_name(record) == "greater_than_or_equal_to(18)"
 
@@ -22,7 +22,7 @@ def test_an_unknown_code_names_its_vocabulary_as_an_input_not_inside_a_string():
                                       "source": "SEX", "mapping_file": "mappings/x.yaml"})
     assert record.inputs["vocabulary"] == "sex"
     assert check_name(record) == "vocabulary:sex"
-    assert "add it to mappings/vocab/sex.yaml" in reason(record)
+    assert "or to mappings/vocab/sex.yaml" in reason(record)
 
 
 def test_a_frame_of_records_round_trips_to_the_same_typed_records():
@@ -60,3 +60,28 @@ def test_every_rule_has_words():
     for rule in Rule:
         record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs=inputs)
         assert reason(record) and check_name(record)
+
+
+def test_every_rule_says_where_its_fix_belongs_from_a_typed_property_not_from_its_words():
+    from harmonise.schemas.quarantine import FIX_IN, FixIn
+    assert set(FIX_IN) == set(Rule)
+    assert FIX_IN[Rule.NOT_WHOLE_AGE] == (FixIn.MAPPING,)          # a mapping mistake, not the export's
+    assert FixIn.PROJECT_CODES in FIX_IN[Rule.UNKNOWN_CODE]
+    for rule, places in FIX_IN.items():
+        record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs={
+            "vocabulary": "v", "where": "w", "source": "s", "mapping_file": "m", "kind": "number",
+            "formats": "%d", "pattern": "p", "check": "c", "min_value": 1, "max_value": 2,
+            "allowed_values": ["a"], "dtype": "Int64", "error": "e", "table": "outcome",
+            "first_file": "f", "first_row": 1, "cause_row": 1, "cause_file": "f", "cause_check": "c"})
+        words = reason(record)
+        assert all(p.words in words for p in places), (rule, words)
+        assert ("The fix belongs in" in words) == bool(places), (rule, words)
+
+
+def test_an_unknown_part_of_a_cell_is_worded_as_that_part():
+    record = QuarantineRecord(table_name="treatment", rule=Rule.UNKNOWN_CODE, source_column="Regimen",
+                              failed_value="Cabozantinib", inputs={
+                                  "vocabulary": "agent", "where": "w", "source": "Regimen",
+                                  "mapping_file": "m", "part_of_cell": True})
+    assert reason(record).startswith("Column 'Regimen' part 'Cabozantinib' matches no spelling")
+

@@ -13,6 +13,7 @@ from harmonise.flows.settings import DEMO_PROJECT
 from harmonise.mappings.errors import MappingError
 from harmonise.mappings.spec import load_mapping
 from harmonise.pipeline.identity import mapping_fingerprint
+from harmonise.schemas.quarantine import FixIn
 from harmonise.schemas.study_codes import StudyCodesError, study_book
 from harmonise.warehouse.dictionary import render
 from tests.conftest import ingest_all, patients_mapping
@@ -101,6 +102,7 @@ def test_the_yaml_to_add_names_the_class_the_column_holds(tmp_path):
     with pytest.raises(MappingError) as err:
         load_mapping("x_site", project / "mappings", None, project / "codes.yaml")
     assert "`atezolizumab: {label: Atezolizumab, class: immunotherapy}`" in err.value.hint
+    assert err.value.fix == (FixIn.PROJECT_CODES, FixIn.MAPPING)
 
 
 def test_a_code_of_another_class_in_a_class_column_is_a_mapping_mistake(tmp_path):
@@ -109,7 +111,7 @@ def test_a_code_of_another_class_in_a_class_column_is_a_mapping_mistake(tmp_path
     with pytest.raises(MappingError) as err:
         load_mapping("x_site", project / "mappings", None, project / "codes.yaml")
     assert "of class antiangiogenic" in err.value.problem and "class immunotherapy" in err.value.problem
-    assert err.value.hint.startswith("The fix belongs in the mapping")
+    assert err.value.fix == (FixIn.MAPPING,) and "The fix belongs in the mapping." in err.value.message
 
 
 def test_study_codes_load_like_built_in_ones_through_check(tmp_path):
@@ -190,3 +192,36 @@ def test_a_vocab_spelling_of_a_code_nobody_declared_points_to_the_codes_file(tmp
     text = " ".join(result.output.split())
     assert result.exit_code != 0 and "the fix belongs in the project's codes" in text
     assert "atezolizumab: {label: Atezolizumab, class: <antiangiogenic | cytotoxic | immunotherapy>}" in text
+
+
+def test_an_unknown_agent_is_named_as_the_unknown_part_of_its_cell_not_the_whole_cell(tmp_path):
+    from harmonise.flows.onboarding import check_center
+    settings = load_project(_project(tmp_path, codes=None, vocab=None, rows=[
+        ("A1", "M", "61", "UPS", "Pembrolizumab + Cabozantinib", ""),
+        ("A2", "M", "55", "UPS", "Foo + Sintilimab + Bar", "")]))
+    report = check_center("x_site", settings)
+    assert {(u.value, u.rows) for u in report.unknown_values} == {("Cabozantinib", 1), ("Foo", 1), ("Bar", 1)}
+    examples = {e.value for g in report.problems for e in g.examples if e.value}
+    assert examples == {"Cabozantinib", "Foo, Bar"}
+
+
+@pytest.mark.parametrize(("value", "agent_class", "expected"), [
+    ("Atezolizumab", None, None),            # a PD-L1 inhibitor is not tislelizumab
+    ("Cabozantinib", None, None),            # nor apatinib: another drug, however alike the name
+    ("Sintillimab", None, "sintilimab"),     # a typo is
+    ("Sintillimab", "antiangiogenic", None),  # ... but never offered for a column of another class
+    ("Anlotinb", "antiangiogenic", "anlotinib"),
+])
+def test_the_nearest_match_hint_offers_no_other_drug_as_if_it_were_the_same(value, agent_class, expected):
+    from harmonise.onboarding.suggest import suggest_code
+    hint = suggest_code(value, "agent", agent_class)
+    assert (hint[0] if hint else None) == expected
+
+
+def test_the_hint_says_the_class_of_the_code_it_offers(tmp_path):
+    from harmonise.flows.onboarding import check_center
+    settings = load_project(_project(tmp_path, codes=None, vocab=None,
+                                     rows=[("A1", "M", "61", "UPS", "Sintillimab", "")]))
+    [unknown] = check_center("x_site", settings).unknown_values
+    assert unknown.suggestion == "sintilimab? (like 'sintilimab'; class immunotherapy)"
+

@@ -50,15 +50,17 @@ def test_the_stored_quarantine_carries_the_rule_code(demo_con):
     assert {"rule", "check_name", "reason", "failed_value"} <= set(columns)
 
 
+EVERY_INPUT = {"vocabulary": "v", "where": "w", "source": "s", "mapping_file": "m", "kind": "number",
+               "formats": "%d", "pattern": "p", "check": "c", "min_value": 1, "max_value": 2,
+               "allowed_values": ["a"], "dtype": "Int64", "error": "e", "table": "outcome",
+               "first_file": "f", "first_row": 1, "cause_row": 1, "cause_file": "f", "cause_check": "c",
+               "summary_file": "f", "target": "outcome.best_response", "summary_words": "w",
+               "summary_value": "PR", "summary_rows": "3, 5", "other": "SD"}
+
+
 def test_every_rule_has_words():
-    inputs = {"vocabulary": "v", "where": "w", "source": "s", "mapping_file": "m", "kind": "number",
-              "formats": "%d", "pattern": "p", "check": "c", "min_value": 1, "max_value": 2,
-              "allowed_values": ["a"], "dtype": "Int64", "error": "e", "table": "outcome",
-              "first_file": "f", "first_row": 1, "cause_row": 1, "cause_file": "f", "cause_check": "c",
-              "summary_file": "f", "target": "outcome.best_response", "summary_words": "w",
-              "summary_value": "PR", "summary_rows": "3, 5", "other": "SD"}
     for rule in Rule:
-        record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs=inputs)
+        record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs=EVERY_INPUT)
         assert reason(record) and check_name(record)
 
 
@@ -68,11 +70,7 @@ def test_every_rule_says_where_its_fix_belongs_from_a_typed_property_not_from_it
     assert FIX_IN[Rule.NOT_WHOLE_AGE] == (FixIn.MAPPING,)          # a mapping mistake, not the export's
     assert FixIn.PROJECT_CODES in FIX_IN[Rule.UNKNOWN_CODE]
     for rule, places in FIX_IN.items():
-        record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs={
-            "vocabulary": "v", "where": "w", "source": "s", "mapping_file": "m", "kind": "number",
-            "formats": "%d", "pattern": "p", "check": "c", "min_value": 1, "max_value": 2,
-            "allowed_values": ["a"], "dtype": "Int64", "error": "e", "table": "outcome",
-            "first_file": "f", "first_row": 1, "cause_row": 1, "cause_file": "f", "cause_check": "c"})
+        record = QuarantineRecord(table_name="patient", rule=rule, failed_value="x", inputs=EVERY_INPUT)
         words = reason(record)
         assert all(p.words in words for p in places), (rule, words)
         assert ("The fix belongs in" in words) == bool(places), (rule, words)

@@ -1,7 +1,9 @@
 """The ``nightly`` Prefect flow: prepare the warehouse, ingest each center, refresh the views.
 
 Each center is its own task, so one center's failure never stops the others; only
-transient I/O errors (a file still being copied, a locked warehouse) are retried.
+transient I/O errors (a file still being copied, a locked warehouse) are retried. With more
+than one core the center tasks run side by side: each maps and validates its center in a
+worker process and loads it under the single writer's lock (``pipeline/pool.py``).
 The flow runs without a Prefect server (Prefect starts a temporary local one).
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ prefect_env.configure(Settings().prefect_home)
 
 from prefect import flow, get_run_logger, task  # noqa: E402  (after the environment is set)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.states import Completed, Failed  # noqa: E402
 
 from harmonise.flows import artifacts, progress, runlog, steps  # noqa: E402
@@ -42,10 +45,14 @@ def is_transient(task_, task_run, state) -> bool:
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient, cache_policy=NO_CACHE,
       task_run_name="ingest-{center}")
 def ingest(center: str, settings: Settings, run_id: str, force: bool = False,
-           accept_drop: bool = False):
-    """One center; a center that fails ends this task Failed (the flow goes on with the others)."""
-    result = steps.ingest_center(center, settings, run_id, steps.pseudonym_key(settings), force=force,
-                                 accept_drop=accept_drop)
+           accept_drop: bool = False, workers: steps.CenterWorkers | None = None):
+    """One center; a center that fails ends this task Failed (the flow goes on with the others).
+    ``workers``: build the center in one of these worker processes (loads stay serial)."""
+    key = steps.pseudonym_key(settings)
+    result = (workers.ingest(center, settings, run_id, key, force=force, accept_drop=accept_drop)
+              if workers is not None else
+              steps.ingest_center(center, settings, run_id, key, force=force,
+                                  accept_drop=accept_drop))
     line = progress.describe(result)
     if result.status == "failed":
         get_run_logger().error(_plain(line))
@@ -94,7 +101,8 @@ def _run_name() -> str:
     return f"nightly-{dt.datetime.now():%Y-%m-%d-%H%M%S}"
 
 
-@flow(name="nightly", flow_run_name=_run_name)
+@flow(name="nightly", flow_run_name=_run_name,
+      task_runner=ThreadPoolTaskRunner(max_workers=steps.default_workers() + 1))
 def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: bool = False,
             inbox: str | None = None, warehouse: str | None = None, force: bool = False,
             wait: bool = False, project: str | None = None, accept_drop: bool = False):
@@ -121,7 +129,7 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             display.start(todo)
             build = steps.begin_build(settings)
             prepare(build, run_id)
-            results = [_ingest_one(center, build, run_id, force, display, accept_drop) for center in todo]
+            results = _ingest_all(todo, build, run_id, force, display, accept_drop)
             display.step("publishing the warehouse")
             refresh_views(build)
             freeze(build, run_id, results)
@@ -145,11 +153,30 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             return Completed(message=f"{len(results)} centers loaded or unchanged", data=results)
 
 
-def _ingest_one(center: str, build: Settings, run_id: str, force: bool, display,
-                accept_drop: bool = False) -> steps.CenterResult:
-    display.center_started(center)
-    started = dt.datetime.now()
-    state = ingest(center, build, run_id, force, accept_drop, return_state=True)
+def _ingest_all(todo: list[str], build: Settings, run_id: str, force: bool, display,
+                accept_drop: bool = False) -> list[steps.CenterResult]:
+    """One ``ingest`` task per center, results in the order of ``todo``: one after another on
+    one core; on more, side by side (``steps.CenterWorkers``: builds in worker processes,
+    loads one at a time)."""
+    workers = steps.default_workers()
+    if workers <= 1 or len(todo) < 2:
+        return [_finished(center, build, run_id, display, dt.datetime.now(),
+                          ingest(center, build, run_id, force, accept_drop, return_state=True))
+                for center in todo]
+    with steps.CenterWorkers(workers) as pool:
+        started = dt.datetime.now()
+        futures = [(center, ingest.submit(center, build, run_id, force, accept_drop, pool))
+                   for center in todo]
+        results = []
+        for center, future in futures:
+            display.center_started(center)
+            future.wait()
+            results.append(_finished(center, build, run_id, display, started, future.state))
+        return results
+
+
+def _finished(center: str, build: Settings, run_id: str, display, started: dt.datetime,
+              state) -> steps.CenterResult:
     result = state.result(raise_on_failure=False)
     if not isinstance(result, steps.CenterResult):  # the task itself raised, after retries
         result = steps.failed_after_retries(center, build, run_id, started, state.message)

@@ -14,6 +14,7 @@ from harmonise.pipeline.center import (CenterResult, build_batch, failed_after_r
                                        ingest_center, retire_center)
 from harmonise.pipeline.identity import harmonise_version  # noqa: F401
 from harmonise.pipeline import run
+from harmonise.pipeline.pool import CenterWorkers, default_workers  # noqa: F401
 from harmonise.pipeline.run import (centers_to_run, freeze, lock_path,  # noqa: F401
                                     new_run_id, prepare_warehouse, pseudonym_key, publish_build,
                                     record_unchanged, refresh_views, unchanged_centers)

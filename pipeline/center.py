@@ -114,6 +114,16 @@ def unchanged_result(center: str, settings, run_id: str, key: bytes, mapping: Ce
                         message="unchanged since the last load", seconds=_since(started))
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A center that needs its batch built: what :func:`begin_center` found out."""
+
+    center: str
+    mapping: CenterMapping
+    hashes: dict[str, str] | None
+    started: dt.datetime
+
+
 def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = False,
                   mapping: CenterMapping | None = None, accept_drop: bool = False) -> CenterResult:
     """Map, validate and load one center; a structural problem fails this center only.
@@ -122,20 +132,55 @@ def ingest_center(center: str, settings, run_id: str, key: bytes, force: bool = 
     key and cut-off) is skipped unless ``force``. Mapping and validating run under the
     center's time limit (``pipeline/deadline.py``). A load that would lose most of the
     center's patients fails instead (``warehouse/guard.py``) unless ``accept_drop``.
+    The three steps (:func:`begin_center`, :func:`build_planned`, :func:`finish_center`)
+    are also run apart by ``pipeline/pool.py``, the middle one in a worker process.
     """
+    planned = begin_center(center, settings, run_id, key, force, mapping)
+    if isinstance(planned, CenterResult):
+        return planned
+    try:
+        batch = build_planned(planned, settings, key)
+    except CenterError as err:
+        return failed(center, planned.started, settings, run_id, err.message, err.file)
+    return finish_center(settings, batch, run_id, planned.started, accept_drop)
+
+
+def begin_center(center: str, settings, run_id: str, key: bytes, force: bool = False,
+                 mapping: CenterMapping | None = None) -> CenterResult | Planned:
+    """Step 1 (reads the warehouse; logs a skip): the mapping and export hashes, or the
+    center's result when it is unchanged (``skipped``) or its mapping or files are unusable
+    (``failed``, logged)."""
     started = dt.datetime.now()
     try:
-        mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir, settings.codes_file)
+        mapping = mapping or load_mapping(center, settings.mappings_dir, settings.vocab_dir,
+                                          settings.codes_file)
         hashes = export_hashes(mapping, settings.inbox, settings.allow_symlinks)
         skipped = None if force else unchanged_result(center, settings, run_id, key, mapping,
                                                       hashes, started)
-        if skipped is not None:
-            return skipped
-        with time_limit(center, settings.time_limit_of(center)):
-            batch = build_batch(center, settings, key, mapping, hashes)
     except CenterError as err:
-        record_failure(center, settings, run_id, started, err.message, file_name=err.file)
-        return CenterResult(center, "failed", message=err.message, seconds=_since(started))
+        return failed(center, started, settings, run_id, err.message, err.file)
+    return skipped or Planned(center, mapping, hashes, started)
+
+
+def build_planned(planned: Planned, settings, key: bytes) -> LoadBatch:
+    """Step 2 (no warehouse access; the CPU work): map and validate under the center's
+    time limit. Raises ``CenterError`` for a structural problem."""
+    with time_limit(planned.center, settings.time_limit_of(planned.center)):
+        return build_batch(planned.center, settings, key, planned.mapping, planned.hashes)
+
+
+def failed(center: str, started: dt.datetime, settings, run_id: str, message: str,
+           file: str | None = None) -> CenterResult:
+    """A structural problem of step 1 or 2 (a ``CenterError``'s message and file): logged in
+    ``load_log``, the center's rows kept."""
+    record_failure(center, settings, run_id, started, message, file_name=file)
+    return CenterResult(center, "failed", message=message, seconds=_since(started))
+
+
+def finish_center(settings, batch: LoadBatch, run_id: str, started: dt.datetime,
+                  accept_drop: bool = False) -> CenterResult:
+    """Step 3 (the single writer): the private store, the drop guard, then the load."""
+    center = batch.center_id
     private_store.write(settings.home, center, batch.private_quarantine, batch.load_id)
     with settings.backend.connect(read_only=True) as con:
         refused = None if accept_drop else guard.refusal(

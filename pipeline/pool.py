@@ -1,67 +1,96 @@
 """Several centers at once: each is mapped and validated in its own process, then loaded here.
 
 Centers are independent until their load, so their reading, mapping and validation (all
-the CPU work) run on every core; the loads stay in this process, one transaction per
-center in the order asked, because the warehouse has one writer.
+the CPU work, ``pipeline.center.build_planned``) run on every core; whatever touches the
+warehouse (the unchanged check, the drop guard, the load) runs in this process, one
+center at a time under one lock, because the warehouse has one writer. Each center goes
+through exactly the steps of ``pipeline.center.ingest_center``, so the warehouse, the
+``load_log`` and the private stores end up as after a one-by-one run.
+
+:class:`CenterWorkers` is the shared part: the nightly flow runs one Prefect task per center
+in threads, each calling :meth:`CenterWorkers.ingest`; :func:`ingest_centers` does the same
+without Prefect.
 """
 from __future__ import annotations
 
-import datetime as dt
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from harmonise.mappings.errors import CenterError
-from harmonise.mappings.spec import load_mapping
-from harmonise.pipeline.center import (CenterResult, build_batch, record_failure, store_batch,
-                                       unchanged_result)
-from harmonise.pipeline.identity import export_hashes
+from harmonise.pipeline.center import (CenterResult, Planned, begin_center, build_planned,
+                                       failed, finish_center)
+
+
+def default_workers() -> int:
+    """Processes building centers: ``HARMONISE_WORKERS``, else the machine's cores."""
+    env = os.environ.get("HARMONISE_WORKERS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+
+
+class CenterWorkers:
+    """Worker processes for building centers, and the lock of the single writer.
+
+    Use as a context manager (the processes stop at its end). ``ingest`` may be called
+    from several threads at once; with ``workers == 1`` the batch is built in the calling
+    thread (no process is started).
+    """
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or default_workers()
+        self.writer = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._started = threading.Lock()
+
+    def __enter__(self) -> CenterWorkers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _processes(self) -> ProcessPoolExecutor:
+        with self._started:                 # started on first use, once
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["harmonise.pipeline.center"])
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            return self._pool
+
+    def ingest(self, center: str, settings, run_id: str, key: bytes, force: bool = False,
+               accept_drop: bool = False) -> CenterResult:
+        """``pipeline.center.ingest_center`` of one center, its build in a worker process."""
+        with self.writer:
+            planned = begin_center(center, settings, run_id, key, force)
+        if isinstance(planned, CenterResult):
+            return planned
+        if self.workers <= 1:
+            batch, problem, file = _build(planned, settings, key)
+        else:                               # OSError etc. propagate, as one by one
+            batch, problem, file = self._processes().submit(_build, planned, settings,
+                                                            key).result()
+        with self.writer:
+            if batch is None:
+                return failed(center, planned.started, settings, run_id, problem, file)
+            return finish_center(settings, batch, run_id, planned.started, accept_drop)
 
 
 def ingest_centers(centers: list[str], settings, run_id: str, key: bytes, force: bool = False,
-                   workers: int | None = None) -> list[CenterResult]:
+                   workers: int | None = None, accept_drop: bool = False) -> list[CenterResult]:
     """Ingest ``centers`` (as ``pipeline.center.ingest_center`` would, one by one), mapping and
     validating up to ``workers`` (default: the cores) at once; results in the order asked."""
-    workers = workers or os.cpu_count() or 1
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harmonise.pipeline.center"])
-    started: dict[str, dt.datetime] = {}
-    pending: list[tuple[str, CenterResult | Future]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for center in centers:
-            started[center] = dt.datetime.now()
-            try:
-                mapping = load_mapping(center, settings.mappings_dir, settings.vocab_dir,
-                                       settings.codes_file)
-                hashes = export_hashes(mapping, settings.inbox)
-                skipped = None if force else unchanged_result(center, settings, run_id, key,
-                                                              mapping, hashes, started[center])
-            except CenterError as err:
-                pending.append((center, _failed(center, settings, run_id, started[center],
-                                                err.message, err.file)))
-                continue
-            pending.append((center, skipped or pool.submit(_build, center, settings, key,
-                                                           mapping, hashes)))
-        results = []
-        for center, item in pending:
-            if isinstance(item, CenterResult):
-                results.append(item)
-                continue
-            batch, problem, file = item.result()   # OSError etc. propagate, as one by one
-            results.append(store_batch(settings, batch, run_id, started[center]) if batch
-                           else _failed(center, settings, run_id, started[center], problem, file))
-    return results
+    with CenterWorkers(workers) as pool, ThreadPoolExecutor(pool.workers + 1) as threads:
+        futures = [threads.submit(pool.ingest, center, settings, run_id, key, force, accept_drop)
+                   for center in centers]
+        return [f.result() for f in futures]
 
 
-def _build(center: str, settings, key: bytes, mapping, hashes):
-    """In a worker: the batch, or the structural problem as plain values (picklable)."""
+def _build(planned: Planned, settings, key: bytes):
+    """In a worker: ``(batch, None, None)``, or ``(None, message, file)`` of the structural
+    problem (plain values: a ``CenterError`` does not survive pickling)."""
     try:
-        return build_batch(center, settings, key, mapping, hashes), None, None
+        return build_planned(planned, settings, key), None, None
     except CenterError as err:
         return None, err.message, err.file
-
-
-def _failed(center: str, settings, run_id: str, started: dt.datetime, message: str,
-            file: str | None) -> CenterResult:
-    record_failure(center, settings, run_id, started, message, file_name=file)
-    return CenterResult(center, "failed", message=message)

@@ -4,8 +4,9 @@
 The export has what issue 16's data manager met: one row per patient, one row per RECIST
 assessment (best response and progression exist only there), one row per adverse event;
 French headers and values; a footer line `Total;24 patients;;;`; ages written with a decimal
-comma and half years; names, the NIR and the hospital number. The data manager's edits are
-YAML only (the drafted mapping with its TODOs resolved). The best response and the PFS events
+comma and half years; names, the NIR and the hospital number; a PD-L1 inhibitor (atezolizumab)
+and an agent in no built-in list (cabozantinib), which the study adds in its codes.yaml. The
+data manager's edits are YAML only (the drafted mapping with its TODOs resolved, codes.yaml). The best response and the PFS events
 are computed in this test from the generated rows, by the rule the mapping states.
 """
 from __future__ import annotations
@@ -37,7 +38,14 @@ SURNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit
 GIVEN = ["Élodie", "François", "Hélène", "Jérôme", "Chloé", "Benoît", "Noémie", "Loïc"]
 HISTOLOGY = {"Sarcome alvéolaire des parties molles": "ASPS", "Sarcome pléomorphe indifférencié": "UPS",
              "Synovialosarcome": "SS", "Léiomyosarcome": "LMS"}
-REGIMENS = ["Pembrolizumab", "Pembrolizumab + Pazopanib", "Nivolumab", "Toripalimab + Anlotinib"]
+#: atezolizumab (a PD-L1 inhibitor) and cabozantinib are in no built-in code list: the study adds
+#: them in its codes.yaml (STUDY_CODES)
+REGIMENS = ["Pembrolizumab", "Pembrolizumab + Pazopanib", "Atezolizumab", "Atezolizumab + Cabozantinib"]
+STUDY_CODES = """\
+agent:
+  atezolizumab: {label: Atezolizumab, class: immunotherapy, target: PD-L1}
+  cabozantinib: {label: Cabozantinib, class: antiangiogenic}
+"""
 #: French RECIST words -> codes (the data manager writes these under `values:`)
 RESPONSE = {"Réponse complète": "CR", "Réponse partielle": "PR", "Maladie stable": "SD",
             "Progression": "PD"}
@@ -245,8 +253,13 @@ def test_a_european_export_with_assessments_walks_from_profile_to_the_pooled_rep
         assert line in draft, line
     printed.append(drafted.output)
 
-    # the data manager resolves the TODOs in the YAML; check is clean
+    # the data manager resolves the TODOs in the YAML; check still lists the agents no code
+    # list has, until the study adds them in its codes.yaml
     (project / "mappings" / f"{CENTER}.yaml").write_text(MAPPING, encoding="utf-8")
+    unknown = runner.invoke(app, ["check", CENTER, "--project", str(project)], env=WIDE)
+    assert unknown.exit_code == 1 and "Atezolizumab" in unknown.output, unknown.output
+    printed.append(unknown.output)
+    (project / "codes.yaml").write_text(STUDY_CODES, encoding="utf-8")
     checked = runner.invoke(app, ["check", CENTER, "--project", str(project)], env=WIDE)
     assert checked.exit_code == 0, checked.output
     printed.append(checked.output)
@@ -273,6 +286,8 @@ def test_a_european_export_with_assessments_walks_from_profile_to_the_pooled_rep
         quarantined = con.execute("SELECT count(*) FROM quarantine WHERE center_id = ?",
                                   [CENTER]).fetchone()[0]
         pooled = con.execute("SELECT count(DISTINCT center_id) FROM v_patient").fetchone()[0]
+        agents = con.execute("SELECT immunotherapy_agent, antiangiogenic_agents, count(*) FROM treatment "
+                             "WHERE center_id = ? GROUP BY ALL ORDER BY ALL", [CENTER]).fetchall()
     rows = list(expected.values())          # patients file order = generation order
     assert [r[1] for r in stored] == [e["age"] for e in rows]
     assert [r[2] for r in stored] == [e["best"] for e in rows]
@@ -282,6 +297,8 @@ def test_a_european_export_with_assessments_walks_from_profile_to_the_pooled_rep
     assert sum(r[5] for r in stored) == sum(e["pfs_event"] for e in rows) == 22
     assert assessments == (truth["assessment_rows"], truth["assessment_rows"], ASSESSMENTS, ASSESSMENTS)
     assert quarantined == 0 and pooled == 4
+    assert agents == [("atezolizumab", "cabozantinib", N // 4), ("atezolizumab", None, N // 4),
+                      ("pembrolizumab", "pazopanib", N // 4), ("pembrolizumab", None, N // 4)]
     html = (settings.report_dir / "report.html").read_text(encoding="utf-8")
     assert CENTER in html
 

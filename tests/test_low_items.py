@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from harmonise.flows import steps
 from harmonise.flows.cli import app
 from harmonise.flows.runlock import run_lock
-from harmonise.flows.settings import DEMO_MAPPINGS, Settings
+from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS, Settings
 from harmonise.mappings.errors import MappingError
 from harmonise.mappings.pseudonym import KEY_FILE_ENV, key_file_warning
 from harmonise.mappings.spec import load_mapping
@@ -22,6 +22,20 @@ def test_a_center_id_that_is_not_lower_case_is_refused_with_the_name_to_use(tmp_
     with pytest.raises(MappingError, match="'Site-A' is not a valid center id") as caught:
         load_mapping("Site-A", tmp_path)
     assert "site_a.yaml" in caught.value.message
+
+
+def test_a_run_with_a_mapping_named_site_a_with_capitals_fails_that_center_instead_of_loading_it(
+        tmp_path):
+    mappings, inbox = tmp_path / "mappings", tmp_path / "inbox"
+    shutil.copytree(DEMO_MAPPINGS, mappings)
+    shutil.copytree(DEMO_INBOX, inbox)
+    (mappings / "site_a.yaml").rename(mappings / "Site-A.yaml")
+    (inbox / "site_a").rename(inbox / "Site-A")
+    settings = Settings(home=tmp_path / "home", inbox=inbox, mappings_dir=mappings, demo_key=True)
+    steps.prepare_warehouse(settings)
+    result = steps.ingest_center("Site-A", settings, steps.new_run_id(), steps.pseudonym_key(settings))
+    assert result.status == "failed" and result.patients_loaded == 0
+    assert "not a valid center id" in result.message and "rename the file to site_a.yaml" in result.message
 
 
 def test_a_30_digit_integer_is_quarantined_not_wrapped_to_a_negative_number(tmp_path):

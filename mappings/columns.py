@@ -10,9 +10,10 @@ from harmonise.mappings.model import (AGE_RULES, COLUMN_KEYS, IDENTIFIER_ACTIONS
 from harmonise.mappings.safe_regex import PatternError, compile_pattern
 from harmonise.mappings.vocabulary import available as available_vocabularies
 from harmonise.mappings.vocabulary import canonical_vocabulary
-from harmonise.schemas.canonical import RENAMED_COLUMNS, RENAMED_WHY, TABLES, column_class, mapped_columns
+from harmonise.schemas.canonical import (RENAMED_COLUMNS, RENAMED_WHY, TABLES, column_class, mapped_columns,
+                                         vocabulary_of)
 from harmonise.schemas.quarantine import FixIn
-from harmonise.schemas.study_codes import snippet
+from harmonise.schemas.study_codes import CLOSED, snippet
 
 
 class ColumnReader(MappingDocument):
@@ -31,8 +32,8 @@ class ColumnReader(MappingDocument):
             self.fail(f"'{text}' was renamed {new} ({RENAMED_WHY[old]})",
                       line=self.line(*where, key) if key else self.line(*where),
                       hint=f"Write `{new}` in place of `{text}`.")
-        if text not in valid:
-            close = difflib.get_close_matches(text, valid, n=1)
+        if text not in valid:  # a name cut short (patient.age) first, then the closest spelling
+            close = [v for v in valid if v.startswith(text)][:1] or difflib.get_close_matches(text, valid, n=1)
             maybe = f"Did you mean '{close[0]}'? " if close else ""
             self.fail(f"'{text}' is not a canonical column a {role} file can fill",
                       line=self.line(*where, key) if key else self.line(*where),
@@ -50,7 +51,7 @@ class ColumnReader(MappingDocument):
                       line=self.line(*here), column=source,
                       hint="E.g. `{to: patient.sex, vocab: sex}` or `{identifier: drop}`.")
         self.check_keys(spec, COLUMN_KEYS, here, f"column '{source}'")
-        optional = bool(spec.get("optional", False))
+        optional = self.flag(spec.get("optional", False), here, "optional")
         if "identifier" in spec:
             action = self.choose(spec["identifier"], IDENTIFIER_ACTIONS, here, "identifier")
             return ColumnSpec(source=source, optional=optional,
@@ -60,6 +61,7 @@ class ColumnReader(MappingDocument):
                 self.fail("split_regimen is only for patients files", line=self.line(*here))
             sep = spec["split_regimen"].get("separator", "+") if isinstance(
                 spec["split_regimen"], dict) else "+"
+            sep = self.text(sep, (*here, "split_regimen"), "separator")
             values = self.values_codes(spec.get("values"), "agent", None, here)
             return ColumnSpec(source=source, action="split_regimen", vocab=spec.get("vocab", "agent"),
                               separator=str(sep), values=values, optional=optional)
@@ -104,16 +106,19 @@ class ColumnReader(MappingDocument):
             kind = "date"
         unit = self.choose(spec.get("unit", "days"), set(UNITS), here, "unit")
         if spec.get("extract") is not None:
-            self.pattern(str(spec["extract"]), (*here, "extract"))
-        values = self.values_codes(spec.get("values"), vocab and canonical_vocabulary(vocab),
+            self.pattern(self.text(spec["extract"], here, "extract"), (*here, "extract"))
+        values = self.values_codes(spec.get("values"),
+                                   canonical_vocabulary(vocab) if vocab else vocabulary_of(table, column),
                                    (table, column), here)
         return ColumnSpec(
             source=source, action="map", table=table, field=column, type=kind, vocab=vocab,
             values=values,
-            separator=spec.get("separator"), extract=spec.get("extract"),
-            date_format=as_tuple(spec.get("date_format")) or defaults["date_format"],
+            separator=None if spec.get("separator") is None else self.text(spec["separator"], here, "separator"),
+            extract=spec.get("extract"),
+            date_format=self.date_formats(spec.get("date_format"), here) or defaults["date_format"],
             days_after=base if "days_after" in spec else None, unit=unit, optional=optional,
-            decimal=str(spec.get("decimal", defaults["decimal"])), derive=derive, age_rule=age_rule)
+            decimal=self.choose(spec.get("decimal", defaults["decimal"]), DECIMALS, here, "decimal"),
+            derive=derive, age_rule=age_rule)
 
     def values_codes(self, values, vocabulary: str | None, target: tuple[str, str] | None,
                      here: tuple) -> dict[str, str] | None:
@@ -143,6 +148,10 @@ class ColumnReader(MappingDocument):
         """Refuse a code the study's lists lack (fix: the project's codes.yaml, with the YAML to
         add) or a code of another class than the column holds (fix: the mapping)."""
         line = self.line(*where)
+        if not self.book.has(vocabulary, code) and vocabulary in CLOSED:
+            self.fail(f"{said} '{code}', which is not in the code list '{vocabulary}'", line=line,
+                      column=column, hint=f"The list is closed ({CLOSED[vocabulary]}): map the spelling "
+                      f"to one of {', '.join(self.book.codes(vocabulary, **attrs))}.")
         if not self.book.has(vocabulary, code):
             close = difflib.get_close_matches(code, self.book.codes(vocabulary, **attrs), n=1, cutoff=0.85)
             maybe = f"If you meant the code '{close[0]}', correct the mapping. " if close else ""
@@ -168,14 +177,11 @@ class ColumnReader(MappingDocument):
                       hint="Use a regular expression with one (group), e.g. 'PS\\s*(\\d)'.")
 
 
+#: ``decimal:``: the decimal mark of the export's numbers.
+DECIMALS = {".", ","}
+
 TYPE_WORDS = {"integer": "whole numbers", "number": "numbers", "date": "dates",
                "boolean": "yes/no values", "string": "text or codes"}
-
-
-def as_tuple(value) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
 
 
 def default_type(table: str, column: str) -> str:

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from harmonise.mappings.errors import MappingError
@@ -105,6 +106,38 @@ class MappingDocument:
         raise MappingError(self.center, problem, file=str(self.path), line=line,
                            column=column, hint=hint, fix=fix)
 
+    def text(self, value, where: tuple, key: str, hint: str = "", numbers: bool = False) -> str:
+        """A key whose value is one piece of text (a number too where ``numbers``)."""
+        kinds = (str, int, float) if numbers else (str,)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            self.fail(f"`{key}: {value}` must be {'text or a number' if numbers else 'text'}",
+                      line=self.line(*where, key), hint=hint or f'Quote it: `{key}: "..."`.')
+        return str(value)
+
+    def flag(self, value, where: tuple, key: str) -> bool:
+        """A key whose value is true or false."""
+        if not isinstance(value, bool):
+            self.fail(f"`{key}: {value}` must be true or false", line=self.line(*where, key),
+                      hint=f"Write `{key}: true` or `{key}: false`.")
+        return value
+
+    def date_formats(self, value, where: tuple) -> tuple[str, ...]:
+        """``date_format:``: one format or a list, each a usable strptime format (or excel_serial)."""
+        if value is None:
+            return ()
+        formats = value if isinstance(value, list) else [value]
+        for fmt in formats:
+            self.text(fmt, where, "date_format", 'E.g. `date_format: "%d/%m/%Y"` or a list of formats.')
+            if fmt != "excel_serial":
+                try:
+                    pd.to_datetime(pd.Series(["2021-01-01"]), format=fmt, errors="coerce")
+                except ValueError as exc:
+                    self.fail(f"`date_format: {fmt}` is not a date format ({exc})",
+                              line=self.line(*where, "date_format"),
+                              hint="Use strptime codes: %d day, %m month, %Y year (e.g. \"%d/%m/%Y\"), or "
+                                   "excel_serial; `harmonise profile` shows the export's formats.")
+        return tuple(str(f) for f in formats)
+
     def line(self, *path) -> int | None:
         node = getattr(self, "node", None)
         for step in path:
@@ -130,9 +163,14 @@ class MappingDocument:
                           hint=f"{maybe}Valid keys: {', '.join(sorted(allowed))}.")
 
     def choose(self, value, allowed, where: tuple, key: str):
+        if isinstance(value, (list, dict)):
+            self.fail(f"`{key}:` must be one value, not a {'list' if isinstance(value, list) else 'set of keys'}",
+                      line=self.line(*where, key),
+                      hint=f"Valid values: {', '.join(sorted(map(str, allowed)))}.")
         if value not in allowed:
             close = difflib.get_close_matches(str(value), sorted(map(str, allowed)), n=1)
             maybe = f"Did you mean '{close[0]}'? " if close else ""
+            shown = [str(v) if str(v).replace("_", "").isalnum() else f'"{v}"' for v in sorted(map(str, allowed))]
             self.fail(f"'{value}' is not a valid {key}", line=self.line(*where, key),
-                      hint=f"{maybe}Valid values: {', '.join(sorted(map(str, allowed)))}.")
+                      hint=f"{maybe}Valid values: {', '.join(shown)}.")
         return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from harmonise.mappings.columns import ColumnReader, as_tuple
+from harmonise.mappings.columns import DECIMALS, ColumnReader
 from harmonise.mappings.derive import CELL_DERIVATIONS, ROW_DERIVATIONS
 from harmonise.mappings.model import (FILE_KEYS, FORMATS, ROLE_TABLES, ROLES, SKIP_RULE_KEYS,
                                       TOP_KEYS, WIDE_KEYS, CenterMapping, ColumnSpec, FileSpec,
@@ -40,7 +40,8 @@ class MappingReader(ColumnReader):
             self.fail(f"{', '.join(both)} is both mapped and listed under `ignore_files:`",
                       line=self.line("ignore_files"), hint="Keep one of the two.")
         summarised_once(self, specs)
-        return CenterMapping(center=self.center, version=str(data.get("mapping_version", "1")),
+        return CenterMapping(center=self.center, version=self.text(data.get("mapping_version", "1"), (), "mapping_version",
+                                                           numbers=True),
                              path=self.path, sha256=self.sha256, files=specs,
                              ignore_files=tuple(ignored))
 
@@ -55,8 +56,8 @@ class MappingReader(ColumnReader):
                           hint=f"Add `{required}:` to this file entry.")
         role = self.choose(spec["role"], ROLES, where, "role")
         fmt = self.choose(spec.get("format", "csv"), FORMATS, where, "format")
-        defaults = {"date_format": as_tuple(spec.get("date_format", "%Y-%m-%d")),
-                    "decimal": str(spec.get("decimal", "."))}
+        defaults = {"date_format": self.date_formats(spec.get("date_format", "%Y-%m-%d"), where),
+                    "decimal": self.choose(spec.get("decimal", "."), DECIMALS, where, "decimal")}
         columns = {}
         if not isinstance(spec["columns"], dict):
             self.fail("`columns:` must map each source column name to what to do with it",
@@ -87,14 +88,25 @@ class MappingReader(ColumnReader):
         name = self.file_name(spec["name"], where)
         summaries = file_summaries(self, role, spec, where, mapped | set(derived), name)
         return FileSpec(role=role, name=name, format=fmt,
-                        encoding=str(spec.get("encoding", "utf-8")),
-                        delimiter=str(spec.get("delimiter", ",")), sheet=spec.get("sheet"),
+                        encoding=self.text(spec.get("encoding", "utf-8"), where, "encoding"),
+                        delimiter=self.delimiter(spec.get("delimiter", ","), where),
+                        sheet=None if spec.get("sheet") is None else spec["sheet"] if isinstance(
+                            spec["sheet"], int) and not isinstance(spec["sheet"], bool)
+                        else self.text(spec["sheet"], where, "sheet", "A sheet's name, or its number from 0."),
                         columns=columns, wide_adverse_events=wide, wide_extract=wide_extract,
                         constants=constants,
                         header_row=self.whole(spec.get("header_row", 1), where, "header_row", 1),
                         skip_footer=self.whole(spec.get("skip_footer", 0), where, "skip_footer", 0),
                         skip_rows=self.skip_rules(spec.get("skip_rows") or [], where, columns),
                         not_recorded=not_recorded, derived=derived, summaries=summaries)
+
+    def delimiter(self, value, where: tuple) -> str:
+        text = self.text(value, where, "delimiter", 'E.g. `delimiter: ";"` (quote it).')
+        if len(text) != 1:
+            self.fail(f"`delimiter: {text}` must be one character", line=self.line(*where, "delimiter"),
+                      hint='The character between the columns of the export, e.g. `delimiter: ";"` or '
+                           '`delimiter: "\\t"` for a tab.')
+        return text
 
     def whole(self, value, where: tuple, key: str, least: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -212,7 +224,11 @@ class MappingReader(ColumnReader):
         self.check_keys(spec, WIDE_KEYS, here, "adverse_events_wide")
         terms = set(self.book.codes(vocabulary_of("adverse_event", "term")))
         out = {}
-        for source, term in (spec.get("columns") or {}).items():
+        columns = spec.get("columns") or {}
+        if not isinstance(columns, dict):
+            self.fail("`adverse_events_wide: columns:` must map each grade column to its term",
+                      line=self.line(*here, "columns"), hint="E.g. `columns: {Fatigue_grade: fatigue}`.")
+        for source, term in columns.items():
             if str(term) not in terms:
                 self.known_code(vocabulary_of("adverse_event", "term"), str(term),
                                 (*here, "columns", source), {},
@@ -225,6 +241,9 @@ class MappingReader(ColumnReader):
 
     def constants(self, role: str, spec: dict, where: tuple) -> dict[tuple[str, str], object]:
         here = (*where, "constants")
+        if not isinstance(spec, dict):
+            self.fail("`constants:` must map canonical columns to the one value they hold",
+                      line=self.line(*here), hint="E.g. `constants: {treatment.course_no: 1}`.")
         return {self.target(role, k, here, k): v for k, v in spec.items()}
 
 

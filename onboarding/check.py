@@ -21,7 +21,8 @@ from harmonise.mappings.vocabulary import canonical_vocabulary
 from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.suggest import suggest_code
 from harmonise.schemas.codes import attribute
-from harmonise.schemas.quarantine import Rule, reason, records_of
+from harmonise.schemas.quarantine import Rule, records_of
+from harmonise.schemas.reasons import reason
 
 #: How many example rows a group of quarantined rows shows.
 EXAMPLES = 3

@@ -19,7 +19,7 @@ from harmonise.mappings.spec import CenterMapping, load_mapping
 from harmonise.pipeline.deadline import time_limit
 from harmonise.pipeline.identity import export_hashes, mapping_fingerprint, planned_load_id
 from harmonise.schemas.masking import private_value, shape
-from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.reasons import rendered
 from harmonise.schemas.text import cut
 from harmonise.schemas.validate import validate_center
 from harmonise.warehouse import duplicates, guard, loader, private_store, quality

@@ -25,8 +25,8 @@ from harmonise.schemas.codes import CodeBook
 from harmonise.schemas.cross_checks import (link_failures, repeated_assessments, repeated_events,
                                             timeline_failures)
 from harmonise.schemas.pandera_cases import schema_failures
-from harmonise.schemas.quarantine import (RECORD_COLUMNS, QuarantineRecord, Rule, check_name,
-                                          quarantine_frame, records_of)
+from harmonise.schemas.quarantine import RECORD_COLUMNS, QuarantineRecord, Rule, quarantine_frame, records_of
+from harmonise.schemas.reasons import check_name
 
 #: Lineage columns every canonical frame carries from the mapping engine.
 LINEAGE = ["_row_id", "_source_file", "_source_row"]

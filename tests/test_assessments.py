@@ -15,7 +15,7 @@ from harmonise.mappings.errors import MappingError
 from harmonise.mappings.pseudonym import DEMO_KEY
 from harmonise.mappings.spec import load_mapping
 from harmonise.onboarding.draft import build_draft
-from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.reasons import rendered
 from harmonise.schemas.validate import validate_center
 
 KEY = DEMO_KEY.encode()

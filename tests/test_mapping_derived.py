@@ -8,7 +8,7 @@ from harmonise.mappings.derive import age_from_birth_date, apply_age_rule
 from harmonise.mappings.engine import map_center
 from harmonise.mappings.errors import CenterError, MappingError
 from harmonise.mappings.pseudonym import DEMO_KEY
-from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.reasons import rendered
 from harmonise.schemas.validate import validate_center
 from tests.conftest import MINIMAL_COLUMNS, patients_mapping, write_center
 

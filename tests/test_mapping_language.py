@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.reasons import rendered
 from harmonise.mappings.engine import map_center
 from tests.conftest import MINIMAL_MAPPING, write_center
 from harmonise.mappings.errors import CenterError, MappingError

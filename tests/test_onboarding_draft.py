@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from harmonise.schemas.quarantine import rendered
+from harmonise.schemas.reasons import rendered
 from harmonise.flows.settings import DEMO_INBOX, DEMO_MAPPINGS
 from harmonise.onboarding.draft import build_draft, draft_mapping, write_draft
 from harmonise.onboarding.errors import OnboardingError

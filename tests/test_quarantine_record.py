@@ -1,8 +1,8 @@
 """The quarantine record: made once with facts, worded only when shown or stored."""
 from __future__ import annotations
 
-from harmonise.schemas.quarantine import (QuarantineRecord, Rule, check_name, quarantine_frame,
-                                          reason, records_of, rendered)
+from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, records_of
+from harmonise.schemas.reasons import check_name, reason, rendered
 
 
 def test_a_record_is_worded_from_its_facts_with_the_exports_own_column():

@@ -96,7 +96,8 @@ def render_check(report: CheckReport, out: Console | None = None) -> None:
         out.print(f"[bold red]✗ {report.center} would fail.[/] Fix the problem above, then run "
                   f"`harmonise check {report.center}` again.")
         return
-    out.print(f"Read {report.rows_read} rows. Would load {report.patients} patients and "
+    assessments = f", {report.assessments} assessments" if report.assessments else ""
+    out.print(f"Read {report.rows_read} rows. Would load {report.patients} patients{assessments} and "
               f"{report.adverse_events} adverse events; {report.rows_quarantined} rows would be quarantined.")
     if report.unknown_values:
         for file in dict.fromkeys(u.file for u in report.unknown_values):

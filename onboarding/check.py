@@ -87,6 +87,8 @@ class CheckReport:
     rows_quarantined: int = 0
     patients: int = 0
     adverse_events: int = 0
+    #: rows of a ``role: assessments`` file that would load (summarised into outcome columns)
+    assessments: int = 0
     key_note: str | None = None
 
     @property
@@ -137,6 +139,7 @@ def summarise(report: CheckReport, mapping, clean: dict[str, pd.DataFrame], quar
     report.preview = _preview(clean)
     report.patients = len(clean.get("patient", []))
     report.adverse_events = len(clean.get("adverse_event", []))
+    report.assessments = len(clean.get("assessment", []))
     return report
 
 

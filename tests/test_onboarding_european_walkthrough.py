@@ -262,6 +262,7 @@ def test_a_european_export_with_assessments_walks_from_profile_to_the_pooled_rep
     (project / "codes.yaml").write_text(STUDY_CODES, encoding="utf-8")
     checked = runner.invoke(app, ["check", CENTER, "--project", str(project)], env=WIDE)
     assert checked.exit_code == 0, checked.output
+    assert f"Would load {N} patients, {truth['assessment_rows']} assessments and" in checked.output
     printed.append(checked.output)
 
     # run: the four centers into the pooled warehouse, then the report

@@ -50,21 +50,23 @@ def _hr_rows(groups, reference, note):
 
 def _stack(sets):
     """Risk sets of all strata side by side, each event time expanded to its tied deaths:
-    ``(at_risk, events, at_risk per death, events per death, Efron fraction l / D)``."""
+    ``(events, Efron's risk per group and death)``: ``at_risk - (l / D) events`` for the
+    l-th of D tied deaths, which does not depend on beta (computed once per fit)."""
     at_risk = np.concatenate([s.at_risk for s in sets], axis=1)
     events = np.concatenate([s.events for s in sets], axis=1)
     ties = events.sum(axis=0).astype(np.int64)
     column = np.repeat(np.arange(ties.size), ties)
     start = np.cumsum(ties) - ties
     fraction = (np.arange(column.size) - start[column]) / ties[column]
-    return events, at_risk[:, column], events[:, column], fraction
+    return events, at_risk[:, column] - fraction * events[:, column]
 
 
-def _efron(beta, events, risk_d, dead_d, fraction):
-    """Log partial likelihood, score and information at ``beta`` (reference = index 0)."""
+def _efron(beta, events, risk):
+    """Log partial likelihood, score and information at ``beta`` (reference = index 0);
+    ``risk``: Efron's risk per group and death (:func:`_stack`)."""
     b = np.concatenate([[0.0], beta])
     w = np.exp(b)[:, None]
-    a = w * (risk_d - fraction * dead_d)               # k x deaths: Efron's risk per group
+    a = w * risk                                       # k x deaths: Efron's weighted risk
     denom = a.sum(axis=0)
     share = a / denom
     loglik = float((events.sum(axis=1) * b).sum() - np.log(denom).sum())
@@ -75,9 +77,9 @@ def _efron(beta, events, risk_d, dead_d, fraction):
 
 def _fit(sets):
     """Newton-Raphson with step halving; returns (beta, covariance, converged)."""
-    events, risk_d, dead_d, fraction = _stack(sets)
+    events, risk = _stack(sets)
     beta = np.zeros(events.shape[0] - 1)
-    loglik, score, info = _efron(beta, events, risk_d, dead_d, fraction)
+    loglik, score, info = _efron(beta, events, risk)
     for _ in range(MAX_ITER):
         try:
             step = np.linalg.solve(info, score)
@@ -85,7 +87,7 @@ def _fit(sets):
             return beta, None, False
         for _ in range(60):                            # halve until the likelihood rises
             trial = beta + step
-            new = _efron(trial, events, risk_d, dead_d, fraction)
+            new = _efron(trial, events, risk)
             if np.isfinite(new[0]) and new[0] >= loglik - 1e-12 * abs(loglik):
                 break
             step = step / 2

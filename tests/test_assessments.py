@@ -224,3 +224,27 @@ def test_draft_recognises_a_file_of_assessments_and_drafts_its_summaries(tmp_pat
                  "outcome.last_followup_date: {summary: last_date, combine: latest}"):
         assert line in draft.text, line
     assert "outcome.best_response" not in draft.files[0].todos[0]   # the assessments give it
+
+
+@pytest.mark.parametrize("record, date, response", [
+    ("Patientennummer", "Untersuchungsdatum", "Ansprechen"),
+    ("Historia clínica", "Fecha de evaluación", "Respuesta"),
+    ("Cartella", "Data di valutazione", "Risposta"),
+    ("Prontuário", "Data da avaliação", "Resposta"),
+    ("IPP", "Date de l'évaluation", "Réponse tumorale"),
+])
+def test_a_european_file_of_assessments_is_drafted_with_its_headers_matched(tmp_path, record, date,
+                                                                            response):
+    patients = f"{record};Sexo;Edad\n" + "".join(f"X{i:03d};F;{50 + i}\n" for i in range(6))
+    visits = f"{record};{date};{response}\n" + "".join(
+        f"X{i:03d};{10 + m}/0{m + 3}/2023;{['SD', 'PR', 'PD'][(i + m) % 3]}\n"
+        for i in range(6) for m in range(3))
+    (tmp_path / "p.csv").write_bytes(patients.encode("cp1252"))
+    (tmp_path / "v.csv").write_bytes(visits.encode("cp1252"))
+    draft = build_draft("x_site", [tmp_path / "p.csv", tmp_path / "v.csv"])
+    assessments = draft.files[1]
+    assert assessments.role == "assessments"
+    assert {c.source: c.target for c in assessments.columns} == {
+        record: None, date: "assessment.assessment_date", response: "assessment.response"}
+    assert assessments.date_format == "%d/%m/%Y" and set(assessments.summaries) == {
+        "outcome.best_response", "outcome.progression_date", "outcome.last_followup_date"}

@@ -17,6 +17,7 @@ from pathlib import Path
 from harmonise.analysis.plan import STARTER_PLAN
 from harmonise.flows.project import PROJECT_FILE, ProjectError
 from harmonise.flows.settings import DEMO_PROJECT
+from harmonise.schemas.study_codes import STUDY_CODES_FILE
 
 GITIGNORE = """\
 # Never commit what identifies patients or unlocks pseudonyms.
@@ -56,11 +57,27 @@ report:
 #   backend: embedded            # or ducklake (docs/operations.md, "Scaling out")
 """
 
+#: The project's codes.yaml as ``harmonise init`` writes it: comments only (no study codes yet).
+CODES_TEMPLATE = """\
+# Codes this study adds to harmonise's code lists (docs/mapping-language.md, "A study's own
+# codes"). Each then works like a built-in code: spellings in vocab/, `values:`, the contract,
+# the data dictionary (python -m harmonise.warehouse.dictionary .). For example:
+#
+# agent:
+#   atezolizumab: {label: Atezolizumab, class: immunotherapy, target: PD-L1}
+#   cabozantinib: {label: Cabozantinib, class: antiangiogenic}
+# histology:
+#   DSRCT: {label: Desmoplastic small round cell tumour, group: small round cell sarcoma}
+# ae_term:
+#   pneumonitis: {label: Pneumonitis, ctcae: [Pneumonitis]}
+"""
+
 FOLDER_NOTES = {
     "mappings": "One <center>.yaml per center: `harmonise new-center CENTER EXPORT...` drafts one "
                 "(docs/adding-a-center.md, docs/mapping-language.md).\n",
     "vocab": "Spellings this study adds to the built-in vocabularies: NAME.yaml with `codes:` "
-             "(docs/mapping-language.md, \"Vocabularies\").\n",
+             "(docs/mapping-language.md, \"Vocabularies\"). Codes the built-in code lists lack "
+             "(an agent, a histology, an adverse-event term) go in the project's codes.yaml.\n",
     "inbox": "Each center's export files go in inbox/<center>/ (git-ignored: they identify patients).\n",
 }
 
@@ -79,6 +96,7 @@ def init_project(target: str | Path, example: bool = False) -> Path:
         (target / PROJECT_FILE).write_text(
             TEMPLATE.format(name=_safe_name(target.name), today=dt.date.today().isoformat()), encoding="utf-8")
         shutil.copyfile(STARTER_PLAN, target / "plan.yaml")
+        (target / STUDY_CODES_FILE).write_text(CODES_TEMPLATE, encoding="utf-8")
         for folder, note in FOLDER_NOTES.items():
             (target / folder).mkdir()
             (target / folder / "README.md").write_text(note, encoding="utf-8")

@@ -126,7 +126,7 @@ def _study_file(path: Path, book: CodeBook) -> dict[str, str]:
         fail(f"not valid UTF-8 YAML ({exc})", "Check the indentation and quoting.")
     if not isinstance(spec, dict) or not isinstance(spec.get("codes"), dict) or set(spec) - {"vocabulary", "codes"}:
         fail("the file must hold `codes:` (and optionally `vocabulary:`)",
-             f"E.g. `codes: {{female: [Weiblich]}}` adds a spelling of 'female' (see mappings/vocab/{name}.yaml).")
+             f"E.g. `codes: {{female: [Vrouw]}}` adds a spelling of 'female' (see mappings/vocab/{name}.yaml).")
     if spec.get("vocabulary", canonical_vocabulary(name)) != canonical_vocabulary(name):
         fail(f"`vocabulary: {spec['vocabulary']}` differs from the built-in {name}.yaml "
              f"(`vocabulary: {canonical_vocabulary(name)}`)", "Drop the line or correct it.")

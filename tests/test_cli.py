@@ -125,7 +125,7 @@ def test_check_prints_what_is_left_to_fix_as_json(inbox_copy):
     import csv as csvlib
     path = inbox_copy / "site_a" / "site_a_patients.csv"
     rows = list(csvlib.reader(path.open(encoding="utf-8", newline="")))
-    rows[3][rows[0].index("Sex")] = "Hombre"
+    rows[3][rows[0].index("Sex")] = "Mannelijk"
     with path.open("w", encoding="utf-8", newline="") as fh:
         csvlib.writer(fh).writerows(rows)
     result = runner.invoke(app, ["check", "site_a", "--demo", "--inbox", str(inbox_copy), "--json"])

@@ -154,12 +154,12 @@ def test_init_example_copies_the_packaged_study_and_keeps_exports_out_of_git(exa
 def test_a_study_vocab_adds_a_spelling_that_then_loads(example):
     patients = example / "inbox" / "site_a" / "site_a_patients.csv"
     frame = pd.read_csv(patients, dtype=str, keep_default_na=False)
-    frame.loc[0, "Sex"] = "Weiblich" if frame.loc[0, "Sex"] == "Female" else "Männlich"
+    frame.loc[0, "Sex"] = "Vrouw" if frame.loc[0, "Sex"] == "Female" else "Mannelijk"
     frame.to_csv(patients, index=False)
     settings = load_project(example)
     without = steps.build_batch("site_a", settings, b"k" * 40)
     assert (without.quarantine["column_name"] == "sex").any()   # nobody knows the spelling yet
-    (example / "vocab" / "sex.yaml").write_text("codes:\n  female: [Weiblich]\n  male: [Männlich]\n",
+    (example / "vocab" / "sex.yaml").write_text("codes:\n  female: [Vrouw]\n  male: [Mannelijk]\n",
                                                encoding="utf-8")
     mapping = load_mapping("site_a", settings.mappings_dir, settings.vocab_dir)
     assert mapping.vocab_sha256                                      # a vocab change reloads the center

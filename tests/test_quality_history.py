@@ -49,7 +49,7 @@ def history(tmp_path, inbox_copy, settings_for):
     mappings = tmp_path / "mappings"
     shutil.copytree(DEMO_MAPPINGS, mappings)
     patients = inbox_copy / "site_a" / "site_a_patients.csv"
-    _set(patients, {3: "Hombre", 5: "Hombre"}, "Sex")
+    _set(patients, {3: "Mannelijk", 5: "Mannelijk"}, "Sex")
     _set(patients, {7: "15"}, "Age")
     return settings_for(inbox_copy, mappings_dir=mappings), patients, mappings
 
@@ -69,7 +69,7 @@ def test_a_fixed_mapping_that_releases_rows_shows_them_resolved_and_keeps_the_re
     spec = mappings / "site_a.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace(
         "Sex: {to: patient.sex, vocab: sex}",
-        'Sex: {to: patient.sex, vocab: sex, values: {"Hombre": male}}'), encoding="utf-8")
+        'Sex: {to: patient.sex, vocab: sex, values: {"Mannelijk": male}}'), encoding="utf-8")
     second = _run(settings)
     found = _findings(settings)
     assert found["resolved"] == [("patient", "Sex (sex)", "unknown_code", 0, 2)]
@@ -101,7 +101,7 @@ def test_history_rows_hold_names_and_counts_never_export_values(history):
     _run(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         text = repr(con.execute("SELECT * FROM quarantine_history").fetchall())
-    assert "Hombre" not in text and "'15'" not in text
+    assert "Mannelijk" not in text and "'15'" not in text
 
 
 def test_an_unchanged_export_records_its_findings_again_as_persisting(history):
@@ -143,7 +143,7 @@ def test_the_reports_provenance_carries_the_quality_changes(history):
     spec = mappings / "site_a.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace(
         "Sex: {to: patient.sex, vocab: sex}",
-        'Sex: {to: patient.sex, vocab: sex, values: {"Hombre": male}}'), encoding="utf-8")
+        'Sex: {to: patient.sex, vocab: sex, values: {"Mannelijk": male}}'), encoding="utf-8")
     _run(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         changes = provenance(con).quality_changes

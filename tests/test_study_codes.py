@@ -225,3 +225,12 @@ def test_the_hint_says_the_class_of_the_code_it_offers(tmp_path):
     [unknown] = check_center("x_site", settings).unknown_values
     assert unknown.suggestion == "sintilimab? (like 'sintilimab'; class immunotherapy)"
 
+
+def test_a_new_project_gets_a_commented_codes_file_that_adds_nothing(tmp_path):
+    from harmonise.flows.scaffold import init_project
+    from harmonise.schemas.codes import builtin
+    project = init_project(tmp_path / "study")
+    assert "atezolizumab" in (project / "codes.yaml").read_text(encoding="utf-8")
+    assert study_book(project / "codes.yaml") is builtin()
+    assert load_project(project).codes_file == project / "codes.yaml"
+

@@ -13,11 +13,7 @@ from tests.test_layers import STAGES
 MAX_LINES = 320
 
 #: ``path: why it may be longer``. Each entry names the issue that should remove it.
-EXCEPTIONS = {
-    "demo/cohort.py": "the synthetic reference cohort (marginals, correlated draws, dates, "
-                      "spellings); not a pipeline stage. TODO issue 9: split into the cohort's "
-                      "targets, the draws and the per-row records.",
-}
+EXCEPTIONS: dict[str, str] = {}
 
 
 def _stage_modules():

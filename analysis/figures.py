@@ -169,14 +169,11 @@ def prepare_panel(spec: FigureSpec, curves: list, results: pd.DataFrame, *, labe
     for i, (value, label, curve) in enumerate(curves):
         color = "#222222" if k == 1 else COLORS[i % len(COLORS)]
         tab = curve.table
-        median = present.months(curve.median, n=curve.n)
-        median = (f"median {median} months" if median[0].isdigit()
-                  else "median not reached" if median == present.NR else "no patient")
         nar = at_ticks(curve, ticks)         # from the step points, not the patients
         cens = tab["censored"].to_numpy() > 0
         x, y = tab["time"].to_numpy(float), 100 * tab["survival"].to_numpy(float)
         drawn.append(kmplot.Curve(
-            label=f"{label}: n = {curve.n}, {present.events(curve.events)}, {median}",
+            label=legend(label, curve.n, curve.events, curve.median),
             short=shorts[value], color=color, x=x, y=y,
             lower=100 * tab["lower"].to_numpy(float), upper=100 * tab["upper"].to_numpy(float),
             censored_x=x[cens], censored_y=y[cens],
@@ -203,6 +200,15 @@ def prepare_panel(spec: FigureSpec, curves: list, results: pd.DataFrame, *, labe
                    "table": pd.DataFrame(table_rows)}
 
 
+def legend(group: str, n, events, median) -> str:
+    """``ASPS: n = 20, 16 events, median 16.9 months`` (a legend line of a panel)."""
+    text = present.months(median, n=n)
+    words = (f"median {text} months" if text[0].isdigit()
+             else "median not reached" if text == present.NR
+             else f"median {text}" if isinstance(median, present.Withheld) else "no patient")
+    return f"{group}: n = {present.count(n)}, {present.events(events)}, {words}"
+
+
 def _curves_order(spec, curves, labels: Labels):
     """The comparison's own group order (the numbers' order), whatever the legend's."""
     if spec.comparison is None:
@@ -215,6 +221,36 @@ def figure_workers() -> int:
     """Processes drawing the panels: ``HARMONISE_FIGURE_WORKERS``, else up to 2 cores."""
     env = os.environ.get("HARMONISE_FIGURE_WORKERS", "")
     return int(env) if env.isdigit() else min(2, os.cpu_count() or 1)
+
+
+def prepare_figures(labels: Labels, compared: ComparisonResults,
+                    all_curves: dict, out_dir: Path, *,
+                    transform: str = "log") -> tuple[list, dict[str, pd.DataFrame]]:
+    """Every panel of the plan's figures as data, not drawn yet: the drawing jobs
+    ``(kmplot.Panel, png path, svg path)`` and the numbers (see :func:`render_figures`)."""
+    figures, curves, at_risk, table, jobs = [], [], [], [], []
+    for spec in figure_specs(labels.plan):
+        path = Path(out_dir) / f"{spec.key}.png"
+        panel, shown = prepare_panel(
+            spec, _curves(spec, labels, compared, all_curves), compared.table,
+            labels=labels, transform=transform)
+        jobs.append((panel, path, path.with_suffix(".svg")))
+        figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[:-1]),
+                        "endpoint": spec.endpoint, "comparison": spec.comparison or "all",
+                        "title": f"Figure {spec.panel}. {title(spec, labels)}",
+                        "file": f"figures/{path.name}"})
+        curves += [{"key": spec.key, "panel": spec.panel, **c} for c in shown["curves"]]
+        at_risk.append(shown["at_risk"].assign(key=spec.key, panel=spec.panel))
+        table.append(shown["table"].assign(key=spec.key, panel=spec.panel))
+    columns = ["key", "panel", "group", "group_value", "time"]
+
+    def stack(frames, extra):
+        return (pd.concat(frames, ignore_index=True)[columns + extra] if frames
+                else pd.DataFrame(columns=columns + extra))
+    return jobs, {"figures": pd.DataFrame(figures, columns=["key", "panel", "figure", "endpoint",
+                                                            "comparison", "title", "file"]),
+                  "curves": pd.DataFrame(curves), "at_risk": stack(at_risk, ["at_risk"]),
+                  "risk_table": stack(table, ["at_risk", "censored", "events"])}
 
 
 def render_figures(labels: Labels, compared: ComparisonResults,
@@ -231,27 +267,7 @@ def render_figures(labels: Labels, compared: ComparisonResults,
         ``curves`` (per panel and group: n, events, median with CI), ``at_risk`` (per
         panel, group and tick) and ``risk_table`` (also censored and events per tick).
     """
-    figures, curves, at_risk, table, jobs = [], [], [], [], []
-    for spec in figure_specs(labels.plan):
-        path = Path(out_dir) / f"{spec.key}.png"
-        panel, shown = prepare_panel(
-            spec, _curves(spec, labels, compared, all_curves), compared.table,
-            labels=labels, transform=transform)
-        jobs.append((panel, path, path.with_suffix(".svg")))
-        figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[:-1]),
-                        "endpoint": spec.endpoint, "comparison": spec.comparison or "all",
-                        "title": f"Figure {spec.panel}. {title(spec, labels)}",
-                        "file": f"figures/{path.name}"})
-        curves += [{"key": spec.key, "panel": spec.panel, **c} for c in shown["curves"]]
-        at_risk.append(shown["at_risk"].assign(key=spec.key, panel=spec.panel))
-        table.append(shown["table"].assign(key=spec.key, panel=spec.panel))
+    jobs, frames = prepare_figures(labels, compared, all_curves, out_dir,
+                                   transform=transform)
     kmplot.draw_all(jobs, workers=figure_workers())
-    columns = ["key", "panel", "group", "group_value", "time"]
-
-    def stack(frames, extra):
-        return (pd.concat(frames, ignore_index=True)[columns + extra] if frames
-                else pd.DataFrame(columns=columns + extra))
-    return {"figures": pd.DataFrame(figures, columns=["key", "panel", "figure", "endpoint",
-                                                      "comparison", "title", "file"]),
-            "curves": pd.DataFrame(curves), "at_risk": stack(at_risk, ["at_risk"]),
-            "risk_table": stack(table, ["at_risk", "censored", "events"])}
+    return frames

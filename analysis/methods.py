@@ -70,15 +70,13 @@ def software() -> list[tuple[str, str]]:
     return rows
 
 
-def _missing(res: Results, column: str) -> int:
-    return int(res.patients[column].isna().sum()) if column in res.patients else 0
-
-
-def methods(res: Results) -> Section:
-    """What was computed, and how, in words; the software versions as a table."""
+def methods(res: Results, flow: Flow) -> Section:
+    """What was computed, and how, in words; the software versions as a table. The missing
+    times are the patient flow's (``flow``), as shown there."""
     rule = km.MEDIAN_RULES[res.median_rule]
     other = next(r for r in km.MEDIAN_RULES if r != res.median_rule)
-    pfs, os_ = _missing(res, "pfs_months"), _missing(res, "os_months")
+    missing = "; ".join(f"{present.count(n)} for {name.lower()}"
+                        for name, n in zip(flow.endpoints, flow.total.no_time))
     paragraphs = (
         Paragraph("Survival curves are Kaplan-Meier estimates with Greenwood's variance; "
                   f"pointwise 95% confidence intervals use the {present.TRANSFORM_TEXT[res.transform]}. "
@@ -87,8 +85,8 @@ def methods(res: Results) -> Section:
                   "band's limits. Median follow-up: reverse Kaplan-Meier.",
                   strong="Kaplan-Meier.", note=False),
         Paragraph(f"Patients without a follow-up time are left out of the survival analyses "
-                  f"and counted: {pfs} for progression-free survival, {os_} for overall "
-                  "survival (as R's na.action does).", strong="Missing times.", note=False),
+                  f"and counted: {missing} (as R's na.action does).", strong="Missing times.",
+                  note=False),
         Paragraph("Groups are compared by the log-rank test (hypergeometric variance, tied "
                   "times as R's survdiff, k \u2212 1 degrees of freedom) and by the log-rank "
                   "test stratified by center. Hazard ratios come from a Cox proportional-"

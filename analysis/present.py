@@ -27,6 +27,9 @@ class Withheld(str):
     the text is its mark, ``<5`` for a count below the threshold, ``*`` for a cell withheld so
     that such a count cannot be computed back from the others. Every formatter prints it as is."""
 
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
 
 def is_missing(x) -> bool:
     """True for None, NaN, pandas NA/NaT."""
@@ -75,6 +78,8 @@ def general(x) -> str:
 
 def months(x, *, n: int | None = None) -> str:
     """A median in months: ``NR`` when not reached, ``–`` when the group is empty."""
+    if isinstance(x, Withheld):
+        return str(x)
     if n is not None and n == 0:
         return MISSING
     return NR if is_missing(x) else f"{float(x):.1f}"
@@ -82,6 +87,8 @@ def months(x, *, n: int | None = None) -> str:
 
 def median_ci(median, lower, upper, *, n: int | None = None) -> str:
     """``19.5 (16.1–33.7)``; limits not reached are ``NR``."""
+    if isinstance(median, Withheld):
+        return str(median)
     if n is not None and n == 0:
         return MISSING
     return f"{months(median)} ({months(lower)}\u2013{months(upper)})"
@@ -94,6 +101,8 @@ def percent(x, digits: int = 1) -> str:
 
 def percent_ci(rate, lower, upper) -> str:
     """``84.8% (77.3–93.1)``."""
+    if isinstance(rate, Withheld):
+        return str(rate)
     if is_missing(rate):
         return MISSING
     return f"{percent(rate)} ({num(_pct(lower))}\u2013{num(_pct(upper))})"
@@ -105,6 +114,8 @@ def _pct(x):
 
 def p_value(p) -> str:
     """``<0.001``, ``0.004``, ``0.29``...; ``–`` when not testable."""
+    if isinstance(p, Withheld):
+        return str(p)
     if is_missing(p):
         return MISSING
     return "<0.001" if p < 0.001 else f"{float(p):.3f}"
@@ -120,6 +131,8 @@ def hazard_ratio(hr, lower, upper, *, reference: bool = False, note: str = "") -
     """``0.32 (0.16–0.63)``; ``1 (reference)``; ``–`` with the reason when not estimable."""
     if reference:
         return "1 (reference)"
+    if isinstance(hr, Withheld):
+        return str(hr)
     if is_missing(hr):
         return MISSING + (f" ({note})" if note else "")
     return f"{float(hr):.2f} ({num(lower, 2)}\u2013{num(upper, 2)})"

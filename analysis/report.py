@@ -27,10 +27,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from harmonise.analysis import attrition, km, methods, paper, present, sections_audit
+from harmonise.analysis import attrition, km, methods, paper, present, sections_audit, suppress
 from harmonise.analysis import sections as s
 from harmonise.analysis.collect import collect
-from harmonise.analysis.figures import render_figures
+from harmonise.analysis.figures import figure_workers, prepare_figures
+from harmonise.analysis.kmplot import draw_all
 from harmonise.analysis.page import Page
 from harmonise.analysis.plan import EXAMPLE_PLAN, Plan, load_plan
 from harmonise.analysis.render import render_page, render_svg
@@ -98,8 +99,10 @@ def _frames(res: Results) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def build_page(res: Results, fig_dir: Path, flow: attrition.Flow) -> Page:
-    """The typed page of the report (rendered by ``templates/report.html.j2``)."""
+def build_page(res: Results, fig_dir: Path, flow: attrition.Flow,
+               shareable: int | None = None) -> Page:
+    """The typed page of the report (rendered by ``templates/report.html.j2``);
+    ``shareable``: the threshold of a shareable report (its footnote in the header)."""
     plan = res.labels.plan
     sections = [s.survival(res)]
     if plan.figures:
@@ -107,16 +110,20 @@ def build_page(res: Results, fig_dir: Path, flow: attrition.Flow) -> Page:
     sections += [s.table1(res), s.table2(res), s.response(res), s.subgroups(res)]
     if res.paper is not None:
         sections.append(sections_audit.paper(res, errata=plan.published.errata.name))
-    sections += [methods.attrition(flow), methods.methods(res), sections_audit.provenance(res)]
+    sections += [methods.attrition(flow), methods.methods(res, flow),
+                 sections_audit.provenance(res, shareable=shareable is not None)]
     warning = ("No patient is loaded in the warehouse: see Data provenance."
                if res.patients.empty else "")
-    return Page(title=plan.title, lead=plan.lead, meta=s.header_meta(res), warning=warning,
+    meta = s.header_meta(res, flow.total.patients)
+    if shareable is not None:
+        meta += (("Small cells", suppress.footnote(shareable)),)
+    return Page(title=plan.title, lead=plan.lead, meta=meta, warning=warning,
                 sections=tuple(sections))
 
 
 def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_PLAN,
                  transform: str = "log", compare_with_paper: bool | None = None,
-                 median_rule: str = "print") -> Path:
+                 median_rule: str = "print", shareable: int | None = None) -> Path:
     """Write the study report of ``warehouse`` into ``out_dir``; return the HTML path.
 
     Parameters
@@ -138,6 +145,11 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
     median_rule : {"print", "midpoint"}
         Median rule (:data:`analysis.km.MEDIAN_RULES`): ``print`` = R's print.survfit
         (default), ``midpoint`` = R's quantile.survfit; stated in the report's methods.
+    shareable : int, optional
+        Write the shareable report instead, with this small-cell threshold (the project's
+        ``report.small_cell_threshold``): every count from 1 to ``shareable - 1`` and every
+        cell that would give one back is withheld (:mod:`analysis.suppress`); no side by
+        side, no row-level audit detail.
     """
     if transform not in km.TRANSFORMS:
         raise ValueError(f"transform must be one of {km.TRANSFORMS}, got {transform!r}")
@@ -158,14 +170,19 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
         folder.mkdir(parents=True, exist_ok=True)
     for old in [*num_dir.glob("*.csv"), *num_dir.glob("*.json")]:
         old.unlink()                       # a section that no longer exists goes
-    drawn = render_figures(res.labels, res.compared, res.curves, fig_dir,
-                           transform=transform)
+    jobs, drawn = prepare_figures(res.labels, res.compared, res.curves, fig_dir,
+                                  transform=transform)
     keep = {*drawn["figures"]["key"], "attrition"}
     for old in [f for ext in ("png", "svg", "sha256") for f in fig_dir.glob(f"*.{ext}")]:
         if old.stem not in keep:
             old.unlink()                   # a panel that no longer exists goes
     res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"],
                             drawn["risk_table"])
+    flow = attrition.flow(res)
+    if shareable is not None:
+        shared = suppress.shareable(res, flow, drawn, jobs, shareable)
+        res, flow, jobs, compare_with_paper = shared.res, shared.flow, shared.panels, False
+    draw_all(jobs, workers=figure_workers())
     published = plan.published.load() if plan.published else {}
     compare = bool(published) and (paper.is_published_cohort(published, res.centers)
                                    if compare_with_paper is None else bool(compare_with_paper))
@@ -176,21 +193,25 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
     res.published_source = published.get("source", {})
 
     frames = _frames(res)
+    if shareable is not None:
+        frames = {k: v for k, v in frames.items() if k not in suppress.LEFT_OUT}
     for name, frame in frames.items():
         write_csv(frame, num_dir / f"{name}.csv")
     meta = {"title": plan.title, "cutoff": res.cutoff, "generated_at": res.generated_at,
             "transform": transform, "transform_text": present.TRANSFORM_TEXT[transform],
             "median_rule": median_rule, "median_rule_text": km.MEDIAN_RULES[median_rule],
             "conf_level": 0.95, "months_per_day": 1 / plan.days_per_month,
-            "centers": res.centers, "patients": int(len(res.patients)),
-            "compare_with_paper": compare, "published_source": res.published_source}
+            "centers": res.centers, "patients": flow.total.patients,
+            "compare_with_paper": compare, "published_source": res.published_source,
+            "shareable": None if shareable is None else {
+                "small_cell_threshold": shareable, "footnote": suppress.footnote(shareable)}}
     doc = {"meta": meta, **frames}
-    doc.setdefault("paper_comparison", None)
+    if shareable is None:
+        doc.setdefault("paper_comparison", None)
     (num_dir / "report.json").write_text(
         json.dumps(_jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1),
         encoding="utf-8")
-    flow = attrition.flow(res)
     (fig_dir / "attrition.svg").write_text(render_svg(attrition.diagram(flow)), encoding="utf-8")
     html_path = out_dir / "report.html"
-    html_path.write_text(render_page(build_page(res, fig_dir, flow)), encoding="utf-8")
+    html_path.write_text(render_page(build_page(res, fig_dir, flow, shareable)), encoding="utf-8")
     return html_path

@@ -28,8 +28,8 @@ def date_words(x) -> str:
     return pd.Timestamp(x).strftime("%d %B %Y").lstrip("0")
 
 
-def header_meta(res: Results) -> tuple:
-    """The header's (key, value) lines."""
+def header_meta(res: Results, patients=None) -> tuple:
+    """The header's (key, value) lines; ``patients``: their number as shown (default all)."""
     plan = res.labels.plan
     centers = ", ".join(res.centers) or MISSING
     axis = plan.time_axis[:1].lower() + plan.time_axis[1:]
@@ -37,7 +37,8 @@ def header_meta(res: Results) -> tuple:
     return (
         ("Data cut-off", date_words(res.cutoff)),
         ("Generated", res.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-        ("Patients", f"{len(res.patients)} from {res.patients['center_id'].nunique()} "
+        ("Patients", f"{present.count(len(res.patients) if patients is None else patients)} from "
+                     f"{res.patients['center_id'].nunique()} "
                      f"centers ({centers})"),
         ("95% CI", f"{present.TRANSFORM_TEXT[res.transform]} for Kaplan-Meier bands and "
                    "median CIs; Clopper-Pearson exact for ORR/DCR; Wald for hazard ratios"),

@@ -64,7 +64,9 @@ def paper(res: Results, *, errata: str) -> Section:
                                    numeric=(2, 3, 4)))))
 
 
-def provenance(res: Results) -> Section:
+def provenance(res: Results, *, shareable: bool = False) -> Section:
+    """Where the data came from; ``shareable``: without the row-level audit detail (files,
+    quality history, quarantined records), which stays in the study team's report."""
     p = res.provenance
     crow = [[r["center_id"], r["status"], _time(r["finished_at"]), present.count(r["files"]),
              present.count(r["rows_read"]), present.count(r["rows_loaded"]),
@@ -116,7 +118,8 @@ def provenance(res: Results) -> Section:
     intro = ("From the warehouse audit trail (load_log) and the quarantine table. Quarantined "
              "rows were not loaded and are not in any number above.")
     return Section("provenance", "Data provenance", "Data provenance", "tables",
-                   Tables((Paragraph(intro), ctab, ftab, qtab, chtab, *duplicates(res), rtab)))
+                   Tables((Paragraph(intro), ctab, qtab, *duplicates(res)) if shareable else
+                          (Paragraph(intro), ctab, ftab, qtab, chtab, *duplicates(res), rtab)))
 
 
 def duplicates(res: Results) -> tuple:

@@ -204,10 +204,14 @@ def table1_data(con: duckdb.DuckDBPyConnection, plan: Plan) -> pd.DataFrame:
 
 
 def _num(x: float) -> str:
+    if isinstance(x, str):                     # a shareable report's mark (present.Withheld)
+        return x
     return "" if pd.isna(x) else f"{x:g}"
 
 
 def _range(low: float, high: float) -> str:
+    if isinstance(low, str):
+        return low
     return "" if pd.isna(low) else f"{low:g}-{high:g}"
 
 
@@ -220,7 +224,7 @@ def table1(data: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
     ``titles``: :func:`section_titles`.
     """
     n_by_col = data[data["section"] == "patients"].set_index("column")["value"]
-    header = {c: f"{c} (n={int(n)})" for c, n in n_by_col.items()}
+    header = {c: f"{c} (n={n if isinstance(n, str) else int(n)})" for c, n in n_by_col.items()}
     cells = {}
     for (section, item, label), part in data.groupby(["section", "item", "label"], sort=False):
         values = part.set_index("column")
@@ -237,7 +241,7 @@ def table1(data: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
             row = {c: _num(values.loc[c, "value"]) for c in values.index}
             pct = values.loc["Total", "percent"]
             row["Total"] = f"{_num(values.loc['Total', 'value'])}" + (
-                "" if pd.isna(pct) else f" ({pct:.1f}%)")
+                "" if isinstance(pct, str) or pd.isna(pct) else f" ({pct:.1f}%)")
             key = (titles[section], label)
         cells[key] = row
     out = pd.DataFrame.from_dict(cells, orient="index")
@@ -273,6 +277,8 @@ def table2(data: pd.DataFrame) -> pd.DataFrame:
     grades = [g for g in GRADES if g != "grade5" or data["grade5"].any()]
 
     def cell(n, pct):
+        if isinstance(n, str):                 # a shareable report's mark (present.Withheld)
+            return n
         return "0" if n == 0 else f"{n} ({pct:.1f}%)"
 
     out = pd.DataFrame({GRADE_TITLES[g]: [cell(n, p) for n, p in zip(data[g], data[f"pct_{g}"])]

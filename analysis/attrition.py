@@ -51,6 +51,7 @@ class Flow:
     endpoints: tuple[str, ...]           # endpoint labels, the plan's order
     centers: tuple[CenterFlow, ...]
     total: CenterFlow
+    codes: tuple[str, ...] = ()          # the endpoints' names (pfs, os)
 
 
 def _int(x) -> int:
@@ -77,7 +78,19 @@ def flow(res: Results) -> Flow:
         sum(c.rows_quarantined for c in centers), (), sum(c.patients for c in centers),
         tuple(sum(c.analysed[i] for c in centers) for i in range(len(endpoints))),
         tuple(sum(c.no_time[i] for c in centers) for i in range(len(endpoints))))
-    return Flow(tuple(res.labels.endpoint(e) for e in endpoints), tuple(centers), total)
+    return Flow(tuple(res.labels.endpoint(e) for e in endpoints), tuple(centers), total, endpoints)
+
+
+def frame(f: Flow):
+    """The flow as a table of numbers (``numbers/attrition.csv``): one row per center and the
+    total, with the patients analysed and without a follow-up time per endpoint."""
+    import pandas as pd
+    rows = [{"center": c.center, "files": c.files, "rows_read": c.rows_read,
+             "rows_quarantined": c.rows_quarantined, "patients": c.patients,
+             **{f"analysed_{e}": n for e, n in zip(f.codes, c.analysed)},
+             **{f"no_time_{e}": n for e, n in zip(f.codes, c.no_time)}}
+            for c in (*f.centers, f.total)]
+    return pd.DataFrame(rows)
 
 
 # -- the diagram's layout (the template draws it) --------------------------------------------

@@ -192,7 +192,7 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
         landmarks=res.landmarks, followup=res.followup, labels=res.labels) if compare else None
     res.published_source = published.get("source", {})
 
-    frames = _frames(res)
+    frames = {**_frames(res), "attrition": attrition.frame(flow)}
     if shareable is not None:
         frames = {k: v for k, v in frames.items() if k not in suppress.LEFT_OUT}
     for name, frame in frames.items():

@@ -367,7 +367,7 @@ def _flow_out(f: Flow, withheld: dict) -> Flow:
             no_time=tuple(v(("flow", "no_time", n, j), x) for j, x in enumerate(c.no_time)),
             reasons=tuple(Reason(r.table, r.check, v(("flow", "reason", n, r.table, r.check),
                                                      r.records)) for r in c.reasons))
-    return Flow(f.endpoints, tuple(center(c) for c in f.centers), center(f.total))
+    return Flow(f.endpoints, tuple(center(c) for c in f.centers), center(f.total), f.codes)
 
 
 def _panels(panels: list, figs: dict, withheld: dict, small: set, threshold: int) -> list:

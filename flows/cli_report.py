@@ -24,11 +24,16 @@ def report(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="DuckLake only: report the warehouse "
                                         "as it was at a snapshot (a number from `harmonise status`) "
                                         "or at a date's last data freeze (YYYY-MM-DD)."),
+    shareable: bool = typer.Option(False, "--shareable", help="Write the shareable report instead "
+                                   "(into report-shareable/ beside the report folder): counts below "
+                                   "the project's report.small_cell_threshold (default 5), and the "
+                                   "cells that would give them back, withheld."),
 ) -> None:
     """Write the pooled-analysis report: report.html, figures/*.png, numbers/*.csv and report.json.
 
     Example: harmonise report --transform log-log
              harmonise report --as-of 2026-11-30 --out var/report-freeze-2026-11-30
+             harmonise report --shareable    # small cells withheld: for the consortium
     """
     from harmonise.flows import steps
     from harmonise.warehouse.backend import StorageError
@@ -37,5 +42,6 @@ def report(
         version = settings.backend.resolve_as_of(as_of) if as_of else None
     except StorageError as err:
         raise typer.BadParameter(str(err), param_hint="--as-of")
-    path = steps.write_report(settings, transform=transform, out_dir=out, as_of=version)
+    path = steps.write_report(settings, transform=transform, out_dir=out, as_of=version,
+                              shareable=shareable)
     console.print(f"Report: {path}" + (f"  (snapshot {version})" if version is not None else ""))

@@ -96,16 +96,21 @@ class WarehouseReader:
 
 
 def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None,
-                 as_of: int | None = None) -> Path:
+                 as_of: int | None = None, shareable: bool = False) -> Path:
     """Write the pooled-analysis report of the published warehouse; return the HTML path.
 
     ``as_of`` (DuckLake only): the snapshot to report on, so an earlier freeze is reproduced.
+    ``shareable``: the consortium's copy, small cells withheld at the project's
+    ``report.small_cell_threshold``, by default in ``report-shareable/`` beside the report.
     """
     from harmonise.analysis.report import write_report as write
     reader = WarehouseReader(settings.backend, as_of)
-    return publish.publish_folder(Path(out_dir or settings.report_dir),
-                                  lambda folder: write(reader, folder, plan=settings.analysis_plan,
-                                                        transform=transform),
+    folder = Path(out_dir or (settings.report_dir.with_name(settings.report_dir.name + "-shareable")
+                              if shareable else settings.report_dir))
+    threshold = settings.small_cell_threshold if shareable else None
+    return publish.publish_folder(folder,
+                                  lambda f: write(reader, f, plan=settings.analysis_plan,
+                                                  transform=transform, shareable=threshold),
                                   settings.file_mode)
 
 

@@ -347,7 +347,7 @@ def test_no_count_below_the_threshold_is_shown_anywhere(doc, shareable):
         for number in re.findall(r"(?<![\w<])(\d+) (?:rows?|patients?)\b|: (\d+)$", line):
             value = int(next(n for n in number if n))
             assert not 0 < value < K, line
-    assert SMALL in text and "Small cells" in text        # the footnote says so
+    assert html.escape(SMALL) in text and "Small cells" in text   # the footnote says so
 
 
 def test_shareable_report_leaves_out_the_row_level_audit_and_the_paper(shareable, doc):

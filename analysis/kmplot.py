@@ -14,7 +14,10 @@ group, the numbers at risk, censored and with an event up to each tick.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import signal
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,10 +198,22 @@ def draw_all(jobs: list[tuple[Panel, Path, Path]], workers: int = 1) -> int:
         return len(jobs)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         for _ in pool.map(_draw_job, jobs, chunksize=max(1, len(jobs) // (2 * workers))):
             pass
     return len(jobs)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """In a drawing worker: killed by the kernel when the run that forked it dies, even by
+    SIGKILL (Linux ``PR_SET_PDEATHSIG``); a forked worker would otherwise wait for work forever,
+    holding every file the run had open."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(0)
 
 
 def _draw_job(job) -> None:

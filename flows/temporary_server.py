@@ -6,7 +6,8 @@ out-of-memory killer) never gets there, and the server stays for minutes. So ``h
 starts that same server itself, on a free loopback port, and points ``PREFECT_API_URL`` at
 it before Prefect is imported. The server is our child and watches a pipe from us: when the
 pipe closes (the run ended, however it ended: the kernel closes it even on SIGKILL) the
-server stops itself, at once and whole. Its output goes to ``<PREFECT_HOME>/temporary-server.log``.
+server stops itself, at once and whole. On Linux it also asks the kernel for SIGTERM when the
+run dies (``PR_SET_PDEATHSIG``), in case a forked helper of the run still holds the pipe. Its output goes to ``<PREFECT_HOME>/temporary-server.log``.
 
 One server per process, like Prefect's own (Prefect reads its API URL once, at import);
 stopped at exit. Nothing is started when the user set ``PREFECT_API_URL`` (their server is
@@ -92,7 +93,7 @@ def _start(port: int, log_path: Path) -> tuple[subprocess.Popen, int]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "harmonise.flows.temporary_server", str(port)],
+            [sys.executable, "-m", "harmonise.flows.temporary_server", str(port), str(os.getpid())],
             stdin=read_end, stdout=log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True)           # Ctrl+C stops the run; the run's end stops this
     os.close(read_end)
@@ -136,7 +137,18 @@ def _watch_parent() -> None:
     os._exit(0)                               # a shutdown that hangs must not keep us alive
 
 
-def _serve(port: int) -> None:
+def _die_with_parent(parent_pid: int, sig: int = signal.SIGTERM) -> None:
+    """In a child: the kernel sends ``sig`` when the parent (the thread that started us) ends,
+    even killed (Linux only; elsewhere the pipe alone does it). A parent already gone: exit."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0)   # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def _serve(port: int, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
     threading.Thread(target=_watch_parent, name="parent-watch", daemon=True).start()
     import uvicorn
     uvicorn.run("prefect.server.api.server:create_app", factory=True, host="127.0.0.1",
@@ -144,4 +156,4 @@ def _serve(port: int) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - the child's entry point
-    _serve(int(sys.argv[1]))
+    _serve(int(sys.argv[1]), int(sys.argv[2]))

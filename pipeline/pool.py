@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from harmonise.mappings.errors import CenterError
@@ -27,6 +29,35 @@ def default_workers() -> int:
     """Processes building centers: ``HARMONISE_WORKERS``, else the machine's cores."""
     env = os.environ.get("HARMONISE_WORKERS", "")
     return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+
+
+def end_with(run_pid: int) -> None:
+    """In a worker: exit as soon as the run ``run_pid`` is gone, however it ended (a run killed
+    with SIGKILL would otherwise leave its workers, and the forkserver, waiting for work)."""
+    threading.Thread(target=_exit_after, args=(run_pid,), name="run-watch", daemon=True).start()
+
+
+def _exit_after(pid: int) -> None:
+    try:
+        handle = os.pidfd_open(pid)          # readable once the process has ended (Linux)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):        # elsewhere: ask every second
+        while _alive(pid):
+            time.sleep(1)
+        os._exit(1)
+    select.select([handle], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class CenterWorkers:
@@ -56,7 +87,8 @@ class CenterWorkers:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["harmonise.pipeline.center"])
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                 initializer=end_with, initargs=(os.getpid(),))
             return self._pool
 
     def ingest(self, center: str, settings, run_id: str, key: bytes, force: bool = False,

@@ -71,20 +71,72 @@ def _kill_left_over(home: Path) -> None:
             pass
 
 
-def test_a_sigkilled_run_leaves_no_prefect_server_or_other_child_alive(tmp_path):
+def _forks_of(run: subprocess.Popen, home: Path) -> set[int]:
+    """The run's forked helpers (the figure workers): its own command line, another pid."""
+    own = Path(f"/proc/{run.pid}/cmdline").read_bytes()
+    found = set()
+    for pid in _carrying(home) - {run.pid}:
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_run_sigkilled_while_drawing_figures_leaves_no_prefect_server_worker_or_other_child(
+        tmp_path):
     home = tmp_path / "home"
-    run = subprocess.Popen([str(BIN / "harmonise"), "run", "--demo"], env=_env(home),
+    env = {**_env(home), "HARMONISE_FIGURE_WORKERS": "2"}
+    run = subprocess.Popen([str(BIN / "harmonise"), "run", "--demo"], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         server = wait_for(lambda: next((p for p in _carrying(home) - {run.pid} if _listens(p)), None),
                           240, "the run's Prefect server to listen")
-        assert run.poll() is None, "the run ended before it could be killed"
+        end = time.monotonic() + 300                  # then the report's drawing workers
+        while not _forks_of(run, home) and run.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        workers = _forks_of(run, home)
+        assert workers and run.poll() is None, "the run ended before its figure workers were seen"
         run.send_signal(signal.SIGKILL)
         run.wait(timeout=30)
         end = time.monotonic() + 30
         while _carrying(home) and time.monotonic() < end:
             time.sleep(0.5)
-        assert _carrying(home) == set(), f"still alive after the run was killed (server pid {server})"
+        assert _carrying(home) == set(), (f"still alive after the run was killed (server {server}, "
+                                          f"figure workers {sorted(workers)})")
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        _kill_left_over(home)
+
+
+#: A run's center workers (a forkserver and its pool), then the run waits to be killed.
+WORKERS_THEN_WAIT = textwrap.dedent("""
+    import os, time
+    from harmonise.pipeline.pool import CenterWorkers
+    workers = CenterWorkers(2)
+    pids = {workers._processes().submit(os.getpid).result() for _ in range(4)}
+    print(" ".join(map(str, pids)), flush=True)
+    time.sleep(300)
+""")
+
+
+def test_a_run_sigkilled_while_its_center_workers_are_up_leaves_no_worker_or_forkserver(tmp_path):
+    home = tmp_path / "home"
+    run = subprocess.Popen([sys.executable, "-c", WORKERS_THEN_WAIT], env=_env(home),
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        workers = {int(p) for p in run.stdout.readline().split()}
+        assert workers and workers <= _carrying(home)
+        assert len(_carrying(home)) >= 3                # the run, the forkserver, its workers
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        end = time.monotonic() + 30
+        while _carrying(home) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert _carrying(home) == set(), f"still alive after the run was killed (workers {workers})"
     finally:
         if run.poll() is None:
             run.kill()

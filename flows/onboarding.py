@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harmonise.flows.cli_context import settings_for
 from harmonise.flows.cli_options import PROJECT, output_options, print_rows
 from harmonise.flows.settings import Settings
 from harmonise.mappings.engine import center_inbox
@@ -276,12 +277,7 @@ def check_command(
 
 def project_settings(project: Path | None, required: bool, **overrides) -> Settings:
     """The project's settings (see flows/project.py); exit 4 with what to do if there is none."""
-    from harmonise.flows.project import ProjectError, resolve
-    try:
-        return resolve(project, required=required, **overrides)
-    except ProjectError as err:
-        Console(stderr=True, highlight=False).print(f"[bold red]Cannot start:[/] {escape(str(err))}")
-        raise typer.Exit(4)
+    return settings_for(project=project, required=required, **overrides)
 
 
 COMMANDS = {"profile": profile_command, "new-center": new_center_command, "check": check_command}

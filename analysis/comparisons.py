@@ -16,9 +16,9 @@ import pandas as pd
 
 from harmonise.analysis.cox import cox_hazard_ratios
 from harmonise.analysis.km import KaplanMeier, kaplan_meier
-from harmonise.analysis.logrank import logrank_test, stratified_logrank_test
+from harmonise.analysis.logrank import logrank_test, stratified_logrank_of
 from harmonise.analysis.plan import Comparison, Condition
-from harmonise.analysis.risksets import group_indices
+from harmonise.analysis.risksets import group_indices, stratified_risk_sets
 
 
 RESULT_COLUMNS = [
@@ -88,8 +88,12 @@ def compare(patients: pd.DataFrame, comparison: Comparison, endpoint: str, label
     codes = tuple(range(len(values)))
     s = rows[strata].to_numpy(object)
     plain = logrank_test(t, e, g, groups=codes)
-    strat = stratified_logrank_test(t, e, g, s, groups=codes)
-    hrs = cox_hazard_ratios(t, e, g, reference=0, groups=codes, strata=s, alpha=alpha)
+    timed = ~np.isnan(t)                   # one set of stratified risk sets for both tests
+    sets = stratified_risk_sets(t[timed], e[timed], g[timed], pd.factorize(s[timed])[0],
+                                len(codes))
+    strat = stratified_logrank_of(sets, codes, int((~timed).sum()))
+    hrs = cox_hazard_ratios(t, e, g, reference=0, groups=codes, strata=s, alpha=alpha,
+                            sets=sets)
     out, curves = [], []
     for i, value in enumerate(values):
         mine = g == i

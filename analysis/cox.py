@@ -102,7 +102,7 @@ def _fit(sets):
 
 
 def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None,
-                      alpha: float = 0.05) -> pd.DataFrame:
+                      alpha: float = 0.05, sets=None) -> pd.DataFrame:
     """Hazard ratios of each group versus ``reference`` from a (stratified) Cox model.
 
     Efron's ties; one indicator per non-reference group; ``strata`` (e.g. center) gives
@@ -121,6 +121,10 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
         Stratum per subject; None fits an unstratified model.
     alpha : float
         CI level ``1 - alpha``.
+    sets : analysis.risksets.RiskSets, optional
+        The stratified risk sets of every group of ``groups`` (in that order), already built
+        from these subjects (without missing times) and ``strata``: the model reads its
+        groups' rows instead of building them again (the same counts).
 
     Returns
     -------
@@ -154,10 +158,13 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
     if not fitted:
         return out
     in_model = [reference, *fitted]
-    index = group_indices(g, in_model)
-    stratum = (np.zeros(t.size, dtype=np.int64) if strata is None
-               else pd.factorize(pd.Series(np.asarray(strata, dtype=object)[keep]))[0])
-    sets = stratified_risk_sets(t, e, index, stratum, len(in_model))
+    if sets is not None:
+        sets = sets.of_groups(groups.index(x) for x in in_model)
+    else:
+        index = group_indices(g, in_model)
+        stratum = (np.zeros(t.size, dtype=np.int64) if strata is None
+                   else pd.factorize(pd.Series(np.asarray(strata, dtype=object)[keep]))[0])
+        sets = stratified_risk_sets(t, e, index, stratum, len(in_model))
     beta, cov, converged = _fit([sets]) if sets.times.size else (None, None, False)
     z = norm.ppf(1 - alpha / 2)
     for i, x in enumerate(fitted):

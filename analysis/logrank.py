@@ -207,8 +207,15 @@ def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
     """
     (t, e, g, s), missing = _clean(time, event, group, strata)
     groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
+    sets = stratified_risk_sets(t, e, group_indices(g, groups), pd.factorize(s)[0], len(groups))
+    return stratified_logrank_of(sets, groups, missing)
+
+
+def stratified_logrank_of(sets, groups, missing: int = 0) -> LogRank:
+    """:func:`stratified_logrank_test` from risk sets already built
+    (:func:`analysis.risksets.stratified_risk_sets` of every group in ``groups``' order)."""
     k = len(groups)
-    sets = stratified_risk_sets(t, e, group_indices(g, groups), pd.factorize(s)[0], k)
     obs, exp, var = _oe_of(sets, k)
     stat, df, p = chi2_statistic(obs, exp, var, int((sets.n > 0).sum()))
-    return LogRank(groups, sets.n, obs, exp, var, stat, df, p, stratified=True, missing=missing)
+    return LogRank(tuple(groups), sets.n, obs, exp, var, stat, df, p, stratified=True,
+                   missing=missing)

@@ -30,6 +30,17 @@ class RiskSets:
     events: np.ndarray
     n: np.ndarray
 
+    def of_groups(self, rows) -> RiskSets:
+        """The risk sets of some of the groups (``rows``: their indices, in the new order),
+        as if built from those groups' subjects alone: the same counts, and the columns
+        where one of them has an event. (A group left out with events would leave columns
+        the others have no event at: they are dropped, as building them anew would.)"""
+        rows = list(rows)
+        events = self.events[rows]
+        keep = events.sum(axis=0) > 0
+        return RiskSets(self.times[keep], self.at_risk[rows][:, keep], events[:, keep],
+                        self.n[rows])
+
 
 def risk_sets(time, event, group_index, k: int) -> RiskSets:
     """Risk sets of one stratum.

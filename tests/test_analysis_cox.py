@@ -70,3 +70,25 @@ def test_missing_time_is_dropped_before_the_fit():
                                                          True], ["a"] * 3 + ["b"] * 4,
                                 reference="a")
     assert with_nan["hr"].iloc[0] == without["hr"].iloc[0] and np.isfinite(without["hr"].iloc[0])
+
+
+def test_risk_sets_built_once_for_both_tests_give_the_model_its_own_counts():
+    """The comparisons build the stratified risk sets once for the log-rank test and the Cox
+    model; the model's rows of them equal risk sets built from its groups alone, so the hazard
+    ratios are the very ones fitted from the subjects (a group without events left out)."""
+    from harmonise.analysis.risksets import group_indices, stratified_risk_sets
+    rng = np.random.default_rng(5)
+    n = 400
+    t = np.round(rng.exponential(10, n), 1)
+    g = rng.choice(["a", "b", "c"], n)
+    e = (rng.random(n) < 0.6) & (g != "c")                    # c: subjects, no event
+    s = rng.choice(["x", "y", "z"], n)
+    groups = ("a", "b", "c")
+    shared = stratified_risk_sets(t, e, group_indices(g, groups), pd.factorize(s)[0], 3)
+    own = stratified_risk_sets(t, e, group_indices(g, ("b", "a")), pd.factorize(s)[0], 2)
+    mine = shared.of_groups([1, 0])
+    for field in ("times", "at_risk", "events", "n"):
+        np.testing.assert_array_equal(getattr(mine, field), getattr(own, field))
+    pd.testing.assert_frame_equal(
+        cox_hazard_ratios(t, e, g, reference="a", groups=groups, strata=s, sets=shared),
+        cox_hazard_ratios(t, e, g, reference="a", groups=groups, strata=s))

@@ -13,7 +13,7 @@ and the sums a reader can form from them:
 * Table 2: grades add up to any grade; percentages go with their count.
 * Response: CR + PR + SD + PD + NE = patients; ORR and DCR (and their CIs) are the counts
   CR + PR and CR + PR + SD; the groups of a grouping add up to all patients.
-* Survival, subgroups and figures: per group, at risk + censored + events = patients at every
+* Survival, subgroups and figures (:mod:`analysis.suppress_survival`): per group, at risk + censored + events = patients at every
   tick, cumulative counts never decrease, groups add up to all patients per tick; a group of
   fewer patients than the threshold loses its curve, median, hazard ratio and O/E.
 * Patient flow and provenance: centers add up to the total; analysed + without a follow-up
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from harmonise.analysis import present
+from harmonise.analysis import present, suppress_survival as survival
 from harmonise.analysis.attrition import CenterFlow, Flow, Reason
 from harmonise.analysis.results import Provenance, Results
 from harmonise.analysis.suppress_grid import COMPLEMENT, Grid, small_mark
@@ -87,8 +87,8 @@ def shareable(res: Results, flow: Flow, figures: dict, panels: list, threshold: 
     _table1(cells)
     _table2(cells)
     _response(cells)
-    _survival(cells, res)
-    small_groups = _groups(cells, res)
+    survival.cells(cells, res)
+    small_groups = survival.groups(cells, res)
     for key in list(cells.grid.values):
         if key[:3] in (("flow", "patients", "Total"), ("flow", "analysed", "Total")) or \
                 key[:2] == ("events", "all"):
@@ -115,7 +115,8 @@ def shareable(res: Results, flow: Flow, figures: dict, panels: list, threshold: 
                                       at_risk=figs["at_risk"],
                                       risk_table=figs["risk_table"]) if res.figures else None
     return Shared(out, _flow_out(flow, withheld), figs,
-                  _panels(panels, figs, withheld, small_groups, threshold), withheld, threshold)
+                  survival.panels(panels, figs, withheld, small_groups, threshold),
+                  withheld, threshold)
 
 
 # -- the parts' cells and sums ---------------------------------------------------------------
@@ -217,102 +218,6 @@ def _response(cells: _Cells) -> None:
             g.total(total, [("resp", grouping, str(v), col) for v in part["group"]])
 
 
-def _survival(cells: _Cells, res: Results) -> None:
-    g = cells.grid
-    ends = [e.name for e in res.labels.plan.endpoints]
-    for i, r in cells.frames["km_all"].iterrows():
-        j = ends.index(r["endpoint"])
-        cells.add(("flow", "analysed", "Total", j), r["n"], "km_all", i, "n")
-        cells.add(("events", "all", r["endpoint"], "all"), r["events"], "km_all", i, "events")
-    for i, r in cells.frames["landmarks"].iterrows():
-        cells.add(("landmark", r["endpoint"], float(r["time"])), r["at_risk"],
-                  "landmarks", i, "at_risk")
-    fu = res.labels.plan.followup
-    for i, r in cells.frames["followup"].iterrows():
-        n = cells.add(("flow", "analysed", "Total", ends.index(fu)), r["n"], "followup", i, "n")
-        c = cells.add(("fu_censored",), r["censored"], "followup", i, "censored")
-        g.total(n, [c, ("events", "all", fu, "all")])
-
-
-def _groups(cells: _Cells, res: Results) -> set:
-    """Comparison groups, figure curves and their tables; returns the groups below the
-    threshold as (comparison, endpoint, group value)."""
-    g, k = cells.grid, cells.grid.threshold
-    ends = [e.name for e in res.labels.plan.endpoints]
-    small = set()
-    cmp = cells.frames["comparisons"]
-    for i, r in cmp.iterrows():
-        grp = (r["comparison"], r["endpoint"], str(r["group_value"]))
-        cells.add(("n",) + grp, r["n"], "comparisons", i, "n")
-        cells.add(("events",) + grp, r["events"], "comparisons", i, "events")
-        cells.add(("events",) + grp, r["observed"], "comparisons", i, "observed")
-        if r["n"] < k:
-            small.add(grp)
-    for (c, e), part in cmp.groupby(["comparison", "endpoint"], sort=False):
-        groups = [str(v) for v in part["group_value"]]
-        if g.total(("flow", "analysed", "Total", ends.index(e)), [("n", c, e, v) for v in groups]):
-            g.total(("events", "all", e, "all"), [("events", c, e, v) for v in groups])
-    figs = cells.frames["figures"].set_index("key")
-    for i, r in cells.frames["curves"].iterrows():
-        fig = figs.loc[r["key"]]
-        grp = (fig["comparison"], fig["endpoint"], str(r["group_value"]))
-        n_key = (("flow", "analysed", "Total", ends.index(fig["endpoint"]))
-                 if fig["comparison"] == "all" else ("n",) + grp)
-        cells.add(n_key, r["n"], "curves", i, "n")
-        cells.add(("events",) + grp, r["events"], "curves", i, "events")
-    table = cells.frames["risk_table"]
-    for i, r in table.iterrows():
-        fig = figs.loc[r["key"]]
-        grp = (fig["comparison"], fig["endpoint"], str(r["group_value"]))
-        for col in ("at_risk", "censored", "events"):
-            cells.add(("risk", *grp, float(r["time"]), col), r[col], "risk_table", i, col)
-    for i, r in cells.frames["at_risk"].iterrows():
-        fig = figs.loc[r["key"]]
-        grp = (fig["comparison"], fig["endpoint"], str(r["group_value"]))
-        cells.add(("risk", *grp, float(r["time"]), "at_risk"), r["at_risk"], "at_risk", i,
-                  "at_risk")
-    _risk_sums(cells, table, figs, ends, small)
-    return small
-
-
-def _risk_sums(cells: _Cells, table, figs, ends, small) -> None:
-    g = cells.grid
-    seen = set()
-    for key, part in table.groupby("key", sort=False):
-        fig = figs.loc[key]
-        c, e = fig["comparison"], fig["endpoint"]
-        if (c, e) in seen:
-            continue
-        seen.add((c, e))
-        n_of = (lambda v: ("flow", "analysed", "Total", ends.index(e))) if c == "all" \
-            else (lambda v: ("n", c, e, v))
-        times = sorted(part["time"].unique())
-        values = sorted(part["group_value"].astype(str).unique())
-        for v in values:
-            for t in times:
-                g.total(n_of(v), [("risk", c, e, v, float(t), col)
-                                  for col in ("at_risk", "censored", "events")])
-            for a, b in zip(times, times[1:]):
-                g.at_most(("risk", c, e, v, float(b), "at_risk"), ("risk", c, e, v, float(a), "at_risk"))
-                for col in ("censored", "events"):
-                    g.at_most(("risk", c, e, v, float(a), col), ("risk", c, e, v, float(b), col))
-            if (c, e, v) in small:
-                for t in times:
-                    for col in ("at_risk", "censored", "events"):
-                        g.withhold(("risk", c, e, v, float(t), col))
-                g.withhold(("n", c, e, v))
-        if c != "all" and g.total(("flow", "analysed", "Total", ends.index(e)),
-                                  [("n", c, e, v) for v in values]):
-            for t in times:
-                for col in ("at_risk", "censored", "events"):
-                    all_key = ("risk", "all", e, "all", float(t), col)
-                    if all_key in g.values:
-                        g.total(all_key, [("risk", c, e, v, float(t), col) for v in values])
-        for t in times:
-            if c == "all" and ("landmark", e, float(t)) in g.values:
-                g.same(("landmark", e, float(t)), ("risk", c, e, "all", float(t), "at_risk"))
-
-
 # -- what follows from the withheld counts ----------------------------------------------------
 
 def _derived(cells: _Cells, withheld: dict, small: set) -> None:
@@ -368,42 +273,6 @@ def _flow_out(f: Flow, withheld: dict) -> Flow:
             reasons=tuple(Reason(r.table, r.check, v(("flow", "reason", n, r.table, r.check),
                                                      r.records)) for r in c.reasons))
     return Flow(f.endpoints, tuple(center(c) for c in f.centers), center(f.total), f.codes)
-
-
-def _panels(panels: list, figs: dict, withheld: dict, small: set, threshold: int) -> list:
-    """The figures' panels with the shareable numbers: withheld counts in the tables and
-    legends; a group below the threshold has no curve, median or hazard ratio."""
-    from harmonise.analysis.figures import legend
-    curves, table = figs["curves"], figs["risk_table"]
-    out = []
-    for (panel, png, svg), key in zip(panels, figs["figures"]["key"]):
-        mine, rows = curves[curves["key"] == key], table[table["key"] == key]
-        fig = figs["figures"].set_index("key").loc[key]
-        drawn, stats = [], list(panel.statistics)
-        for curve in panel.curves:
-            c = mine[[legend_name(curve, g) for g in mine["group"]]].iloc[0]
-            t = rows[rows["group"] == c["group"]]
-            grp = (fig["comparison"], fig["endpoint"], str(c["group_value"]))
-            update = {"table": {"At risk": list(t["at_risk"]), "Censored": list(t["censored"]),
-                                "Events": list(t["events"])},
-                      "label": legend(c["group"], c["n"], c["events"], c["median"])}
-            if grp in small:
-                empty = curve.x[:0]
-                update.update(x=empty, y=empty, lower=empty, upper=empty, censored_x=empty,
-                              censored_y=empty, label=f"{c['group']}: n = {c['n']} (curve "
-                                                      f"withheld: fewer than {threshold} patients)")
-                stats = [s if not s.startswith(f"HR {curve.short} vs ") else
-                         f"HR {curve.short} vs {s.split(' vs ', 1)[1].split(':')[0]}: withheld"
-                         for s in stats]
-            drawn.append(dataclasses.replace(curve, **update))
-        out.append((dataclasses.replace(panel, curves=tuple(drawn), statistics=tuple(stats)),
-                    png, svg))
-    return out
-
-
-def legend_name(curve, group: str) -> bool:
-    """Whether a legend label belongs to ``group`` (labels start with the group's words)."""
-    return curve.label.startswith(f"{group}: ")
 
 
 def footnote(threshold: int) -> str:

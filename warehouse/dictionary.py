@@ -23,7 +23,7 @@ from harmonise.warehouse.store import VIEWS, sql_files, ensure_tables, refresh_v
 
 HEADER = """# Data dictionary
 
-Generated from `schemas/canonical.py`, `schemas/codes.yaml` and `warehouse/sql/` by
+Generated from `schemas/canonical.py`, `schemas/quarantine.py`, `schemas/codes.yaml` and `warehouse/sql/` by
 `make docs`: do not edit by hand. Derived fields (PFS, OS, groups) are computed in the view
 `v_patient` (`warehouse/sql/30_v_patient.sql`). Every stored canonical row also carries its
 lineage:

@@ -12,6 +12,7 @@ import yaml
 from harmonise.mappings.vocabulary import canonical_vocabulary, normalise, shared, translate
 from harmonise.schemas.canonical import COLUMN_VOCABULARY, agent_class_columns
 from harmonise.schemas.codes import codes
+from harmonise.schemas.study_codes import EXTENSIBLE
 
 
 #: Share of a column's distinct values a vocabulary must know to be proposed from values alone.
@@ -152,7 +153,14 @@ def _unknown_todo(unknown: dict[str, int], vocabulary: str, target: str | None =
             + ("check each guess, " if guessed else "")
             + ("replace each ? with the code the hospital means" if not all(suggestions.values())
                else "keep only the right ones")
-            + f"), or add the spellings to the project's vocab/{vocabulary}.yaml")
+            + f"), or add the spellings to the project's vocab/{vocabulary}.yaml"
+            + (f"; {_a(canonical_vocabulary(vocabulary).replace('_', ' '))} the code list lacks goes "
+               "in the project's codes.yaml" if canonical_vocabulary(vocabulary) in EXTENSIBLE
+               and not all(suggestions.values()) else ""))
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def _flow_scalar(text: str) -> str:

@@ -234,3 +234,11 @@ def test_a_new_project_gets_a_commented_codes_file_that_adds_nothing(tmp_path):
     assert study_book(project / "codes.yaml") is builtin()
     assert load_project(project).codes_file == project / "codes.yaml"
 
+
+
+def test_a_draft_todo_for_an_agent_nobody_lists_points_to_the_codes_file():
+    from harmonise.onboarding.suggest import _unknown_todo
+    todo = _unknown_todo({"Cabozantinib": 2}, "agent", "treatment.antiangiogenic_agents")
+    assert "'Cabozantinib' x2" in todo and "like" not in todo      # no other drug offered as this one
+    assert todo.endswith("; an agent the code list lacks goes in the project's codes.yaml")
+    assert "codes.yaml" not in _unknown_todo({"Sintillimab": 1}, "agent", "treatment.immunotherapy_agent")

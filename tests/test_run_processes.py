@@ -73,7 +73,10 @@ def _kill_left_over(home: Path) -> None:
 
 def _forks_of(run: subprocess.Popen, home: Path) -> set[int]:
     """The run's forked helpers (the figure workers): its own command line, another pid."""
-    own = Path(f"/proc/{run.pid}/cmdline").read_bytes()
+    try:
+        own = Path(f"/proc/{run.pid}/cmdline").read_bytes()
+    except OSError:                                   # the run has ended
+        return set()
     found = set()
     for pid in _carrying(home) - {run.pid}:
         try:

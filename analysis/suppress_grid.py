@@ -66,7 +66,7 @@ class Grid:
 
     def at_most(self, a: Hashable, b: Hashable) -> None:
         """``a <= b`` (a cumulative count, numbers at risk over time)."""
-        if self.values[a] <= self.values[b]:
+        if a in self.values and b in self.values and self.values[a] <= self.values[b]:
             self.orders.append((a, b))
 
     def withhold(self, key: Hashable) -> None:

@@ -60,6 +60,8 @@ def groups(cells, res: Results) -> set:
         fig = figs.loc[r["key"]]
         grp = (fig["comparison"], fig["endpoint"], str(r["group_value"]))
         for col in ("at_risk", "censored", "events"):
+            if float(r["time"]) <= 0 and col != "at_risk" and r[col] == 0:
+                continue                      # nobody is censored or has an event before 0
             cells.add(("risk", *grp, float(r["time"]), col), r[col], "risk_table", i, col)
     for i, r in cells.frames["at_risk"].iterrows():
         fig = figs.loc[r["key"]]
@@ -85,8 +87,8 @@ def _risk_sums(cells, table, figs, ends, small) -> None:
         values = sorted(part["group_value"].astype(str).unique())
         for v in values:
             for t in times:
-                g.total(n_of(v), [("risk", c, e, v, float(t), col)
-                                  for col in ("at_risk", "censored", "events")])
+                g.total(n_of(v), [k for k in (("risk", c, e, v, float(t), col) for col in
+                                              ("at_risk", "censored", "events")) if k in g.values])
             for a, b in zip(times, times[1:]):
                 g.at_most(("risk", c, e, v, float(b), "at_risk"), ("risk", c, e, v, float(a), "at_risk"))
                 for col in ("censored", "events"):
@@ -101,7 +103,8 @@ def _risk_sums(cells, table, figs, ends, small) -> None:
             for t in times:
                 for col in ("at_risk", "censored", "events"):
                     all_key = ("risk", "all", e, "all", float(t), col)
-                    if all_key in g.values:
+                    if all_key in g.values and all(("risk", c, e, v, float(t), col) in g.values
+                                                   for v in values):
                         g.total(all_key, [("risk", c, e, v, float(t), col) for v in values])
         for t in times:
             if c == "all" and ("landmark", e, float(t)) in g.values:

@@ -357,3 +357,10 @@ def test_shareable_report_leaves_out_the_row_level_audit_and_the_paper(shareable
     text = shareable.read_text(encoding="utf-8")
     assert 'id="table-quarantine"' not in text and 'id="table-paper"' not in text
     assert doc["meta"]["shareable"]["small_cell_threshold"] == K
+
+
+def test_shareable_report_keeps_the_headline_counts(doc):
+    total = next(row for row in doc["attrition"] if row["center"] == "Total")
+    assert total["patients"] == doc["meta"]["patients"] == 79
+    assert [x["n"] for x in doc["km_summary"]] == [79, 79]     # patients analysed per endpoint
+    assert all(isinstance(total[f"analysed_{e}"], int) for e in ("pfs", "os"))

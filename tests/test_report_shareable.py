@@ -364,3 +364,30 @@ def test_shareable_report_keeps_the_headline_counts(doc):
     assert total["patients"] == doc["meta"]["patients"] == 79
     assert [x["n"] for x in doc["km_summary"]] == [79, 79]     # patients analysed per endpoint
     assert all(isinstance(total[f"analysed_{e}"], int) for e in ("pfs", "os"))
+
+
+def test_a_group_below_the_threshold_has_no_curve_median_or_hazard_ratio(demo_warehouse, tmp_path):
+    import duckdb
+    from harmonise.analysis import attrition, suppress
+    from harmonise.analysis.collect import collect
+    from harmonise.analysis.figures import prepare_figures
+    from harmonise.analysis.results import FigureSet
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        res = collect(con, PLAN)
+    jobs, drawn = prepare_figures(res.labels, res.compared, res.curves, tmp_path)
+    res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"], drawn["risk_table"])
+    shared = suppress.shareable(res, attrition.flow(res), drawn, jobs, 8)
+    cmp = shared.res.comparisons
+    small = res.comparisons[res.comparisons["n"] < 8]
+    assert len(small) > 0                                     # e.g. PD-1 monotherapy, n = 7
+    for i in small.index:
+        assert cmp.at[i, "n"] == "<8" and cmp.at[i, "median"] == "[c]"
+        if not res.comparisons.at[i, "is_reference"]:
+            assert cmp.at[i, "hr"] == "[c]"
+    keys = set(small["comparison"])
+    for (panel, _, _), key in zip(shared.panels, drawn["figures"]["comparison"]):
+        for curve in panel.curves:
+            if key in keys and "curve withheld" in curve.label:
+                assert curve.x.size == 0 and set(curve.table["At risk"]) <= {"<8", "[c]"}
+    assert any("curve withheld: fewer than 8 patients" in c.label
+               for p, _, _ in shared.panels for c in p.curves)

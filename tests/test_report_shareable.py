@@ -391,3 +391,12 @@ def test_a_group_below_the_threshold_has_no_curve_median_or_hazard_ratio(demo_wa
                 assert curve.x.size == 0 and set(curve.table["At risk"]) <= {"<8", "[c]"}
     assert any("curve withheld: fewer than 8 patients" in c.label
                for p, _, _ in shared.panels for c in p.curves)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1400, 390])
+def test_shareable_report_fits_a_desktop_and_a_phone(shareable, tmp_path, width):
+    from tests.test_report_browser import _probe
+    seen = _probe(shareable, tmp_path, width)
+    assert seen["count"] == 0, "\n".join(seen["bad"])
+    assert seen["scroll"] <= width and seen["flow_text_outside"] == 0

@@ -11,6 +11,7 @@ are computed in this test from the generated rows, by the rule the mapping state
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import shutil
@@ -46,7 +47,7 @@ agent:
   atezolizumab: {label: Atezolizumab, class: immunotherapy, target: PD-L1}
   cabozantinib: {label: Cabozantinib, class: antiangiogenic}
 """
-#: French RECIST words -> codes (the data manager writes these under `values:`)
+#: French RECIST words -> codes (the built-in French vocabulary knows them)
 RESPONSE = {"Réponse complète": "CR", "Réponse partielle": "PR", "Maladie stable": "SD",
             "Progression": "PD"}
 WORDS = {code: word for word, code in RESPONSE.items()}
@@ -134,8 +135,9 @@ def expected_best_response(visits: list[tuple[pd.Timestamp, str]], confirm_days:
     return min(counted, key=ORDER.__getitem__)
 
 
-#: The draft with its TODOs resolved by the data manager (YAML only): the French spellings
-#: under `values:`, what the export does not record, and the confirmation rule of the protocol.
+#: The draft with its TODOs resolved by the data manager (YAML only): the one French spelling the
+#: built-in vocabularies lack under `values:`, what the export does not record, and the
+#: confirmation rule of the protocol.
 MAPPING = """\
 center: site_fr
 mapping_version: 1
@@ -156,10 +158,9 @@ files:
       Nom: {identifier: drop}
       Prénom: {identifier: drop}
       NIR: {identifier: drop}
-      Sexe: {to: patient.sex, values: {Femme: female, Homme: male}}
+      Sexe: {to: patient.sex, vocab: sex}
       Âge: {to: patient.age_years, age_rule: floor}
-      Histologie: {to: patient.histology, values: {Sarcome alvéolaire des parties molles: ASPS,
-                   Sarcome pléomorphe indifférencié: UPS, Synovialosarcome: SS, Léiomyosarcome: LMS}}
+      Histologie: {to: patient.histology, vocab: histology, values: {Synovialosarcome: SS}}
       Ligne de traitement: {to: treatment.line_of_therapy}
       Date de début: {to: treatment.start_date}
       Protocole: {split_regimen: {separator: "+"}}
@@ -176,8 +177,7 @@ files:
     columns:
       IPP: {identifier: pseudonymise}
       "Date d'évaluation": {to: assessment.assessment_date}
-      Réponse RECIST: {to: assessment.response, values: {Réponse complète: CR, Réponse partielle: PR,
-                       Maladie stable: SD, Progression: PD}}
+      Réponse RECIST: {to: assessment.response, vocab: best_response}
       Commentaire: drop
     summaries:
       outcome.best_response: {summary: best_response, confirmation: 28}
@@ -191,8 +191,7 @@ files:
     date_format: "%d/%m/%Y"
     columns:
       IPP: {identifier: pseudonymise}
-      Événement indésirable: {to: adverse_event.term, vocab: ae_term, values: {Hypertension artérielle: hypertension,
-                                                     Diarrhée: gastrointestinal_reaction}}
+      Événement indésirable: {to: adverse_event.term, vocab: ae_term}
       Grade: {to: adverse_event.grade}
       Date de survenue: {to: adverse_event.onset_date}
 """
@@ -253,11 +252,15 @@ def test_a_european_export_with_assessments_walks_from_profile_to_the_pooled_rep
         assert line in draft, line
     printed.append(drafted.output)
 
-    # the data manager resolves the TODOs in the YAML; check still lists the agents no code
-    # list has, until the study adds them in its codes.yaml
+    # the data manager resolves the TODOs in the YAML; check names the agents no code list has,
+    # each as the unknown part of its cell, and says the fix belongs in the project's codes.yaml
     (project / "mappings" / f"{CENTER}.yaml").write_text(MAPPING, encoding="utf-8")
-    unknown = runner.invoke(app, ["check", CENTER, "--project", str(project)], env=WIDE)
-    assert unknown.exit_code == 1 and "Atezolizumab" in unknown.output, unknown.output
+    unknown = runner.invoke(app, ["check", CENTER, "--project", str(project), "--json"], env=WIDE)
+    assert unknown.exit_code == 1, unknown.output
+    found = json.loads(unknown.output)
+    unknown_values = {(r["column"], r["detail"], r["rows"]) for r in found if r["kind"] == "unknown value"}
+    assert unknown_values == {("Protocole", "'Atezolizumab'", N // 2), ("Protocole", "'Cabozantinib'", N // 4)}
+    assert any("codes.yaml" in r["detail"] for r in found if r["kind"] == "would be quarantined")
     printed.append(unknown.output)
     (project / "codes.yaml").write_text(STUDY_CODES, encoding="utf-8")
     checked = runner.invoke(app, ["check", CENTER, "--project", str(project)], env=WIDE)

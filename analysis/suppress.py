@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from harmonise.analysis import present, suppress_survival as survival
+from harmonise.analysis import present, suppress_survival as survival, suppress_twins as twins
 from harmonise.analysis.attrition import CenterFlow, Flow, Reason
 from harmonise.analysis.results import Provenance, Results
 from harmonise.analysis.suppress_grid import COMPLEMENT, Grid, small_mark
@@ -89,6 +89,7 @@ def shareable(res: Results, flow: Flow, figures: dict, panels: list, threshold: 
     _response(cells)
     survival.cells(cells, res)
     small_groups = survival.groups(cells, res)
+    twins.link(cells)
     for key in list(cells.grid.values):
         if key[:3] in (("flow", "patients", "Total"), ("flow", "analysed", "Total")) or \
                 key[:2] == ("events", "all"):

@@ -12,8 +12,9 @@ orderings (``at_most``: a cumulative count never decreases). :meth:`Grid.solve`:
    positive part, else the total); then an **audit**: for every withheld cell, the least
    and greatest value it can take given everything shown (a linear programme over its
    linked cells: the sums, the orderings, withheld small counts in ``1..threshold-1``,
-   other withheld cells ``>= 0``); a cell whose range holds one whole number is recovered,
-   so another cell of one of its sums is withheld.
+   other withheld cells ``>= 0``); a cell whose range holds one whole number other than 0 is
+   recovered, so another cell of one of its sums is withheld (a withheld zero that can be
+   computed back discloses nobody, as a zero shown does not).
 
 Marks: ``<k`` for a small count, ``[c]`` for a cell withheld to protect one.
 """
@@ -95,16 +96,21 @@ class Grid:
         self.degree = {c: len(refs) for c, refs in audit.touching.items()}
         while True:
             changed = self._close(hidden)
-            for key in audit.recovered(hidden):           # then audited again
+            for key in self._disclosing(audit.recovered(hidden)):   # then audited again
                 changed |= self._widen(key, hidden, by_cell)
             if not changed:
                 break
-        left = audit.recovered(hidden)
+        left = self._disclosing(audit.recovered(hidden))
         if left:
             raise RuntimeError(f"small-cell suppression left {len(left)} cells computable, "
                                f"e.g. {left[0]!r}")
         mark = small_mark(self.threshold)
         return {k: mark if self.small(k) else COMPLEMENT for k in hidden}
+
+    def _disclosing(self, recovered) -> list:
+        """Recovered cells that give a count back: a withheld zero that can be computed back
+        discloses nobody (zeros are shown in the first place)."""
+        return [k for k in recovered if self.values[k] != 0]
 
     def _pick(self, cells, hidden) -> Hashable | None:
         total, *parts = cells

@@ -40,6 +40,7 @@ from harmonise.onboarding.draft import write_draft
 from harmonise.onboarding.errors import OnboardingError
 from harmonise.onboarding.profile import profile
 from harmonise.onboarding.profile_view import render_profile
+from harmonise.schemas.quarantine import FixIn
 
 console = Console(highlight=False)
 
@@ -140,8 +141,17 @@ def render_check(report: CheckReport, out: Console | None = None) -> None:
                   f"{report.adverse_events} adverse events). Next: `harmonise ingest {report.center}`.")
     else:
         out.print(f"[bold red]✗ {report.center} is not clean yet:[/] {report.rows_quarantined} rows would "
-                  f"be quarantined. Fix the mapping ({escape(_relative(report.mapping_file))}) or the "
-                  f"export, then run `harmonise check {report.center}` again.")
+                  f"be quarantined. The fixes belong in {_places(report)}; then run "
+                  f"`harmonise check {report.center}` again.")
+
+
+def _places(report) -> str:
+    """Where the fixes of the quarantined rows belong, from their rules (the mapping by path)."""
+    places = dict.fromkeys(p for g in report.problems for p in g.fix_in) or \
+        dict.fromkeys((FixIn.MAPPING, FixIn.EXPORT))
+    words = [f"{p.words} ({escape(_relative(report.mapping_file))})" if p is FixIn.MAPPING
+             else escape(p.words) for p in places]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def render_draft(draft, settings: Settings, exports: list[Path], out: Console | None = None) -> None:

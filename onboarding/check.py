@@ -21,7 +21,7 @@ from harmonise.mappings.vocabulary import canonical_vocabulary
 from harmonise.onboarding.id_values import looks_identifying
 from harmonise.onboarding.suggest import suggest_code
 from harmonise.schemas.codes import attribute
-from harmonise.schemas.quarantine import Rule, records_of
+from harmonise.schemas.quarantine import FIX_IN, FixIn, Rule, records_of
 from harmonise.schemas.reasons import reason
 
 #: How many example rows a group of quarantined rows shows.
@@ -58,6 +58,8 @@ class ProblemGroup:
     rows: int
     reason: str
     examples: list[Example] = field(default_factory=list)
+    #: where the fix of these rows belongs (the rules' own places, most likely first)
+    fix_in: tuple[FixIn, ...] = ()
 
 
 @dataclass
@@ -205,8 +207,13 @@ def _problem_groups(quarantine: pd.DataFrame) -> list[ProblemGroup]:
                     for r in distinct.head(EXAMPLES).itertuples()]
         groups.append(ProblemGroup(check=str(check), column=None if pd.isna(column) else str(column),
                                    rows=len(distinct), reason=_group_reason(rows),
-                                   examples=examples))
+                                   examples=examples, fix_in=_fix_in(rows)))
     return sorted(groups, key=lambda g: (g.check == "held_with_patient", -g.rows, g.check))
+
+
+def _fix_in(rows: pd.DataFrame) -> tuple[FixIn, ...]:
+    places = [p for r in rows["rule"].dropna().unique() for p in FIX_IN.get(Rule(r), ())]
+    return tuple(dict.fromkeys(places))
 
 
 def _group_reason(rows: pd.DataFrame) -> str:

@@ -160,6 +160,15 @@ def _render(report) -> str:
     return buffer.getvalue()
 
 
+def test_the_last_line_says_where_the_fixes_belong_from_the_rows_rules(center):
+    too_young = check_center("x_site", center([_row(i, Age="15") for i in range(3)] + [_row(9)]))
+    last = " ".join(_render(too_young).split()).rsplit("✗", 1)[1]
+    assert "The fixes belong in the export;" in last and "mapping" not in last
+    unknown = check_center("x_site", center([_row(0, Histology="Sarcoma Q"), _row(1)]))
+    last = " ".join(_render(unknown).split()).rsplit("✗", 1)[1]
+    assert "the mapping (" in last and "x_site.yaml" in last and "codes.yaml" in last
+
+
 # -- the typer commands -------------------------------------------------------------------
 
 @pytest.fixture

@@ -29,6 +29,16 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
+def _left_after_sigkill(run: subprocess.Popen, home: Path) -> set[int]:
+    """SIGKILL the run, then give its children up to 30 s to go; what still carries ``home``."""
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    end = time.monotonic() + 30
+    while _carrying(home) and time.monotonic() < end:
+        time.sleep(0.2)
+    return _carrying(home)
+
+
 def _carrying(home: Path) -> set[int]:
     """Every live process whose environment names ``home`` as HARMONISE_HOME."""
     marker = f"HARMONISE_HOME={home}".encode()
@@ -101,13 +111,9 @@ def test_a_run_sigkilled_while_drawing_figures_leaves_no_prefect_server_worker_o
             time.sleep(0.05)
         workers = _forks_of(run, home)
         assert workers and run.poll() is None, "the run ended before its figure workers were seen"
-        run.send_signal(signal.SIGKILL)
-        run.wait(timeout=30)
-        end = time.monotonic() + 30
-        while _carrying(home) and time.monotonic() < end:
-            time.sleep(0.5)
-        assert _carrying(home) == set(), (f"still alive after the run was killed (server {server}, "
-                                          f"figure workers {sorted(workers)})")
+        left = _left_after_sigkill(run, home)
+        assert left == set(), (f"still alive after the run was killed (server {server}, "
+                               f"figure workers {sorted(workers)})")
     finally:
         if run.poll() is None:
             run.kill()
@@ -134,12 +140,8 @@ def test_a_run_sigkilled_while_its_center_workers_are_up_leaves_no_worker_or_for
         workers = {int(p) for p in run.stdout.readline().split()}
         assert workers and workers <= _carrying(home)
         assert len(_carrying(home)) >= 3                # the run, the forkserver, its workers
-        run.send_signal(signal.SIGKILL)
-        run.wait(timeout=30)
-        end = time.monotonic() + 30
-        while _carrying(home) and time.monotonic() < end:
-            time.sleep(0.2)
-        assert _carrying(home) == set(), f"still alive after the run was killed (workers {workers})"
+        left = _left_after_sigkill(run, home)
+        assert left == set(), f"still alive after the run was killed (workers {workers})"
     finally:
         if run.poll() is None:
             run.kill()

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +68,14 @@ class PrefectServer:
         data = json.dumps(body or {}).encode()
         request = urllib.request.Request(self.api + path, data=data, method="POST",
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
+        for attempt in range(6):         # a busy server answers 503 (its SQLite is locked): retry
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return json.load(response)
+            except urllib.error.HTTPError as error:
+                if error.code != 503 or attempt == 5:
+                    raise
+                time.sleep(1 + attempt)
 
 
 def start(home: Path) -> PrefectServer:

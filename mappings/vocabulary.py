@@ -64,8 +64,10 @@ def shared(name: str) -> dict[str, str]:
     return lookup
 
 
+@cache
 def canonical_vocabulary(name: str) -> str:
-    """Which code list of ``schemas/codes.yaml`` a shared vocabulary translates to."""
+    """Which code list of ``schemas/codes.yaml`` a shared vocabulary translates to (read once
+    per process, like :func:`shared`: every mapping load asks it for every vocabulary)."""
     with (VOCAB_DIR / f"{name}.yaml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)["vocabulary"]
 

@@ -13,6 +13,7 @@ without Prefect.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import select
@@ -23,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from harmonise.mappings.errors import CenterError
 from harmonise.pipeline.center import (CenterResult, Planned, begin_center, build_planned,
                                        failed, finish_center)
+from harmonise.warehouse.backend import held
 
 
 def default_workers() -> int:
@@ -65,7 +67,8 @@ class CenterWorkers:
 
     Use as a context manager (the processes stop at its end). ``ingest`` may be called
     from several threads at once; with ``workers == 1`` the batch is built in the calling
-    thread (no process is started).
+    thread (no process is started). The writer holds the warehouse open from the first
+    center to the end (``warehouse.backend.held``: one checkpoint for all the loads).
     """
 
     def __init__(self, workers: int | None = None):
@@ -73,14 +76,19 @@ class CenterWorkers:
         self.writer = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._started = threading.Lock()
+        self._held = contextlib.ExitStack()
 
     def __enter__(self) -> CenterWorkers:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+        finally:
+            with self.writer:
+                self._held.close()
 
     def _processes(self) -> ProcessPoolExecutor:
         with self._started:                 # started on first use, once
@@ -95,6 +103,7 @@ class CenterWorkers:
                accept_drop: bool = False) -> CenterResult:
         """``pipeline.center.ingest_center`` of one center, its build in a worker process."""
         with self.writer:
+            self._held.enter_context(held(settings.backend))   # once per warehouse
             planned = begin_center(center, settings, run_id, key, force)
         if isinstance(planned, CenterResult):
             return planned

@@ -12,6 +12,7 @@ names (``v_patient``, ``load_log``...), so the views, ``harmonise sql``, the rep
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import duckdb
 
 STORAGES = ("embedded", "ducklake")
 T = TypeVar("T")
+#: Embedded files a writer holds open for a whole run (:func:`held`): path -> connection.
+_HELD: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
 class StorageError(Exception):
@@ -96,6 +99,9 @@ class EmbeddedFile:
     def connect(self, read_only: bool = False, as_of: int | None = None) -> duckdb.DuckDBPyConnection:
         if as_of is not None:
             raise StorageError(self._no_snapshots())
+        holder = _HELD.get(str(self.path))
+        if holder is not None:       # the run's writer holds the file: share its instance
+            return holder.cursor()
         from harmonise.warehouse.store import connect
         return connect(self.path, read_only=read_only)
 
@@ -133,6 +139,31 @@ class EmbeddedFile:
     def _no_snapshots(self) -> str:
         return (f"The warehouse {self.path} is one DuckDB file, which keeps no snapshots: "
                 "--as-of needs `storage: ducklake` (see docs/operations.md, 'Scaling out').")
+
+
+@contextlib.contextmanager
+def held(warehouse: Warehouse):
+    """Hold an embedded file open for a run's loads: one checkpoint at the end, not one per step.
+
+    DuckDB checkpoints a file whenever its last connection closes, and each step of a load
+    (the unchanged check, the drop guard, the load's transaction) connects on its own: about
+    0.5 s per center of rewriting the file and its keys. While held, ``connect`` hands out
+    cursors of the one held connection (reads included: they see every committed load), each
+    ``write`` is still its own transaction (a failing center rolls back alone), and the file
+    is checkpointed once, when the hold ends. The caller keeps one writer at a time. Nothing
+    to hold on a DuckLake (each commit is its own snapshot).
+    """
+    path = str(getattr(warehouse, "path", ""))
+    if not isinstance(warehouse, EmbeddedFile) or path in _HELD:
+        yield
+        return
+    from harmonise.warehouse.store import connect
+    _HELD[path] = con = connect(path)
+    try:
+        yield
+    finally:
+        del _HELD[path]
+        con.close()
 
 
 def open_warehouse(storage: str, *, path: Path, lake_catalog: str | None = None,

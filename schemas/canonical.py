@@ -25,7 +25,7 @@ from pandera.typing import Series
 
 from harmonise.schemas.fields import (AGENT_SEPARATOR, CENTER_PATTERN, MAY_BE_NOT_RECORDED, PATIENT,
                                       CanonicalModel, Int, agents_in, center_field, coded, date_field,
-                                      key_field)
+                                      key_field, Text)
 from harmonise.schemas.codes import CodeBook
 from harmonise.schemas.lineage import LINEAGE
 from harmonise.schemas.timeline import Timeline
@@ -42,15 +42,15 @@ __all__ = ["AGENT_SEPARATOR", "CENTER_PATTERN", "COLUMN_VOCABULARY", "DATAFRAME_
 class Patient(CanonicalModel):
     """One row per patient per center: characteristics at the start of therapy (Table 1)."""
 
-    center_id: Series[str] = center_field()
-    patient_key: Series[str] = key_field()
-    sex: Series[str] = coded("sex", "Sex: female or male.")
+    center_id: Series[Text] = center_field()
+    patient_key: Series[Text] = key_field()
+    sex: Series[Text] = coded("sex", "Sex: female or male.")
     age_years: Series[Int] = pa.Field(
         ge=18, le=120, description="Age in whole years at the start of immunotherapy-based "
                                    "therapy. The study enrolled adults only (>= 18).")
-    histology: Series[str] = coded("histology", "Histological subtype (ASPS, UPS, DDLPS, MFS "
+    histology: Series[Text] = coded("histology", "Histological subtype (ASPS, UPS, DDLPS, MFS "
                                                  "[FBS in the paper], AS, SS, LMS, CCS, MPNST, ES).")
-    primary_site: Series[str] = coded("primary_site", "Primary tumour site: extremity, trunk, "
+    primary_site: Series[Text] = coded("primary_site", "Primary tumour site: extremity, trunk, "
                                                        "retroperitoneum or other.",
                                        metadata=MAY_BE_NOT_RECORDED)
     lung_metastasis: Series[pd.BooleanDtype] = pa.Field(description="Lung metastases at baseline.",
@@ -71,29 +71,29 @@ class Patient(CanonicalModel):
 class Treatment(CanonicalModel):
     """One row per course of immunotherapy-based therapy."""
 
-    center_id: Series[str] = center_field()
-    patient_key: Series[str] = key_field()
+    center_id: Series[Text] = center_field()
+    patient_key: Series[Text] = key_field()
     course_no: Series[Int] = pa.Field(ge=1, description="Course number for the patient, from 1.")
     start_date: Series[pd.Timestamp] = date_field(
         "Start of the immunotherapy-based therapy: time zero of PFS and OS.", nullable=False)
     line_of_therapy: Series[Int] = pa.Field(
         ge=1, le=21, description="Line of systemic therapy of this course (1 = first line).")
-    immunotherapy_agent: Series[str] = coded(
+    immunotherapy_agent: Series[Text] = coded(
         "agent", "Immune checkpoint inhibitor given: a PD-1 or PD-L1 inhibitor (its `target` in "
                  "codes.yaml). Formerly pd1_agent.", **{"class": "immunotherapy"})
-    antiangiogenic_agents: Series[str] = coded(
+    antiangiogenic_agents: Series[Text] = coded(
         "agent", "Anti-angiogenic agent(s) given with it, '+'-joined; empty if none.",
         nullable=True, check=False, metadata={"class": "antiangiogenic"})
-    cytotoxic_agents: Series[str] = coded(
+    cytotoxic_agents: Series[Text] = coded(
         "agent", "Cytotoxic agent(s) given with it, '+'-joined; empty if none.",
         nullable=True, check=False, metadata={"class": "cytotoxic"})
-    local_treatment: Series[str] = coded(
+    local_treatment: Series[Text] = coded(
         "local_treatment", "Local treatment of metastases during the course (radiotherapy, "
                            "radiofrequency_ablation, surgery); empty if none.", nullable=True)
     end_date: Series[pd.Timestamp] = date_field(
         "Date the course ended; empty while the patient is still on treatment.",
         metadata=MAY_BE_NOT_RECORDED)
-    discontinuation_reason: Series[str] = coded(
+    discontinuation_reason: Series[Text] = coded(
         "discontinuation_reason", "Why the course ended: progression, adverse_event, other, or ongoing.",
         metadata=MAY_BE_NOT_RECORDED)
 
@@ -123,9 +123,9 @@ class Treatment(CanonicalModel):
 class Outcome(CanonicalModel):
     """One row per patient: best overall response and the dates that define PFS and OS."""
 
-    center_id: Series[str] = center_field()
-    patient_key: Series[str] = key_field()
-    best_response: Series[str] = coded(
+    center_id: Series[Text] = center_field()
+    patient_key: Series[Text] = key_field()
+    best_response: Series[Text] = coded(
         "best_response", "Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).",
         metadata=MAY_BE_NOT_RECORDED)
     progression_date: Series[pd.Timestamp] = date_field(
@@ -141,9 +141,9 @@ class Outcome(CanonicalModel):
 class AdverseEvent(CanonicalModel):
     """One row per adverse event, graded by CTCAE 5.0."""
 
-    center_id: Series[str] = center_field()
-    patient_key: Series[str] = key_field()
-    term: Series[str] = coded("ae_term", "Adverse event category (the 10 categories of the "
+    center_id: Series[Text] = center_field()
+    patient_key: Series[Text] = key_field()
+    term: Series[Text] = coded("ae_term", "Adverse event category (the 10 categories of the "
                                           "reference study's Table 2; see codes.yaml).")
     grade: Series[Int] = pa.Field(ge=1, le=5, description="CTCAE 5.0 grade, 1-5.")
     onset_date: Series[pd.Timestamp] = date_field("Date of onset, when known.")
@@ -158,11 +158,11 @@ class Assessment(CanonicalModel):
     response sent twice loads once; two different responses on one date hold the patient.
     """
 
-    center_id: Series[str] = center_field()
-    patient_key: Series[str] = key_field()
+    center_id: Series[Text] = center_field()
+    patient_key: Series[Text] = key_field()
     assessment_date: Series[pd.Timestamp] = date_field("Date of the assessment (or visit).",
                                                        nullable=False)
-    response: Series[str] = coded(
+    response: Series[Text] = coded(
         "best_response", "Overall response at this assessment by RECIST 1.1: CR, PR, SD, PD or NE; "
         "empty in a file of visits that records no response.", metadata=MAY_BE_NOT_RECORDED)
 

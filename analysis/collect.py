@@ -67,6 +67,7 @@ def collect(con: duckdb.DuckDBPyConnection, plan: Plan, *, transform: str = "log
     patients = views.patients(con)
     responses = views.responses(con)
     table1_data = tables.table1_data(con, plan)
+    sources = provenance(con)
     views.release(con)                     # its memory back before Table 2's aggregation
     compared = run_comparisons(patients, plan.comparisons, labels.short, transform=transform,
                                median_rule=median_rule)
@@ -90,4 +91,4 @@ def collect(con: duckdb.DuckDBPyConnection, plan: Plan, *, transform: str = "log
         response_by_asps=by_asps, table1_data=table1_data,
         table1=tables.table1(table1_data, tables.section_titles(plan.table1)),
         table2_data=table2_data, table2=tables.table2(table2_data),
-        provenance=provenance(con), median_rule=median_rule)
+        provenance=sources, median_rule=median_rule)

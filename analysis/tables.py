@@ -86,18 +86,21 @@ def table2_sql(table: Table2) -> str:
 
 TABLE2_SQL = """
 WITH patients AS (SELECT count(*) AS n FROM v_patient),
+worst AS MATERIALIZED (
+    SELECT center_id, patient_key, term, term_label, worst_grade FROM v_adverse_event_worst
+),
 terms AS (
     SELECT code AS term, label, sort_order FROM ref_code WHERE vocabulary = 'ae_term'
     UNION ALL
-    SELECT DISTINCT term, term_label, 1000000 FROM v_adverse_event_worst
+    SELECT DISTINCT term, term_label, 1000000 FROM worst
     WHERE term NOT IN (SELECT code FROM ref_code WHERE vocabulary = 'ae_term')
 ),
 per_patient AS (
     SELECT '(any)' AS term, center_id, patient_key, max(worst_grade) AS worst_grade
-    FROM v_adverse_event_worst GROUP BY center_id, patient_key
+    FROM worst GROUP BY center_id, patient_key
 ),
 graded AS (
-    SELECT term, center_id, patient_key, worst_grade FROM v_adverse_event_worst
+    SELECT term, center_id, patient_key, worst_grade FROM worst
     UNION ALL SELECT term, center_id, patient_key, worst_grade FROM per_patient
 ),
 rows AS (

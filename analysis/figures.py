@@ -1,4 +1,4 @@
-"""The plan's figures as Kaplan-Meier plots: PNG (300 dpi) and SVG per panel.
+"""The plan's figures as Kaplan-Meier plots: an SVG per panel (and a PNG at 300 dpi if asked).
 
 Each panel (:mod:`analysis.kmplot` draws it) shows the step curves (months on the x axis,
 % event-free on the y axis), censoring ticks, the pointwise 95% band of each curve, the
@@ -227,14 +227,14 @@ def prepare_figures(labels: Labels, compared: ComparisonResults,
                     all_curves: dict, out_dir: Path, *,
                     transform: str = "log") -> tuple[list, dict[str, pd.DataFrame]]:
     """Every panel of the plan's figures as data, not drawn yet: the drawing jobs
-    ``(kmplot.Panel, png path, svg path)`` and the numbers (see :func:`render_figures`)."""
+    ``(kmplot.Panel, file stem)`` and the numbers (see :func:`render_figures`)."""
     figures, curves, at_risk, table, jobs = [], [], [], [], []
     for spec in figure_specs(labels.plan):
-        path = Path(out_dir) / f"{spec.key}.png"
+        path = Path(out_dir) / f"{spec.key}.svg"
         panel, shown = prepare_panel(
             spec, _curves(spec, labels, compared, all_curves), compared.table,
             labels=labels, transform=transform)
-        jobs.append((panel, path, path.with_suffix(".svg")))
+        jobs.append((panel, path.with_suffix("")))
         figures.append({"key": spec.key, "panel": spec.panel, "figure": int(spec.panel[:-1]),
                         "endpoint": spec.endpoint, "comparison": spec.comparison or "all",
                         "title": f"Figure {spec.panel}. {title(spec, labels)}",
@@ -255,8 +255,9 @@ def prepare_figures(labels: Labels, compared: ComparisonResults,
 
 def render_figures(labels: Labels, compared: ComparisonResults,
                    all_curves: dict, out_dir: Path, *,
-                   transform: str = "log") -> dict[str, pd.DataFrame]:
-    """Draw every panel of the plan's figures into ``out_dir`` (``<key>.png`` and ``.svg``)
+                   transform: str = "log", formats=("svg",)) -> dict[str, pd.DataFrame]:
+    """Draw every panel of the plan's figures into ``out_dir`` (``<key>.svg``, and
+    ``<key>.png`` when ``formats`` has ``png``)
     from the curves the comparisons fitted (``compared``) and the all-patient curve of each
     endpoint (``all_curves``).
 
@@ -269,5 +270,5 @@ def render_figures(labels: Labels, compared: ComparisonResults,
     """
     jobs, frames = prepare_figures(labels, compared, all_curves, out_dir,
                                    transform=transform)
-    kmplot.draw_all(jobs, workers=figure_workers())
+    kmplot.draw_all(jobs, formats, workers=figure_workers())
     return frames

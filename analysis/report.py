@@ -1,11 +1,12 @@
-"""The study report: one self-contained HTML page, the figures as PNG and SVG, every number as CSV/JSON.
+"""The study report: one self-contained HTML page, the figures as SVG (PNG if asked), every number as CSV/JSON.
 
 :func:`write_report` reads the warehouse (views, reference tables, ``load_log``,
 ``quarantine``) read-only, runs the analysis layer once, and writes into ``out_dir``::
 
     report.html          self-contained: figures as base64 SVG, inline CSS, no script,
                          no external URL
-    figures/*.png, *.svg Figures 1-4 of the study (one PNG at 300 dpi and one SVG per panel)
+    figures/*.svg        Figures 1-4 of the study, one SVG per panel (text as text)
+    figures/*.png        the same at 300 dpi, only when ``figure_formats`` has ``png``
     numbers/*.csv        every number shown, one file per section (formula-safe cells)
     numbers/report.json  the same numbers in one strict-JSON document (no NaN: null)
 
@@ -27,11 +28,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from harmonise.analysis import attrition, km, methods, paper, present, sections_audit, suppress
+from harmonise.analysis import (attrition, km, kmplot, methods, paper, present, sections_audit,
+                                suppress)
 from harmonise.analysis import sections as s
 from harmonise.analysis.collect import collect
 from harmonise.analysis.figures import figure_workers, prepare_figures
-from harmonise.analysis.kmplot import draw_all
 from harmonise.analysis.page import Page
 from harmonise.analysis.plan import EXAMPLE_PLAN, Plan, load_plan
 from harmonise.analysis.render import render_page, render_svg
@@ -123,7 +124,8 @@ def build_page(res: Results, fig_dir: Path, flow: attrition.Flow,
 
 def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_PLAN,
                  transform: str = "log", compare_with_paper: bool | None = None,
-                 median_rule: str = "print", shareable: int | None = None) -> Path:
+                 median_rule: str = "print", shareable: int | None = None,
+                 figure_formats=("svg",)) -> Path:
     """Write the study report of ``warehouse`` into ``out_dir``; return the HTML path.
 
     Parameters
@@ -150,9 +152,14 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
         ``report.small_cell_threshold``): every count from 1 to ``shareable - 1`` and every
         cell that would give one back is withheld (:mod:`analysis.suppress`); no side by
         side, no row-level audit detail.
+    figure_formats : sequence of {"svg", "png"}
+        Files written per panel (the project's ``report.figure_formats``): the SVG always
+        (the page shows it), the PNG at 300 dpi for a journal only when ``png`` is asked.
     """
     if transform not in km.TRANSFORMS:
         raise ValueError(f"transform must be one of {km.TRANSFORMS}, got {transform!r}")
+    if not set(figure_formats) <= set(kmplot.FORMATS):
+        raise ValueError(f"figure_formats must be among {kmplot.FORMATS}, got {figure_formats!r}")
     if median_rule not in km.MEDIAN_RULES:
         raise ValueError(f"median_rule must be one of {tuple(km.MEDIAN_RULES)}, "
                          f"got {median_rule!r}")
@@ -174,15 +181,15 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
                                   transform=transform)
     keep = {*drawn["figures"]["key"], "attrition"}
     for old in [f for ext in ("png", "svg", "sha256") for f in fig_dir.glob(f"*.{ext}")]:
-        if old.stem not in keep:
-            old.unlink()                   # a panel that no longer exists goes
+        if old.stem not in keep or (old.suffix == ".png" and "png" not in figure_formats):
+            old.unlink()                   # a panel that no longer exists goes, a PNG not asked
     res.figures = FigureSet(drawn["figures"], drawn["curves"], drawn["at_risk"],
                             drawn["risk_table"])
     flow = attrition.flow(res)
     if shareable is not None:
         shared = suppress.shareable(res, flow, drawn, jobs, shareable)
         res, flow, jobs, compare_with_paper = shared.res, shared.flow, shared.panels, False
-    draw_all(jobs, workers=figure_workers())
+    kmplot.draw_all(jobs, figure_formats, workers=figure_workers())
     published = plan.published.load() if plan.published else {}
     compare = bool(published) and (paper.is_published_cohort(published, res.centers)
                                    if compare_with_paper is None else bool(compare_with_paper))

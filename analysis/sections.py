@@ -92,7 +92,7 @@ def _caption(res: Results, fig) -> str:
 
 
 def figures(res: Results, fig_dir: Path, titles: dict[int, str]) -> Section:
-    """One group per figure number (titles from the plan), one panel per PNG."""
+    """One group per figure number (titles from the plan), one panel per SVG."""
     groups = []
     numbers = sorted(res.figures.figures["figure"].unique())
     for number, part in res.figures.figures.groupby("figure", sort=True):
@@ -108,8 +108,8 @@ def figures(res: Results, fig_dir: Path, titles: dict[int, str]) -> Section:
              "bands: pointwise 95% CI; under each plot, per group, the numbers at risk, "
              "censored and with an event up to each time (KMunicate); p-values: log-rank "
              "test and log-rank test stratified by center; HR: hazard ratio with 95% CI from "
-             "a Cox model stratified by center. Each panel is also in figures/ as PNG "
-             "(300 dpi) and SVG.")
+             "a Cox model stratified by center. Each panel is also in figures/ as SVG (and "
+             "as PNG at 300 dpi when the project's report.figure_formats asks for it).")
     return Section("figures", f"{span}: Kaplan-Meier curves", span, "figures",
                    Figures(intro, tuple(groups)))
 

@@ -117,7 +117,7 @@ def panels(panels: list, figs: dict, withheld: dict, small: set, threshold: int)
     from harmonise.analysis.figures import legend
     curves, table = figs["curves"], figs["risk_table"]
     out = []
-    for (panel, png, svg), key in zip(panels, figs["figures"]["key"]):
+    for (panel, stem), key in zip(panels, figs["figures"]["key"]):
         mine, rows = curves[curves["key"] == key], table[table["key"] == key]
         fig = figs["figures"].set_index("key").loc[key]
         drawn, stats = [], list(panel.statistics)
@@ -138,7 +138,7 @@ def panels(panels: list, figs: dict, withheld: dict, small: set, threshold: int)
                          for s in stats]
             drawn.append(dataclasses.replace(curve, **update))
         out.append((dataclasses.replace(panel, curves=tuple(drawn), statistics=tuple(stats)),
-                    png, svg))
+                    stem))
     return out
 
 

@@ -7,7 +7,7 @@ Examples::
     harmonise run                        # in a project: ingest inbox/<center>/ for every mapped center
     harmonise ingest site_b              # one center only
     harmonise status --json              # last attempt per center (also --csv)
-    harmonise report                     # the pooled analyses as HTML, PNG, CSV and JSON
+    harmonise report                     # the pooled analyses as HTML, SVG, CSV and JSON
     harmonise profile EXPORT             # onboarding a center: profile, draft, dry run
     harmonise new-center site_d --export EXPORT
     harmonise check site_d

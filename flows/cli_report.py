@@ -28,12 +28,15 @@ def report(
                                    "(into report-shareable/ beside the report folder): counts below "
                                    "the project's report.small_cell_threshold (default 5), and the "
                                    "cells that would give them back, withheld."),
+    png: bool = typer.Option(False, "--png", help="Also write each figure panel as a PNG at 300 dpi "
+                             "(for a journal), whatever the project's report.figure_formats says."),
 ) -> None:
-    """Write the pooled-analysis report: report.html, figures/*.png, numbers/*.csv and report.json.
+    """Write the pooled-analysis report: report.html, figures/*.svg, numbers/*.csv and report.json.
 
     Example: harmonise report --transform log-log
              harmonise report --as-of 2026-11-30 --out var/report-freeze-2026-11-30
              harmonise report --shareable    # small cells withheld: for the consortium
+             harmonise report --png          # also a PNG at 300 dpi per figure panel
     """
     from harmonise.flows import steps
     from harmonise.warehouse.backend import StorageError
@@ -43,5 +46,5 @@ def report(
     except StorageError as err:
         raise typer.BadParameter(str(err), param_hint="--as-of")
     path = steps.write_report(settings, transform=transform, out_dir=out, as_of=version,
-                              shareable=shareable)
+                              shareable=shareable, png=png)
     console.print(f"Report: {path}" + (f"  (snapshot {version})" if version is not None else ""))

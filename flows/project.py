@@ -217,6 +217,13 @@ def _typed(value, kind, option: dataclasses.Field, key: str, path: Path, line: i
         if type(None) in typing.get_args(kind):
             return None
         refuse("allowed here (the key needs a value)")
+    if typing.get_origin(kind) is tuple:
+        choices = option.metadata.get("choices") or ()
+        words = [value] if isinstance(value, str) else value
+        if not isinstance(words, list) or not words or any(w not in choices for w in words):
+            refuse(f"a list of {', '.join(choices)}", f"Write it as {key.rsplit('.', 1)[-1]}: "
+                   f"[{', '.join(choices)}]. {option.metadata['doc']}")
+        return tuple(dict.fromkeys(words))
     if Path in base:
         if not isinstance(value, str) or not value.strip():
             refuse("a path")

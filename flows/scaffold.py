@@ -50,6 +50,7 @@ pseudonym:
 
 report:
   small_cell_threshold: 5        # counts below this are masked in a shareable report
+  # figure_formats: [svg, png]   # also a PNG at 300 dpi per figure panel (default: [svg])
 
 # schedule:
 #   timezone: Europe/Paris       # the time zone of `harmonise serve --cron`

@@ -53,9 +53,11 @@ def _demo_cutoff() -> dt.date:
     return CUTOFF
 
 
-def option(key: str, default=None, *, doc: str, default_factory=None, minimum: int | None = None):
-    """A field ``harmonise.yaml`` may set, under ``key`` (``section.name``)."""
-    metadata = {"key": key, "doc": doc, "minimum": minimum}
+def option(key: str, default=None, *, doc: str, default_factory=None, minimum: int | None = None,
+           choices: tuple[str, ...] | None = None):
+    """A field ``harmonise.yaml`` may set, under ``key`` (``section.name``); ``choices``: the
+    words a list of words (a ``tuple[str, ...]`` field) may hold."""
+    metadata = {"key": key, "doc": doc, "minimum": minimum, "choices": choices}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -81,6 +83,10 @@ class Settings:
     key_file: Path | None = option("pseudonym.key_file", doc="File holding the key (keep it outside the project).")
     small_cell_threshold: int = option("report.small_cell_threshold", 5, minimum=1,
                                        doc="Counts below this are masked in a shareable report.")
+    figure_formats: tuple[str, ...] = option(
+        "report.figure_formats", ("svg",), choices=("svg", "png"),
+        doc="Files of each figure panel: [svg] (default; the page shows it), [svg, png] to also "
+            "write a PNG at 300 dpi for a journal.")
     #: The project folder these settings come from (None: the library defaults, i.e. the demo).
     project: Path | None = None
     mappings_dir: Path = DEMO_MAPPINGS

@@ -149,7 +149,7 @@ def test_report_command_writes_html_figures_and_numbers(demo_warehouse, tmp_path
                                  "--transform", "log-log"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r" / "report.html").is_file()
-    assert list((tmp_path / "r" / "figures").glob("*.png"))
+    assert list((tmp_path / "r" / "figures").glob("*.svg"))
     assert (tmp_path / "r" / "numbers" / "report.json").is_file()
     assert "log-log" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
 

@@ -74,6 +74,12 @@ def test_the_example_project_reads_into_typed_settings_relative_to_its_folder(ex
     assert settings.report_dir == example / "var" / "report" and settings.prefect_home == example / "var" / "prefect"
     assert settings.mappings_dir == example / "mappings" and settings.vocab_dir == example / "vocab"
     assert settings.plan_file == example / "plan.yaml" and settings.small_cell_threshold == 5
+    assert settings.figure_formats == ("svg",)
+
+
+def test_figure_formats_are_a_list_of_svg_and_png(tmp_path):
+    settings = load_project(_write(tmp_path, "study: s\nreport: {figure_formats: [svg, png]}\n"))
+    assert settings.figure_formats == ("svg", "png")
 
 
 def test_every_key_of_the_empty_projects_template_is_a_known_setting(tmp_path):
@@ -101,6 +107,8 @@ def test_an_unknown_key_is_refused_naming_file_line_and_the_near_miss(example):
     ("cutoff: 25.05.2024", "Write it as YYYY-MM-DD"),
     ("report: {small_cell_threshold: 0}", "at least 1"),
     ("report: {small_cell_threshold: five}", "not a whole number"),
+    ("report: {figure_formats: [svg, pdf]}", "not a list of svg, png"),
+    ("report: {figure_formats: []}", "not a list of svg, png"),
     ("pseudonym: {demo_key: yes please}", "not true or false"),
     ("pseudonym: {key: 0123456789abcdef0123456789abcdef}", "Never write the pseudonymisation key"),
     ("pseudonym: {key_env: 0123456789abcdef0123456789abcdef}", "never the key itself"),

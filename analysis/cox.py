@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from harmonise.analysis.risksets import group_indices, stratified_risk_sets
+from harmonise.analysis.risksets import group_indices, stratified_risk_sets, values_of
 
 HR_COLUMNS = ["group", "reference", "hr", "hr_lower", "hr_upper", "hr_p", "note"]
 
@@ -138,33 +138,38 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
     keep = ~np.isnan(t)
     t = t[keep]
     e = np.asarray(event, dtype=bool)[keep]
-    g = np.asarray(group, dtype=object)[keep]
-    groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
+    g = values_of(group)[keep]
+    groups = tuple(pd.unique(np.sort(g.astype(object)))) if groups is None else tuple(groups)
     others = [x for x in groups if x != reference]
     if not others:
         return _hr_rows(groups, reference, "")
+    index = group_indices(g, groups)                   # each subject's group, matched once
+    listed = index >= 0
+    n = np.bincount(index[listed], minlength=len(groups))
+    events = np.bincount(index[listed], weights=e[listed], minlength=len(groups))
 
     def events_in(value):
-        return int(e[g == value].sum())
+        return int(events[groups.index(value)])
 
     if events_in(reference) == 0:
         return _hr_rows(groups, reference, NOTES["no_event_reference"])
     out = _hr_rows(groups, reference, "")
-    empty = [x for x in others if not (g == x).any()]
+    empty = [x for x in others if n[groups.index(x)] == 0]
     no_event = [x for x in others if x not in empty and events_in(x) == 0]
     fitted = [x for x in others if x not in empty and x not in no_event]
     out.loc[out["group"].isin(empty), "note"] = NOTES["empty"]
     out.loc[out["group"].isin(no_event), "note"] = NOTES["no_event"]
     if not fitted:
         return out
-    in_model = [reference, *fitted]
+    in_model = [groups.index(x) for x in (reference, *fitted)]
     if sets is not None:
-        sets = sets.of_groups(groups.index(x) for x in in_model)
+        sets = sets.of_groups(in_model)
     else:
-        index = group_indices(g, in_model)
+        position = np.full(len(groups) + 1, -1, dtype=np.int64)   # the last: not listed
+        position[in_model] = np.arange(len(in_model))
         stratum = (np.zeros(t.size, dtype=np.int64) if strata is None
                    else pd.factorize(pd.Series(np.asarray(strata, dtype=object)[keep]))[0])
-        sets = stratified_risk_sets(t, e, index, stratum, len(in_model))
+        sets = stratified_risk_sets(t, e, position[index], stratum, len(in_model))
     beta, cov, converged = _fit([sets]) if sets.times.size else (None, None, False)
     z = norm.ppf(1 - alpha / 2)
     for i, x in enumerate(fitted):

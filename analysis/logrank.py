@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2 as chi2_dist
 
-from harmonise.analysis.risksets import group_indices, risk_sets, stratified_risk_sets
+from harmonise.analysis.risksets import (group_indices, risk_sets, stratified_risk_sets,
+                                          values_of)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,7 @@ def _clean(time, event, group, strata=None):
     """Drop subjects with a missing time (R's ``na.action``); return arrays and that count."""
     t = np.asarray(time, dtype=float)
     keep = ~np.isnan(t)
-    arrays = [t[keep], np.asarray(event, dtype=bool)[keep],
-              np.asarray(group, dtype=object)[keep]]
+    arrays = [t[keep], np.asarray(event, dtype=bool)[keep], values_of(group)[keep]]
     if strata is not None:
         arrays.append(np.asarray(strata, dtype=object)[keep])
     return arrays, int((~keep).sum())
@@ -109,8 +109,8 @@ def observed_expected(time, event, group, groups=None):
     (groups, n, observed, expected, variance) : tuple
         ``groups`` as a tuple; the rest numpy arrays of length k (variance k x k).
     """
-    g = np.asarray(group, dtype=object)
-    groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
+    g = values_of(group)
+    groups = tuple(pd.unique(np.sort(g.astype(object)))) if groups is None else tuple(groups)
     k = len(groups)
     sets = risk_sets(time, event, group_indices(g, groups), k)
     return (groups, sets.n, *_oe_of(sets, k))
@@ -206,7 +206,7 @@ def stratified_logrank_test(time, event, group, strata, groups=None) -> LogRank:
         With ``stratified=True``; ``n``, ``observed``, ``expected`` summed over strata.
     """
     (t, e, g, s), missing = _clean(time, event, group, strata)
-    groups = tuple(pd.unique(np.sort(g))) if groups is None else tuple(groups)
+    groups = tuple(pd.unique(np.sort(g.astype(object)))) if groups is None else tuple(groups)
     sets = stratified_risk_sets(t, e, group_indices(g, groups), pd.factorize(s)[0], len(groups))
     return stratified_logrank_of(sets, groups, missing)
 

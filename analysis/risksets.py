@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,18 @@ def stratified_risk_sets(time, event, group_index, stratum_index, k: int) -> Ris
 
 
 def group_indices(group, groups) -> np.ndarray:
-    """Index of each subject's group in ``groups`` (-1 when not listed)."""
-    g = np.asarray(group, dtype=object)
-    out = np.full(g.size, -1, dtype=np.int64)
-    for i, value in enumerate(groups):
-        out[g == value] = i
-    return out
+    """Index of each subject's group in ``groups`` (-1 when not listed; a value is in the
+    last listed group it ``==``). Each distinct value is matched once
+    (``pandas.factorize``), not each subject."""
+    codes, uniques = pd.factorize(values_of(group))
+    index = np.full(len(uniques) + 1, -1, dtype=np.int64)   # the last: missing (code -1)
+    for u, value in enumerate(uniques):
+        index[u] = max((i for i, listed in enumerate(groups) if value == listed), default=-1)
+    return index[codes]
+
+
+def values_of(group) -> np.ndarray:
+    """``group`` as an array: numbers and booleans as they are (fast to factorize), any
+    other values as Python objects (compared by ``==``, never coerced to text)."""
+    g = np.asarray(group)
+    return g if g.dtype.kind in "biuf" else np.asarray(group, dtype=object)

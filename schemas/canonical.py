@@ -24,8 +24,8 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from harmonise.schemas.fields import (AGENT_SEPARATOR, CENTER_PATTERN, MAY_BE_NOT_RECORDED, PATIENT,
-                                      CanonicalModel, Int, agents_in, center_field, coded, date_field,
-                                      key_field, Text)
+                                      CanonicalModel, Day, Int, Text, agents_in, center_field, coded,
+                                      date_field, key_field)
 from harmonise.schemas.codes import CodeBook
 from harmonise.schemas.lineage import LINEAGE
 from harmonise.schemas.timeline import Timeline
@@ -74,7 +74,7 @@ class Treatment(CanonicalModel):
     center_id: Series[Text] = center_field()
     patient_key: Series[Text] = key_field()
     course_no: Series[Int] = pa.Field(ge=1, description="Course number for the patient, from 1.")
-    start_date: Series[pd.Timestamp] = date_field(
+    start_date: Series[Day] = date_field(
         "Start of the immunotherapy-based therapy: time zero of PFS and OS.", nullable=False)
     line_of_therapy: Series[Int] = pa.Field(
         ge=1, le=21, description="Line of systemic therapy of this course (1 = first line).")
@@ -90,7 +90,7 @@ class Treatment(CanonicalModel):
     local_treatment: Series[Text] = coded(
         "local_treatment", "Local treatment of metastases during the course (radiotherapy, "
                            "radiofrequency_ablation, surgery); empty if none.", nullable=True)
-    end_date: Series[pd.Timestamp] = date_field(
+    end_date: Series[Day] = date_field(
         "Date the course ended; empty while the patient is still on treatment.",
         metadata=MAY_BE_NOT_RECORDED)
     discontinuation_reason: Series[Text] = coded(
@@ -128,10 +128,10 @@ class Outcome(CanonicalModel):
     best_response: Series[Text] = coded(
         "best_response", "Best overall response by RECIST 1.1: CR, PR, SD, PD or NE (not evaluable).",
         metadata=MAY_BE_NOT_RECORDED)
-    progression_date: Series[pd.Timestamp] = date_field(
+    progression_date: Series[Day] = date_field(
         "Date of disease progression; empty if the patient has not progressed.")
-    death_date: Series[pd.Timestamp] = date_field("Date of death from any cause; empty if alive.")
-    last_followup_date: Series[pd.Timestamp] = date_field(
+    death_date: Series[Day] = date_field("Date of death from any cause; empty if alive.")
+    last_followup_date: Series[Day] = date_field(
         "Date the patient was last known alive (or date of death).", nullable=False)
 
     class Config:
@@ -146,7 +146,7 @@ class AdverseEvent(CanonicalModel):
     term: Series[Text] = coded("ae_term", "Adverse event category (the 10 categories of the "
                                           "reference study's Table 2; see codes.yaml).")
     grade: Series[Int] = pa.Field(ge=1, le=5, description="CTCAE 5.0 grade, 1-5.")
-    onset_date: Series[pd.Timestamp] = date_field("Date of onset, when known.")
+    onset_date: Series[Day] = date_field("Date of onset, when known.")
 
 
 class Assessment(CanonicalModel):
@@ -160,7 +160,7 @@ class Assessment(CanonicalModel):
 
     center_id: Series[Text] = center_field()
     patient_key: Series[Text] = key_field()
-    assessment_date: Series[pd.Timestamp] = date_field("Date of the assessment (or visit).",
+    assessment_date: Series[Day] = date_field("Date of the assessment (or visit).",
                                                        nullable=False)
     response: Series[Text] = coded(
         "best_response", "Overall response at this assessment by RECIST 1.1: CR, PR, SD, PD or NE; "

@@ -42,6 +42,19 @@ class Text(pandas_engine.NpString):
             return True
         return super().check(pandera_dtype, data_container)
 
+
+@pandas_engine.Engine.register_dtype
+@dtypes.immutable(init=True)
+class Day(pandas_engine.DateTime):
+    """pandera's ``pd.Timestamp`` (``datetime64[ns]``, the same checks and failures), coerced
+    only when it is not one already: the mapping hands dates over as datetime64, and
+    pandera ran ``pd.to_datetime`` over them again (about 0.25 s per center, profiled)."""
+
+    def coerce(self, data_container):
+        if getattr(data_container, "dtype", None) == self.type:
+            return data_container
+        return super().coerce(data_container)
+
 #: Who a row is about: every canonical table starts with these two columns.
 PATIENT = ("center_id", "patient_key")
 

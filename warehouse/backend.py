@@ -25,6 +25,9 @@ STORAGES = ("embedded", "ducklake")
 T = TypeVar("T")
 #: Embedded files a writer holds open for a whole run (:func:`held`): path -> connection.
 _HELD: dict[str, duckdb.DuckDBPyConnection] = {}
+#: While held, DuckDB checkpoints only when the write-ahead log passes this (default 16 MB:
+#: one center of 10,000 patients, so every commit would still rewrite the file).
+HELD_CHECKPOINT_THRESHOLD = "1GB"
 
 
 class StorageError(Exception):
@@ -150,7 +153,8 @@ def held(warehouse: Warehouse):
     0.5 s per center of rewriting the file and its keys. While held, ``connect`` hands out
     cursors of the one held connection (reads included: they see every committed load), each
     ``write`` is still its own transaction (a failing center rolls back alone), and the file
-    is checkpointed once, when the hold ends. The caller keeps one writer at a time. Nothing
+    is checkpointed once, when the hold ends (or when its log passes
+    ``HELD_CHECKPOINT_THRESHOLD``). The caller keeps one writer at a time. Nothing
     to hold on a DuckLake (each commit is its own snapshot).
     """
     path = str(getattr(warehouse, "path", ""))
@@ -159,6 +163,7 @@ def held(warehouse: Warehouse):
         return
     from harmonise.warehouse.store import connect
     _HELD[path] = con = connect(path)
+    con.execute(f"SET checkpoint_threshold = '{HELD_CHECKPOINT_THRESHOLD}'")
     try:
         yield
     finally:

@@ -4,8 +4,10 @@
 A panel is plain data (step points, labels, the table's counts, the statistics' text),
 prepared by :mod:`analysis.figures`; this module only draws it, so panels can be drawn in
 worker processes. Layout is computed, not left to matplotlib's constrained layout (which
-draws a figure several times): every text is wrapped to the figure's width and the
-figure grows by the lines it needs, so no label is clipped at any length.
+draws a figure several times): every text is wrapped to the figure's width and the figure
+grows by the lines it needs, so no label is clipped at any length. The plot is drawn with
+figure-level artists, without a matplotlib Axes (whose tick machinery was most of a
+panel's drawing time), and each column of the table is one text of three lines.
 
 What a panel shows (KMunicate style): step curves from the step points (one per distinct
 time, never per patient), censoring ticks, the pointwise 95% band of each curve, the
@@ -29,7 +31,8 @@ DPI = 300
 WIDTH = 7.2                                    # inches: a journal's two-column figure
 LEFT, RIGHT = 1.15, 0.45                       # margins (inches): table row names, last count
 TITLE_PT, TEXT_PT, TABLE_PT = 11.0, 9.0, 8.5
-LINE = 1.35 / 72                               # inches per point of one text line
+TABLE_PITCH = 1.35                             # a line of text: 1.35 x its font size
+LINE = TABLE_PITCH / 72                        # inches per point of one text line
 TABLE_ROWS = ("At risk", "Censored", "Events")
 FORMATS = ("svg", "png")                       # what a panel may be saved as; SVG always
 #: Fonts of the SVG's text, in the browser's order of preference: matplotlib lays the text
@@ -117,43 +120,96 @@ def figure(panel: Panel) -> "matplotlib.figure.Figure":  # noqa: F821
     fig.text(LEFT / WIDTH, fy(y), "\n".join(stats + band), ha="left", va="top",
              fontsize=TEXT_PT, linespacing=1.2, color="#333333")
     top += stats_h
-    ax = fig.add_axes([LEFT / WIDTH, fy(top + legend_h + 0.08 + plot_h), inner / WIDTH,
-                       plot_h / height])
-    for curve in panel.curves:
-        ax.step(curve.x, curve.y, where="post", color=curve.color, lw=1.6)
-        ax.fill_between(curve.x, curve.lower, curve.upper, step="post", color=curve.color,
-                        alpha=0.12 if len(panel.curves) == 1 else 0.08, lw=0)
-        ax.plot(curve.censored_x, curve.censored_y, ls="none", marker="|", ms=7, mew=1.2,
-                color=curve.color)
+    bottom = top + legend_h + 0.08 + plot_h                          # the plot, in inches
     ticks = panel.ticks
     span = ticks[-1] - ticks[0]
-    ax.set_xlim(ticks[0] - 0.02 * span, ticks[-1] + 0.02 * span)
-    ax.set_ylim(-2, 103)
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.set_yticks(range(0, 101, 20))
-    ax.set_ylabel("\n".join(_wrap(panel.y_label, TEXT_PT, plot_h - 0.1)), fontsize=TEXT_PT)
-    ax.set_xlabel(panel.x_label, fontsize=TEXT_PT)
-    ax.tick_params(labelsize=TEXT_PT)
-    ax.grid(True, color="#e5e5e5", lw=0.6)
-    ax.spines[["top", "right"]].set_visible(False)
+    x_lim, y_lim = (ticks[0] - 0.02 * span, ticks[-1] + 0.02 * span), (-2.0, 103.0)
+    x_of = lambda t: (LEFT + inner * (np.asarray(t, float) - x_lim[0])   # noqa: E731
+                      / (x_lim[1] - x_lim[0])) / WIDTH
+    y_of = lambda v: fy(bottom - plot_h * (np.asarray(v, float) - y_lim[0])  # noqa: E731
+                        / (y_lim[1] - y_lim[0]))
+    _plot(fig, panel, x_of, y_of, fy(bottom), fy(bottom - plot_h), height)
+    pt = 1 / 72                                                      # an inch in points
+    for t in ticks:
+        fig.text(x_of(t), fy(bottom + 7 * pt), f"{t:g}", ha="center", va="top",
+                 fontsize=TEXT_PT)
+    for v in range(0, 101, 20):
+        fig.text((LEFT - 7 * pt) / WIDTH, y_of(v), f"{v}", ha="right", va="center",
+                 fontsize=TEXT_PT)
+    fig.text(LEFT / WIDTH + inner / WIDTH / 2, fy(bottom + 0.3), panel.x_label,
+             ha="center", va="top", fontsize=TEXT_PT)
+    fig.text((LEFT - 0.42) / WIDTH, fy(bottom - plot_h / 2),
+             "\n".join(_wrap(panel.y_label, TEXT_PT, plot_h - 0.1)), ha="right", va="center",
+             rotation=90, fontsize=TEXT_PT, multialignment="center")
 
     y = top + legend_h + 0.08 + plot_h + axis_h                      # the table under it
     fig.text(0.15 / WIDTH, fy(y), "Number at risk, censored and with an event (cumulative)",
              ha="left", va="top", fontsize=TABLE_PT, fontweight="bold")
     y += 0.26
-    x_of = lambda t: (LEFT + inner * (t - ax.get_xlim()[0]) / np.ptp(ax.get_xlim())) / WIDTH  # noqa: E731,E501
     for curve, name in zip(panel.curves, names):
         fig.text(0.15 / WIDTH, fy(y), "\n".join(name), ha="left", va="top", fontsize=TABLE_PT,
                  color=curve.color, fontweight="bold", linespacing=1.2)
         y += len(name) * TABLE_PT * LINE
-        for row in TABLE_ROWS:
-            fig.text((LEFT - 0.4) / WIDTH, fy(y), row, ha="right", va="top", fontsize=TABLE_PT)
-            for t, count in zip(ticks, curve.table.get(row, ())):
-                fig.text(x_of(t), fy(y), f"{count:,}", ha="center", va="top",
-                         fontsize=TABLE_PT, color=curve.color)
-            y += TABLE_PT * LINE
-        y += 0.06
+        fig.text((LEFT - 0.4) / WIDTH, fy(y), "\n".join(TABLE_ROWS), ha="right", va="top",
+                 fontsize=TABLE_PT, linespacing=TABLE_PITCH)
+        columns = zip(*(curve.table.get(row, ()) for row in TABLE_ROWS))
+        for t, counts in zip(ticks, columns):                        # one text per column
+            fig.text(x_of(t), fy(y), "\n".join(f"{n:,}" for n in counts), ha="center",
+                     va="top", fontsize=TABLE_PT, color=curve.color, linespacing=TABLE_PITCH)
+        y += len(TABLE_ROWS) * TABLE_PT * LINE + 0.06
     return fig
+
+
+def _plot(fig, panel: Panel, x_of, y_of, y_bottom: float, y_top: float, height: float):
+    """The plot area drawn with figure-level artists (no matplotlib Axes: its tick machinery
+    was most of a panel's drawing time): grid, axis lines and tick marks, then per curve
+    its band, its step curve and its censoring ticks. ``x_of``/``y_of``: data -> figure."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Polygon
+    x0, x1 = (x_of(t) for t in (panel.ticks[0] - 0.02 * np.ptp(panel.ticks),
+                                panel.ticks[-1] + 0.02 * np.ptp(panel.ticks)))
+    ys = [y_of(v) for v in range(0, 101, 20)]
+    grid = [[(x_of(t), y_bottom), (x_of(t), y_top)] for t in panel.ticks]
+    grid += [[(x0, y), (x1, y)] for y in ys]
+    fig.add_artist(LineCollection(grid, colors="#e5e5e5", linewidths=0.6, zorder=0.5,
+                                  transform=fig.transFigure))
+    tick_x, tick_y = 3.5 / 72 / WIDTH, 3.5 / 72 / height             # 3.5 pt, outward
+    marks = [[(x_of(t), y_bottom), (x_of(t), y_bottom - tick_y)] for t in panel.ticks]
+    marks += [[(x0, y), (x0 - tick_x, y)] for y in ys]
+    marks += [[(x0, y_bottom), (x1, y_bottom)], [(x0, y_bottom), (x0, y_top)]]  # axis lines
+    fig.add_artist(LineCollection(marks, colors="black", linewidths=0.8, zorder=2.5,
+                                  transform=fig.transFigure, capstyle="projecting"))
+    for curve in panel.curves:
+        alpha = 0.12 if len(panel.curves) == 1 else 0.08
+        for band in _band(x_of(curve.x), y_of(curve.lower), y_of(curve.upper)):
+            fig.add_artist(Polygon(band, closed=True, facecolor=curve.color, alpha=alpha,
+                                   lw=0, zorder=1, transform=fig.transFigure))
+        fig.add_artist(Line2D(x_of(curve.x), y_of(curve.y), drawstyle="steps-post",
+                              color=curve.color, lw=1.6, zorder=2))
+        fig.add_artist(Line2D(x_of(curve.censored_x), y_of(curve.censored_y), ls="none",
+                              marker="|", ms=7, mew=1.2, color=curve.color, zorder=2.1))
+
+
+def _band(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[np.ndarray]:
+    """The step band between ``lower`` and ``upper`` (each held until the next x) as
+    polygons, one per run of points where both are known (as matplotlib's
+    ``fill_between(..., step="post")``)."""
+    known = np.isfinite(lower) & np.isfinite(upper)
+    out, i = [], 0
+    while i < len(x):
+        if not known[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(x) and known[j + 1]:
+            j += 1
+        xs = np.repeat(x[i:j + 1], 2)[1:]
+        lo, hi = np.repeat(lower[i:j + 1], 2)[:-1], np.repeat(upper[i:j + 1], 2)[:-1]
+        out.append(np.column_stack([np.concatenate([xs, xs[::-1]]),
+                                    np.concatenate([hi, lo[::-1]])]))
+        i = j + 1
+    return out
 
 
 def digest(panel: Panel) -> str:

@@ -12,7 +12,7 @@ from harmonise.analysis.plan import (
     Table2)
 from harmonise.analysis.plan_reader import At as _At
 from harmonise.analysis.plan_reader import code_of, conditions as _conditions, name as _name
-from harmonise.schemas.fields import DAYS_PER_MONTH, DAYS_PER_YEAR
+from harmonise.schemas.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 TOP_KEYS = ("title", "lead", "time", "endpoints", "derived", "populations", "comparisons",
             "figures", "landmarks", "table1", "table2", "response", "followup", "published")

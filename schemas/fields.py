@@ -16,6 +16,7 @@ from pandera import dtypes
 from pandera.engines import pandas_engine
 
 from harmonise.schemas.codes import CodeBook, builtin, codes
+from harmonise.schemas.units import DAYS_PER_MONTH, DAYS_PER_YEAR  # noqa: F401 (said there)
 
 #: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
 #: PD-1 inhibitors were first approved in 2014; 2000 leaves ample room for history.
@@ -57,11 +58,6 @@ class Day(pandas_engine.DateTime):
 
 #: Who a row is about: every canonical table starts with these two columns.
 PATIENT = ("center_id", "patient_key")
-
-#: Days in a year and in a month: a mapping's ``unit: years`` / ``unit: months``, and a
-#: plan's ``time.days_per_month`` when it says none (the reference study's 365.25 / 12).
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
 def agents_in(agent_class: str, book: CodeBook | None = None):

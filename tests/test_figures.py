@@ -116,3 +116,15 @@ def test_png_at_300_dpi_is_drawn_when_asked_and_goes_when_no_longer_asked(demo_w
     assert not list((out / "figures").glob("*.png"))
     with pytest.raises(ValueError, match="figure_formats"):
         write_report(demo_warehouse, out, figure_formats=("svg", "pdf"))
+
+
+def test_the_band_is_the_step_band_matplotlib_fills_between_the_bounds():
+    from matplotlib.figure import Figure
+    x = np.array([0.0, 2, 5, 9, 14, 30, 31])
+    lower = np.array([100, 80, 60, 40, np.nan, 20, 10])
+    upper = np.array([100, 95, 85, 70, np.nan, 50, 40])
+    filled = Figure().add_subplot().fill_between(x, lower, upper, step="post")
+    theirs = [np.unique(np.round(p.vertices, 9), axis=0) for p in filled.get_paths()]
+    ours = [np.unique(np.round(b, 9), axis=0) for b in kmplot._band(x, lower, upper)]
+    assert len(ours) == len(theirs) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))

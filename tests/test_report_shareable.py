@@ -427,12 +427,12 @@ def test_a_group_below_the_threshold_has_no_curve_median_or_hazard_ratio(demo_wa
         if not res.comparisons.at[i, "is_reference"]:
             assert cmp.at[i, "hr"] == "[c]"
     keys = set(small["comparison"])
-    for (panel, _, _), key in zip(shared.panels, drawn["figures"]["comparison"]):
+    for (panel, _), key in zip(shared.panels, drawn["figures"]["comparison"]):
         for curve in panel.curves:
             if key in keys and "curve withheld" in curve.label:
                 assert curve.x.size == 0 and set(curve.table["At risk"]) <= {"<8", "[c]"}
     assert any("curve withheld: fewer than 8 patients" in c.label
-               for p, _, _ in shared.panels for c in p.curves)
+               for p, _ in shared.panels for c in p.curves)
 
 
 @pytest.mark.slow

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandas._libs import lib
 from pandera import dtypes
 from pandera.engines import pandas_engine
 
@@ -38,8 +37,8 @@ class Text(pandas_engine.NpString):
     of a center's validation time before)."""
 
     def check(self, pandera_dtype, data_container=None):
-        if data_container is not None and lib.is_string_array(
-                np.asarray(data_container, dtype=object), skipna=True):
+        if data_container is not None and pd.api.types.infer_dtype(
+                np.asarray(data_container, dtype=object), skipna=True) in ("string", "empty"):
             return True
         return super().check(pandera_dtype, data_container)
 

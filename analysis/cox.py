@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr
 
+from harmonise.analysis.km_band import z_quantile
 from harmonise.analysis.risksets import group_indices, stratified_risk_sets, values_of
 
 HR_COLUMNS = ["group", "reference", "hr", "hr_lower", "hr_upper", "hr_p", "note"]
@@ -171,7 +172,7 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
                    else pd.factorize(pd.Series(np.asarray(strata, dtype=object)[keep]))[0])
         sets = stratified_risk_sets(t, e, position[index], stratum, len(in_model))
     beta, cov, converged = _fit([sets]) if sets.times.size else (None, None, False)
-    z = norm.ppf(1 - alpha / 2)
+    z = z_quantile(alpha)
     for i, x in enumerate(fitted):
         sel = out["group"] == x
         se = np.sqrt(cov[i, i]) if cov is not None and cov[i, i] > 0 else np.nan
@@ -184,5 +185,5 @@ def cox_hazard_ratios(time, event, group, *, reference, groups=None, strata=None
         out.loc[sel, "hr"] = float(np.exp(beta[i]))
         out.loc[sel, "hr_lower"] = float(np.exp(beta[i] - z * se))
         out.loc[sel, "hr_upper"] = float(np.exp(beta[i] + z * se))
-        out.loc[sel, "hr_p"] = float(2 * norm.sf(abs(beta[i]) / se))
+        out.loc[sel, "hr_p"] = float(2 * ndtr(-abs(beta[i]) / se))   # 2 P(Z > |z|), as norm.sf
     return out

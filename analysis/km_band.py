@@ -21,8 +21,9 @@ def check_transform(transform: str) -> None:
         raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
 
 
-def _z(alpha: float) -> float:
-    """``Phi^-1(1 - alpha / 2)`` (what ``scipy.stats.norm.ppf`` computes, via ``ndtri``)."""
+def z_quantile(alpha: float) -> float:
+    """``Phi^-1(1 - alpha / 2)``, the two-sided normal quantile of every Wald interval here
+    (what ``scipy.stats.norm.ppf`` computes, via ``ndtri``)."""
     return float(ndtri(1 - alpha / 2))
 
 
@@ -52,7 +53,7 @@ def confidence_band(survival, cumulative_sq, transform: str = "log", alpha: floa
         raise ValueError(f"confidence_band handles 'log' and 'plain', got {transform!r}")
     s = np.asarray(survival, dtype=float)
     se_log = np.sqrt(np.asarray(cumulative_sq, dtype=float))
-    z = _z(alpha)
+    z = z_quantile(alpha)
     with np.errstate(invalid="ignore"):               # S = 0 times an infinite sum: NaN
         if transform == "log":
             lower, upper = s * np.exp(-z * se_log), np.minimum(s * np.exp(z * se_log), 1.0)
@@ -67,7 +68,7 @@ def confidence_band(survival, cumulative_sq, transform: str = "log", alpha: floa
 
 def log_log_band(surv, cum_sq, alpha):
     """``exp(-exp(log(-log S) -/+ z sqrt(c) / log S))``: [1, 1] where S = 1, NaN where S = 0."""
-    z = _z(alpha)
+    z = z_quantile(alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.log(surv)
         lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(cum_sq) / v))

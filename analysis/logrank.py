@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2 as chi2_dist
+from scipy.special import chdtrc
 
 from harmonise.analysis.risksets import (group_indices, risk_sets, stratified_risk_sets,
                                           values_of)
@@ -162,7 +162,7 @@ def chi2_statistic(observed, expected, variance, groups_present: int):
         stat = float(diff[kept] @ np.linalg.solve(v[np.ix_(kept, kept)], diff[kept]))
     except np.linalg.LinAlgError:
         stat = float(diff[kept] @ np.linalg.pinv(v[np.ix_(kept, kept)]) @ diff[kept])
-    return stat, df, float(chi2_dist.sf(stat, df))
+    return stat, df, float(chdtrc(df, stat))   # P(chi2_df > stat), as scipy.stats.chi2.sf
 
 
 def logrank_test(time, event, group, groups=None) -> LogRank:

@@ -6,14 +6,16 @@ Conventions
 * ORR = (CR + PR) / n and DCR = (CR + PR + SD) / n, where n counts EVERY patient of the
   group, NE included (intention-to-treat denominator, as the study: 18/79 = 22.8%).
   Rates are proportions in [0, 1].
-* CI: exact Clopper-Pearson (beta quantiles), two-sided ``1 - alpha``, from scipy
-  ``binomtest(k, n).proportion_ci(method="exact")``. An empty group (n = 0) gives NaN
-  rate and limits.
+* CI: exact Clopper-Pearson, two-sided ``1 - alpha``: the limits are the beta quantiles
+  ``B(alpha/2; k, n-k+1)`` and ``B(1-alpha/2; k+1, n-k)`` (0 when k = 0, 1 when k = n), from
+  ``scipy.special.betaincinv``; the same as R's ``binom.test`` and statsmodels'
+  ``proportion_confint(method="beta")`` (tests), and as scipy's ``binomtest`` to its
+  root-finder's tolerance. An empty group (n = 0) gives NaN rate and limits.
 """
 from __future__ import annotations
 
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.special import betaincinv
 
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 OBJECTIVE = ("CR", "PR")
@@ -30,9 +32,10 @@ def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, f
     """
     if n <= 0:
         return float("nan"), float("nan"), float("nan")
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=1 - alpha,
-                                                         method="exact")
-    return successes / n, float(ci.low), float(ci.high)
+    k, n = int(successes), int(n)
+    lower = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha / 2))
+    upper = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))
+    return successes / n, lower, upper
 
 
 def _rates(best: pd.Series, alpha: float) -> dict:

@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Hashable
 
 import numpy as np
-from scipy.optimize import linprog
 
 COMPLEMENT = "[c]"
 
@@ -233,6 +232,8 @@ class Audit:
         rng = np.random.default_rng(0)
         low = np.full(len(cells), np.inf)
         high = np.full(len(cells), -np.inf)
+
+        from scipy.optimize import linprog   # here: only a shareable report solves these
 
         def point(cost) -> float:
             done = linprog(cost, **lp)

@@ -38,13 +38,13 @@ def report(
              harmonise report --shareable    # small cells withheld: for the consortium
              harmonise report --png          # also a PNG at 300 dpi per figure panel
     """
-    from harmonise.flows import steps
+    from harmonise.flows.report_step import write_report
     from harmonise.warehouse.backend import StorageError
     settings = existing_warehouse(warehouse, project)
     try:
         version = settings.backend.resolve_as_of(as_of) if as_of else None
     except StorageError as err:
         raise typer.BadParameter(str(err), param_hint="--as-of")
-    path = steps.write_report(settings, transform=transform, out_dir=out, as_of=version,
-                              shareable=shareable, png=png)
+    path = write_report(settings, transform=transform, out_dir=out, as_of=version,
+                          shareable=shareable, png=png)
     console.print(f"Report: {path}" + (f"  (snapshot {version})" if version is not None else ""))

@@ -1,12 +1,13 @@
 """The steps the flows and the CLI call: the pipeline's (``pipeline/``, no Prefect) plus the report.
 
 Everything a center goes through lives in ``harmonise.pipeline``; this module only names
-those functions for the wiring and adds the one step that reaches into ``analysis``.
+those functions for the wiring. The one step that reaches into ``analysis``, the report,
+lives in ``flows/report_step.py`` (named here too), so `harmonise report` does not import
+the ingestion pipeline.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 from harmonise.flows.settings import Settings
@@ -18,6 +19,7 @@ from harmonise.pipeline.pool import CenterWorkers, default_workers  # noqa: F401
 from harmonise.pipeline.run import (centers_to_run, freeze, lock_path,  # noqa: F401
                                     new_run_id, prepare_warehouse, pseudonym_key, publish_build,
                                     record_unchanged, refresh_views, unchanged_centers)
+from harmonise.flows.report_step import WarehouseReader, write_report  # noqa: F401
 from harmonise.flows.runlock import run_lock
 
 
@@ -82,45 +84,6 @@ def begin_build(settings: Settings) -> Settings:
             from harmonise.flows.output import error
             error(f"[yellow]Note:[/] {escape(note)}")
     return run.begin_build(settings)
-
-
-@dataclass(frozen=True)
-class WarehouseReader:
-    """What the report reads from: a read-only connection, optionally at a snapshot."""
-
-    warehouse: object
-    as_of: int | None = None
-
-    def connect(self, read_only: bool = True):
-        return self.warehouse.connect(read_only=True, as_of=self.as_of)
-
-
-def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None,
-                 as_of: int | None = None, shareable: bool = False, png: bool = False) -> Path:
-    """Write the pooled-analysis report of the published warehouse; return the HTML path.
-
-    ``as_of`` (DuckLake only): the snapshot to report on, so an earlier freeze is reproduced.
-    ``shareable``: the consortium's copy, small cells withheld at the project's
-    ``report.small_cell_threshold``, by default in ``report-shareable/`` beside the report.
-    ``png``: also a PNG at 300 dpi per figure panel, whatever ``report.figure_formats`` says.
-    The previous report's figures are copied into the new one first, so a panel whose data
-    did not change is not drawn again (:func:`analysis.kmplot.draw_all`).
-    """
-    import shutil
-
-    from harmonise.analysis.report import write_report as write
-    reader = WarehouseReader(settings.backend, as_of)
-    folder = Path(out_dir or (settings.report_dir.with_name(settings.report_dir.name + "-shareable")
-                              if shareable else settings.report_dir))
-    threshold = settings.small_cell_threshold if shareable else None
-    formats = (*settings.figure_formats, *(("png",) if png else ()))
-
-    def build(staging: Path) -> Path:
-        if (folder / "figures").is_dir():
-            shutil.copytree(folder / "figures", staging / "figures")
-        return write(reader, staging, plan=settings.analysis_plan, transform=transform,
-                     shareable=threshold, figure_formats=formats)
-    return publish.publish_folder(folder, build, settings.file_mode)
 
 
 def mixed_key_warning(settings: Settings, key: bytes, centers: list[str]) -> str | None:

@@ -105,7 +105,7 @@ class EmbeddedFile:
         holder = _HELD.get(str(self.path))
         if holder is not None:       # the run's writer holds the file: share its instance
             return holder.cursor()
-        from harmonise.warehouse.store import connect
+        from harmonise.warehouse.connection import connect
         return connect(self.path, read_only=read_only)
 
     def begin_run(self) -> "EmbeddedFile":
@@ -125,7 +125,7 @@ class EmbeddedFile:
                 result = body(con)
                 con.execute("COMMIT")
             except BaseException:
-                from harmonise.warehouse.store import rollback
+                from harmonise.warehouse.connection import rollback
                 rollback(con)  # never hide the real cause behind "cannot rollback"
                 raise
         return result
@@ -161,7 +161,7 @@ def held(warehouse: Warehouse):
     if not isinstance(warehouse, EmbeddedFile) or path in _HELD:
         yield
         return
-    from harmonise.warehouse.store import connect
+    from harmonise.warehouse.connection import connect
     _HELD[path] = con = connect(path)
     con.execute(f"SET checkpoint_threshold = '{HELD_CHECKPOINT_THRESHOLD}'")
     try:

@@ -71,7 +71,7 @@ def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = 
         loaded = replace_center_rows(con, batch, run_id)
         con.execute("COMMIT")
     except BaseException:
-        from harmonise.warehouse.store import rollback
+        from harmonise.warehouse.connection import rollback
         rollback(con)  # never hide the real cause behind "cannot rollback"
         raise
     return loaded

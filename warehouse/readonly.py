@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from harmonise.warehouse.store import open_read_only
+from harmonise.warehouse.connection import open_read_only
 
 #: Statement kinds a read-only query may be.
 QUERY_TYPES = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}

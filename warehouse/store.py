@@ -1,4 +1,4 @@
-"""The DuckDB warehouse file: open it, create its tables, refresh its views.
+"""The DuckDB warehouse file: create its tables, refresh its views (opening it: connection.py).
 
 The canonical tables and the quarantine are generated from their declarations
 (``warehouse/ddl.py`` over ``schemas/canonical.py`` and ``schemas/quarantine.py``); bookkeeping tables (``2x``) and analysis views (``3x``) are
@@ -15,6 +15,7 @@ import duckdb
 
 from harmonise.schemas.canonical import RENAMED_COLUMNS, TABLES
 from harmonise.schemas.codes import CodeBook, builtin
+from harmonise.warehouse.connection import rollback
 from harmonise.warehouse.ddl import canonical_ddl, quarantine_ddl
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -24,51 +25,8 @@ VIEWS = ("v_patient", "v_adverse_event", "v_adverse_event_worst", "v_response", 
          "v_duplicate_pair")
 
 
-def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (created with its folder if missing, unless read-only)."""
-    path = Path(path)
-    if read_only:
-        return open_read_only(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path))
-
-
-#: Catalog names DuckDB reserves; a file named like one is attached as ``warehouse``.
-_RESERVED = {"memory", "system", "temp", "main"}
-
-
-def open_read_only(path: Path | str, config: dict | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the file that is at ``path`` now, as its default catalog.
-
-    ``duckdb.connect(path)`` hands out the process's cached instance of ``path`` while any
-    connection to it is open, and a publish renames a new file over the path: a reader
-    opened after a publish would read the old file. So the file is attached to a fresh
-    in-memory instance instead (never cached), under the name ``connect`` would give it.
-    """
-    path = Path(path)
-    name = path.stem if path.stem.lower() not in _RESERVED else "warehouse"
-    con = duckdb.connect(":memory:", config=config or {})
-    try:
-        quoted_path, quoted_name = str(path).replace("'", "''"), name.replace('"', '""')
-        con.execute(f"ATTACH '{quoted_path}' AS \"{quoted_name}\" (READ_ONLY)")
-        con.execute(f'USE "{quoted_name}"')
-    except BaseException:
-        con.close()
-        raise
-    return con
-
-
 def sql_files(prefixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in SQL_DIR.glob("*.sql") if p.name.startswith(prefixes))
-
-
-def rollback(con: duckdb.DuckDBPyConnection) -> None:
-    """Undo the open transaction, if any: a failed ROLLBACK (e.g. the disk filled up and the
-    transaction is already gone) must never hide the error that caused it."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

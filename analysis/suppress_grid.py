@@ -212,28 +212,38 @@ class Audit:
         g = self.grid
         cells = sorted(group, key=repr)
         index = {c: j for j, c in enumerate(cells)}
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
+        rows = {"sum": ([], [], [], []), "order": ([], [], [], [])}   # row, column, value, bound
         for i in sorted(refs):
             kind, members = self.refs[i]
-            row, const = np.zeros(len(index)), 0.0
+            r, col, val, bound = rows["sum" if kind == "sum" else "order"]
             signs = ((members[0], -1.0), *((p, 1.0) for p in members[1:])) if kind == "sum" \
                 else ((members[0], 1.0), (members[1], -1.0))
+            const = 0.0
             for c, sign in signs:
                 if c in index:
-                    row[index[c]] += sign
+                    r.append(len(bound))
+                    col.append(index[c])
+                    val.append(sign)
                 else:
                     const -= sign * g.values[c]
-            (a_eq if kind == "sum" else a_ub).append(row)
-            (b_eq if kind == "sum" else b_ub).append(const)
-        lp = {"A_ub": np.array(a_ub) if a_ub else None, "b_ub": np.array(b_ub) if b_ub else None,
-              "A_eq": np.array(a_eq) if a_eq else None, "b_eq": np.array(b_eq) if b_eq else None,
-              "bounds": [(1, g.threshold - 1) if g.small(c) else (0, 10 * max(g.values.values()))
-                         for c in cells], "method": "highs"}
+            bound.append(const)
+
+        from scipy.optimize import linprog   # here: only a shareable report solves these
+        from scipy.sparse import csr_array
+
+        def matrix(kind):  # sparse: a group links hundreds of cells, each sum a handful
+            r, col, val, bound = rows[kind]
+            if not bound:
+                return None, None
+            return csr_array((val, (r, col)), shape=(len(bound), len(cells))), np.array(bound)
+        (a_eq, b_eq), (a_ub, b_ub) = matrix("sum"), matrix("order")
+        most = 10 * max(g.values.values())
+        lp = {"A_ub": a_ub, "b_ub": b_ub, "A_eq": a_eq, "b_eq": b_eq,
+              "bounds": [(1, g.threshold - 1) if g.small(c) else (0, most) for c in cells],
+              "method": "highs"}
         rng = np.random.default_rng(0)
         low = np.full(len(cells), np.inf)
         high = np.full(len(cells), -np.inf)
-
-        from scipy.optimize import linprog   # here: only a shareable report solves these
 
         def point(cost) -> float:
             done = linprog(cost, **lp)
@@ -247,17 +257,23 @@ class Audit:
             cost = rng.normal(size=len(cells))
             point(cost)
             point(-cost)
+        floor = np.array([b[0] for b in lp["bounds"]], dtype=float)
+        ceiling = np.array([b[1] for b in lp["bounds"]], dtype=float)
+
+        def two_counts(j) -> bool:   # the points seen span two whole numbers: j is not fixed
+            return math.ceil(low[j] - 1e-6) < math.floor(high[j] + 1e-6)
+
         fixed = []
         for c in cells:
             j = index[c]
-            if high[j] - low[j] >= 0.5:               # two points differ: not fixed
-                continue
-            for sign in (1.0, -1.0):
-                if high[j] - low[j] >= 0.5:
+            for sign, side, edge in ((1.0, low, floor), (-1.0, high, ceiling)):
+                if two_counts(j):
                     break
+                if abs(side[j] - edge[j]) < 1e-9:         # already seen at its bound: the LP is moot
+                    continue
                 cost = np.zeros(len(cells))
                 cost[j] = sign
                 point(cost)
-            if math.ceil(low[j] - 1e-6) >= math.floor(high[j] + 1e-6):
+            if not two_counts(j):
                 fixed.append(c)
         return fixed

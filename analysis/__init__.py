@@ -9,7 +9,7 @@ The package reads ONLY the warehouse's analysis views and reference tables
               generates the analysis views from it; ``labels`` words for every code.
 ``views``     read the views into pandas frames (the only place that issues SELECTs
               against patient views, apart from the SQL tables of ``tables``); the
-              report computes ``v_patient`` once (``views.materialise``), text as categoricals.
+              report computes ``v_patient`` once (``views.materialised``), text as categoricals.
 ``km``        Kaplan-Meier curve, Greenwood variance, pointwise 95% band with a selectable
               transform (``log`` | ``log-log`` | ``plain``), median with CI the way R's
               ``survfit`` reports it (``km_band`` the bands, ``km_quantile`` the median

@@ -63,12 +63,14 @@ def collect(con: duckdb.DuckDBPyConnection, plan: Plan, *, transform: str = "log
             median_rule: str = "print") -> Results:
     """Every result the report shows (no figures, no published numbers yet)."""
     labels = Labels(plan, ref_labels(con))
-    views.materialise(con)                 # v_patient computed once for the reads below
-    patients = views.patients(con)
-    responses = views.responses(con)
-    table1_data = tables.table1_data(con, plan)
-    sources = provenance(con)
-    views.release(con)                     # its memory back before Table 2's aggregation
+    # Table 2 first: the memory of its aggregation (about 650 MB at a million patients) is
+    # reused by DuckDB for what follows, before any pandas frame is held beside it
+    table2_data = tables.table2_data(con, plan.table2)
+    with views.materialised(con):         # v_patient computed once for these reads
+        patients = views.patients(con)
+        responses = views.responses(con)
+        table1_data = tables.table1_data(con, plan)
+        sources = provenance(con)
     compared = run_comparisons(patients, plan.comparisons, labels.short, transform=transform,
                                median_rule=median_rule)
     curves = {e.name: km.endpoint_curve(patients, e.name, transform=transform,
@@ -78,7 +80,6 @@ def collect(con: duckdb.DuckDBPyConnection, plan: Plan, *, transform: str = "log
     fu = plan.followup
     followup = km.median_followup(patients[f"{fu}_months"], patients[f"{fu}_event"].astype(bool),
                                   transform=transform, median_rule=median_rule)
-    table2_data = tables.table2_data(con, plan.table2)
     by_asps = (response.response_rates(responses, "is_asps")
                if plan.published and "is_asps" in responses else None)
     return Results(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -122,6 +123,22 @@ def build_page(res: Results, fig_dir: Path, flow: attrition.Flow,
                 sections=tuple(sections))
 
 
+def read_results(warehouse, plan: Plan, **options) -> Results:
+    """:func:`analysis.collect.collect` on a read-only connection of its own: memory DuckDB
+    frees goes back to the system while the statistics run in pandas, and rows it spills
+    (a million patients and more) go to a private temporary folder (mode 0700), removed
+    with the connection, never next to the warehouse."""
+    with tempfile.TemporaryDirectory(prefix="harmonise-report-") as spill:
+        con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
+               else duckdb.connect(str(warehouse), read_only=True))
+        try:
+            con.execute("SET allocator_background_threads = true")
+            con.execute("SET temp_directory = ?", [spill])
+            return collect(con, plan, **options)
+        finally:
+            con.close()
+
+
 def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_PLAN,
                  transform: str = "log", compare_with_paper: bool | None = None,
                  median_rule: str = "print", shareable: int | None = None,
@@ -165,12 +182,7 @@ def write_report(warehouse: Path, out_dir: Path, *, plan: Plan | Path = EXAMPLE_
                          f"got {median_rule!r}")
     methods.ask_r_version_early()         # R answers while the numbers are computed
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
-           else duckdb.connect(str(warehouse), read_only=True))
-    try:
-        res = collect(con, plan, transform=transform, median_rule=median_rule)
-    finally:
-        con.close()
+    res = read_results(warehouse, plan, transform=transform, median_rule=median_rule)
     out_dir = Path(out_dir)
     fig_dir, num_dir = out_dir / "figures", out_dir / "numbers"
     for folder in (fig_dir, num_dir):

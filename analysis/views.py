@@ -6,6 +6,7 @@ DataFrame or a plain value. Only the views and reference tables are read: ``v_pa
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import duckdb
@@ -16,24 +17,40 @@ CODED_MAX = 10_000
 """A text column with at most this many distinct values is read as a pandas categorical."""
 
 
-def materialise(con: duckdb.DuckDBPyConnection) -> None:
-    """Compute ``v_patient`` once for everything read through ``con`` afterwards.
+STORED_MEMORY = "400MB"
+"""DuckDB's memory while :func:`materialised` holds ``v_patient``: its rows beyond this (a
+million patients store about 400 MB) wait in a private temporary folder, so the report's
+pandas frames and DuckDB's stored rows do not add up past 1 GB."""
+
+
+@contextlib.contextmanager
+def materialised(con: duckdb.DuckDBPyConnection, memory: str = STORED_MEMORY):
+    """Within the block, ``v_patient`` is computed once for everything read through ``con``.
 
     A temporary table of the same name shadows the view (DuckDB looks in ``temp`` first),
     so the report's frames, Table 1, the provenance and the views built on ``v_patient``
     (``v_response``, ``v_adverse_event``) read the stored rows instead of re-running its
     joins each time. Works on a read-only connection (temporary tables live in memory);
     the warehouse itself is not changed. (Its text columns stay ``VARCHAR``: the views
-    built on it are bound to those types.)
+    built on it are bound to those types.) DuckDB's memory is capped at ``memory`` in the
+    block: rows beyond it spill to the connection's ``temp_directory`` (the report sets a
+    private one). On leaving, the table is dropped and the memory limit restored.
     """
-    con.execute("CREATE OR REPLACE TEMP TABLE v_patient AS SELECT * FROM "
-                f"{_quoted(_current(con))}.v_patient")
+    saved = _memory_limit(con)
+    con.execute("SET memory_limit = ?", [memory])
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE v_patient AS SELECT * FROM "
+                    f"{_quoted(_current(con))}.v_patient")
+        yield con
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.main.v_patient")
+        con.execute("RESET memory_limit")   # exact when it was DuckDB's default
+        if _memory_limit(con) != saved:     # a limit of the caller's, to its printed precision
+            con.execute("SET memory_limit = ?", [saved])
 
 
-def release(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what :func:`materialise` stored (``v_patient`` is the view again): at a million
-    patients its rows hold about 400 MB, which Table 2's aggregation needs more."""
-    con.execute("DROP TABLE IF EXISTS temp.main.v_patient")
+def _memory_limit(con) -> str:
+    return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
 
 
 def _current(con) -> tuple[str, str]:

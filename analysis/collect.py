@@ -60,13 +60,14 @@ def comparisons_table(results: pd.DataFrame, labels: Labels) -> pd.DataFrame:
 
 
 def collect(con: duckdb.DuckDBPyConnection, plan: Plan, *, transform: str = "log",
-            median_rule: str = "print") -> Results:
-    """Every result the report shows (no figures, no published numbers yet)."""
+            median_rule: str = "print", memory: str | None = views.STORED_MEMORY) -> Results:
+    """Every result the report shows (no figures, no published numbers yet); ``memory``:
+    DuckDB's cap while ``v_patient`` is stored (:func:`analysis.views.materialised`)."""
     labels = Labels(plan, ref_labels(con))
     # Table 2 first: the memory of its aggregation (about 650 MB at a million patients) is
     # reused by DuckDB for what follows, before any pandas frame is held beside it
     table2_data = tables.table2_data(con, plan.table2)
-    with views.materialised(con):         # v_patient computed once for these reads
+    with views.materialised(con, memory):  # v_patient computed once for these reads
         patients = views.patients(con)
         responses = views.responses(con)
         table1_data = tables.table1_data(con, plan)

@@ -124,13 +124,18 @@ def build_page(res: Results, fig_dir: Path, flow: attrition.Flow,
 
 
 def read_results(warehouse, plan: Plan, **options) -> Results:
-    """:func:`analysis.collect.collect` on a read-only connection of its own: memory DuckDB
-    frees goes back to the system while the statistics run in pandas, and rows it spills
-    (a million patients and more) go to a private temporary folder (mode 0700), removed
-    with the connection, never next to the warehouse."""
+    """:func:`analysis.collect.collect` on a read-only connection of its own. For a
+    warehouse file: memory DuckDB frees goes back to the system while the statistics run
+    in pandas, and rows it spills (a million patients and more) go to a private temporary
+    folder (mode 0700), removed with the connection, never next to the warehouse."""
+    if hasattr(warehouse, "connect"):      # a DuckLake: its process-wide instance is shared,
+        con = warehouse.connect(read_only=True)   # its settings are not the report's to change
+        try:
+            return collect(con, plan, memory=None, **options)
+        finally:
+            con.close()
     with tempfile.TemporaryDirectory(prefix="harmonise-report-") as spill:
-        con = (warehouse.connect(read_only=True) if hasattr(warehouse, "connect")
-               else duckdb.connect(str(warehouse), read_only=True))
+        con = duckdb.connect(str(warehouse), read_only=True)
         try:
             con.execute("SET allocator_background_threads = true")
             con.execute("SET temp_directory = ?", [spill])

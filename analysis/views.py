@@ -24,7 +24,7 @@ pandas frames and DuckDB's stored rows do not add up past 1 GB."""
 
 
 @contextlib.contextmanager
-def materialised(con: duckdb.DuckDBPyConnection, memory: str = STORED_MEMORY):
+def materialised(con: duckdb.DuckDBPyConnection, memory: str | None = STORED_MEMORY):
     """Within the block, ``v_patient`` is computed once for everything read through ``con``.
 
     A temporary table of the same name shadows the view (DuckDB looks in ``temp`` first),
@@ -35,18 +35,21 @@ def materialised(con: duckdb.DuckDBPyConnection, memory: str = STORED_MEMORY):
     built on it are bound to those types.) DuckDB's memory is capped at ``memory`` in the
     block: rows beyond it spill to the connection's ``temp_directory`` (the report sets a
     private one). On leaving, the table is dropped and the memory limit restored.
+    ``memory=None``: no cap (a connection of a shared instance, e.g. a DuckLake's).
     """
     saved = _memory_limit(con)
-    con.execute("SET memory_limit = ?", [memory])
+    if memory is not None:
+        con.execute("SET memory_limit = ?", [memory])
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE v_patient AS SELECT * FROM "
                     f"{_quoted(_current(con))}.v_patient")
         yield con
     finally:
         con.execute("DROP TABLE IF EXISTS temp.main.v_patient")
-        con.execute("RESET memory_limit")   # exact when it was DuckDB's default
-        if _memory_limit(con) != saved:     # a limit of the caller's, to its printed precision
-            con.execute("SET memory_limit = ?", [saved])
+        if memory is not None:
+            con.execute("RESET memory_limit")   # exact when it was DuckDB's default
+            if _memory_limit(con) != saved:     # a caller's limit, to its printed precision
+                con.execute("SET memory_limit = ?", [saved])
 
 
 def _memory_limit(con) -> str:

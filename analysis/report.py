@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from harmonise.analysis import (attrition, km, kmplot, methods, paper, present, sections_audit,
-                                suppress)
+                                suppress, views)
 from harmonise.analysis import sections as s
 from harmonise.analysis.collect import collect
 from harmonise.analysis.figures import figure_workers, prepare_figures
@@ -124,22 +124,25 @@ def build_page(res: Results, fig_dir: Path, flow: attrition.Flow,
 
 
 def read_results(warehouse, plan: Plan, **options) -> Results:
-    """:func:`analysis.collect.collect` on a read-only connection of its own. For a
-    warehouse file: memory DuckDB frees goes back to the system while the statistics run
-    in pandas, and rows it spills (a million patients and more) go to a private temporary
-    folder (mode 0700), removed with the connection, never next to the warehouse."""
-    if hasattr(warehouse, "connect"):      # a DuckLake: its process-wide instance is shared,
-        con = warehouse.connect(read_only=True)   # its settings are not the report's to change
-        try:
-            return collect(con, plan, memory=None, **options)
-        finally:
-            con.close()
+    """:func:`analysis.collect.collect` on a read-only connection of its own.
+
+    When the connection is a DuckDB instance of the report's own (a file path, or a reader
+    whose ``own_instance`` is true: an embedded warehouse), memory DuckDB frees goes back
+    to the system while the statistics run in pandas, its memory is capped while
+    ``v_patient`` is stored, and rows it spills (a million patients and more) go to a
+    private temporary folder (mode 0700), removed with the connection, never next to the
+    warehouse. A shared instance (a DuckLake's) keeps its settings.
+    """
+    reader = hasattr(warehouse, "connect")
+    own = getattr(warehouse, "own_instance", not reader)
     with tempfile.TemporaryDirectory(prefix="harmonise-report-") as spill:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = (warehouse.connect(read_only=True) if reader
+               else duckdb.connect(str(warehouse), read_only=True))
         try:
-            con.execute("SET allocator_background_threads = true")
-            con.execute("SET temp_directory = ?", [spill])
-            return collect(con, plan, **options)
+            if own:
+                con.execute("SET allocator_background_threads = true")
+                con.execute("SET temp_directory = ?", [spill])
+            return collect(con, plan, memory=views.STORED_MEMORY if own else None, **options)
         finally:
             con.close()
 

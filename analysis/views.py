@@ -37,7 +37,7 @@ def materialised(con: duckdb.DuckDBPyConnection, memory: str | None = STORED_MEM
     private one). On leaving, the table is dropped and the memory limit restored.
     ``memory=None``: no cap (a connection of a shared instance, e.g. a DuckLake's).
     """
-    saved = _memory_limit(con)
+    saved = _memory_limit(con) if memory is not None else None
     if memory is not None:
         con.execute("SET memory_limit = ?", [memory])
     try:

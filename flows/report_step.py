@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harmonise.flows.settings import Settings
-from harmonise.warehouse import publish
+from harmonise.warehouse import backend, publish
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,11 @@ class WarehouseReader:
 
     def connect(self, read_only: bool = True):
         return self.warehouse.connect(read_only=True, as_of=self.as_of)
+
+    @property
+    def own_instance(self) -> bool:
+        """Each connection is its own DuckDB instance (the report may cap its memory)."""
+        return self.as_of is None and backend.own_instance(self.warehouse)
 
 
 def write_report(settings: Settings, transform: str = "log", out_dir: Path | None = None,

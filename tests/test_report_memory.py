@@ -9,6 +9,8 @@ import duckdb
 from harmonise.analysis import views
 from harmonise.analysis.plan import EXAMPLE_PLAN, load_plan
 from harmonise.analysis.report import read_results
+from harmonise.flows.report_step import WarehouseReader
+from harmonise.warehouse import backend
 
 
 def _limit(con) -> str:
@@ -54,3 +56,12 @@ def test_report_reading_leaves_no_spill_folder_behind(demo_warehouse, tmp_path, 
     res = read_results(demo_warehouse, load_plan(EXAMPLE_PLAN))
     assert len(res.patients) > 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_caps_memory_on_an_embedded_file_but_not_while_a_run_holds_it(demo_warehouse):
+    reader = WarehouseReader(backend.EmbeddedFile(demo_warehouse))
+    assert reader.own_instance
+    with backend.held(reader.warehouse):
+        assert not reader.own_instance     # the run's connection is shared: its settings stay
+    res = read_results(reader, load_plan(EXAMPLE_PLAN))
+    assert len(res.patients) == len(read_results(demo_warehouse, load_plan(EXAMPLE_PLAN)).patients)

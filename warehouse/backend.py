@@ -144,6 +144,14 @@ class EmbeddedFile:
                 "--as-of needs `storage: ducklake` (see docs/operations.md, 'Scaling out').")
 
 
+def own_instance(warehouse: Warehouse) -> bool:
+    """Whether a read-only connection of ``warehouse`` is a DuckDB instance of its own, whose
+    settings (memory limit, temporary folder) its reader may change: an embedded file not
+    held by a run (``connection.open_read_only``). A DuckLake's instance, or a held file's,
+    is shared by the process."""
+    return isinstance(warehouse, EmbeddedFile) and str(warehouse.path) not in _HELD
+
+
 @contextlib.contextmanager
 def held(warehouse: Warehouse):
     """Hold an embedded file open for a run's loads: one checkpoint at the end, not one per step.

@@ -20,6 +20,7 @@ from harmonise.mappings.errors import CenterError, StructuralProblems
 from harmonise.mappings.inbox import center_inbox, export_path  # noqa: F401 (re-exported)
 from harmonise.mappings.map_file import map_file
 from harmonise.mappings.model import CenterMapping
+from harmonise.mappings.pseudonym import Pseudonyms
 from harmonise.mappings.readers import read_export, sha256_of
 from harmonise.mappings.summaries import summarise
 from harmonise.mappings.structure import check_columns, unmentioned_files
@@ -64,7 +65,7 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
     pieces: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     found, files, sources, deferred = [], [], {}, {}
     structural = unmentioned_files(mapping, folder)
-    raws = []
+    raws, pseudonyms = [], Pseudonyms(mapping.center, key)
     for spec in mapping.files:  # read and check every file first: report every structural problem
         path = folder / spec.name
         try:
@@ -90,7 +91,7 @@ def map_center(mapping: CenterMapping, inbox: Path, key: bytes,
         else:
             sha = (file_hashes or {}).get(spec.name) or sha256_of(path)
             files.append(SourceFile(spec.name, path, sha, len(raw)))
-        mapped = map_file(mapping, spec, raw, key, row_ids)
+        mapped = map_file(mapping, spec, raw, pseudonyms, row_ids)
         for table, frame in mapped.frames.items():
             pieces[table].append(frame)
         found.append(mapped.quarantine)

@@ -13,7 +13,7 @@ import pandas as pd
 from harmonise.mappings import transforms
 from harmonise.mappings.derive import CELL_DERIVATIONS, COMPUTE, ROW_DERIVATIONS
 from harmonise.mappings.model import ROLE_TABLES, CenterMapping, ColumnSpec, FileSpec
-from harmonise.mappings.pseudonym import pseudonymise
+from harmonise.mappings.pseudonym import Pseudonyms
 from harmonise.mappings.readers import SOURCE_ROW
 from harmonise.mappings.wide import melt_wide
 from harmonise.schemas.canonical import TABLES, agent_class_columns, mapped_columns
@@ -30,12 +30,12 @@ class MappedFile:
     deferred: dict = field(default_factory=dict)
 
 
-def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, key: bytes,
-              row_ids) -> MappedFile:
+def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, pseudonyms: Pseudonyms,
+             row_ids) -> MappedFile:
     tables = sorted(ROLE_TABLES[spec.role], key=list(TABLES).index)
     base = pd.DataFrame({"_source_file": spec.name, "_source_row": raw[SOURCE_ROW]})
     id_column = next(c for c in spec.columns.values() if c.action == "pseudonymise")
-    base["patient_key"] = pseudonymise(mapping.center, raw[id_column.source], key)
+    base["patient_key"] = pseudonyms.of(raw[id_column.source])
     base["center_id"] = mapping.center
     values: dict[tuple[str, str], pd.Series] = {}
     problems: list[tuple[ColumnSpec, str, str, transforms.Problem, pd.Series]] = []

@@ -100,14 +100,32 @@ def pseudonymise(center_id: str, identifiers: pd.Series, key: bytes) -> pd.Serie
     Identifiers are NFKC-normalised and stripped first, so ``'HN0001 '`` and the
     full-width ``'ＨＮ０００１'`` give the same pseudonym.
     """
-    def one(value):
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
+    return Pseudonyms(center_id, key).of(identifiers)
+
+
+class Pseudonyms:
+    """One center's pseudonymiser: each identifier's pseudonym is made once, for all the
+    center's files (the adverse-event file names the patients of the patients file)."""
+
+    def __init__(self, center_id: str, key: bytes):
+        # HMAC(key, center + US + identifier): the keyed state after the center, copied per value
+        self._mac = hmac.new(key, f"{center_id}\x1f".encode(), hashlib.sha256)
+        self._made: dict = {}
+
+    def of(self, identifiers: pd.Series) -> pd.Series:
+        """The pseudonyms of ``identifiers``; missing or blank stays missing."""
+        for value in pd.unique(identifiers.dropna()):
+            if value not in self._made:
+                self._made[value] = self._one(value)
+        keys = identifiers.map(self._made)
+        return keys.astype(object).where(keys.notna(), None)
+
+    def _one(self, value) -> str | None:
+        if not isinstance(value, str) and pd.isna(value):
             return None
         text = unicodedata.normalize("NFKC", str(value)).strip()
         if not text:
             return None
-        message = f"{center_id}\x1f{text}".encode()
-        return hmac.new(key, message, hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
-    table = {value: one(value) for value in pd.unique(identifiers.dropna())}  # once per patient
-    keys = identifiers.map(table)
-    return keys.astype(object).where(keys.notna(), None)
+        mac = self._mac.copy()
+        mac.update(text.encode())
+        return mac.hexdigest()[:PSEUDONYM_HEX_CHARS]

@@ -25,7 +25,7 @@ from pandera.typing import Series
 
 from harmonise.schemas.fields import (AGENT_SEPARATOR, CENTER_PATTERN, MAY_BE_NOT_RECORDED, PATIENT,
                                       CanonicalModel, Day, Int, Text, agents_in, center_field, coded,
-                                      date_field, key_field)
+                                      date_field, key_field, once_per_distinct_value)
 from harmonise.schemas.codes import CodeBook
 from harmonise.schemas.lineage import LINEAGE
 from harmonise.schemas.timeline import Timeline
@@ -188,8 +188,14 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
 @lru_cache(maxsize=64)
 def contract(table: str, book: CodeBook | None = None) -> pa.DataFrameSchema:
     """The pandera schema of ``table`` whose code checks read ``book``'s lists (the built-in
-    lists with a study's own codes, ``schemas.study_codes``); the model's own schema otherwise."""
+    lists with a study's own codes, ``schemas.study_codes``); the model's own schema otherwise.
+    Its ``str_matches`` checks match each distinct value once (``fields.once_per_distinct_value``)."""
     schema = TABLES[table].to_schema()
+    for name, column in schema.columns.items():
+        if any(check.name == "str_matches" for check in column.checks):
+            schema = schema.update_column(name, checks=[
+                once_per_distinct_value(c) if c.name == "str_matches" else c
+                for c in column.checks])
     grown = {vocabulary for vocabulary, _ in (book.added if book is not None else ())}
     if not grown:
         return schema

@@ -55,7 +55,7 @@ _TIMELINE_COLUMN = {
 
 def link_failures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Orphans (rows of an unknown patient) and patients missing a treatment or outcome row."""
-    known = set(frames["patient"]["patient_key"].dropna())
+    known = frames["patient"]["patient_key"].dropna().unique()
     records, row_ids = [], []
     for table in ("treatment", "outcome", "adverse_event", "assessment"):
         frame = frames[table]
@@ -66,7 +66,7 @@ def link_failures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
             row_ids.append(row_id)
     patients = frames["patient"]
     for table in ("treatment", "outcome"):
-        present = set(frames[table]["patient_key"].dropna())
+        present = frames[table]["patient_key"].dropna().unique()
         missing = patients[patients["patient_key"].notna() & ~patients["patient_key"].isin(present)]
         for row_id in missing["_row_id"]:
             records.append(QuarantineRecord(table_name="patient", rule=Rule.MISSING_TABLE,
@@ -86,6 +86,8 @@ def repeated_events(events: pd.DataFrame) -> pd.DataFrame:
     dated = events[events["onset_date"].notna() & events["patient_key"].notna()]
     key = ["patient_key", "term", "grade", "onset_date"]
     repeat = dated[dated.duplicated(subset=key, keep="first")]
+    if repeat.empty:
+        return quarantine_frame()
     first = dated.drop_duplicates(subset=key, keep="first").set_index(key)
     records = []
     for row in repeat.to_dict("records"):
@@ -102,9 +104,12 @@ def repeated_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
         return quarantine_frame()
     dated = assessments[assessments["assessment_date"].notna() & assessments["patient_key"].notna()]
     key = ["patient_key", "assessment_date"]
+    repeat = dated[dated.duplicated(subset=key, keep="first")]
+    if repeat.empty:
+        return quarantine_frame()
     first = dated.drop_duplicates(subset=key, keep="first").set_index(key)
     records, row_ids = [], []
-    for row in dated[dated.duplicated(subset=key, keep="first")].to_dict("records"):
+    for row in repeat.to_dict("records"):
         original = first.loc[(row["patient_key"], row["assessment_date"])]
         where = {"first_file": original["_source_file"], "first_row": int(original["_source_row"])}
         if shown_value(original["response"]) == shown_value(row["response"]):

@@ -8,6 +8,8 @@ empty meaning none; every table starts with ``PATIENT``.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
@@ -71,6 +73,20 @@ def agents_in(agent_class: str, book: CodeBook | None = None):
         return series.map(known).fillna(True).astype(bool)
 
     return check
+
+
+def once_per_distinct_value(check: pa.Check) -> pa.Check:
+    """pandera's ``str_matches`` check (the same name, error and statistics, so the same
+    failure cases and records), matched once per distinct value: one center's column holds
+    one center id and a patient key per patient, over every row of every table."""
+    pattern = re.compile(check.statistics["pattern"])
+
+    def matches(series: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(series)          # missing -> -1, last: never a match
+        ok = np.array([isinstance(v, str) and pattern.match(v) is not None for v in uniques]
+                      + [False], dtype=bool)
+        return pd.Series(ok[codes], index=series.index)
+    return pa.Check(matches, name=check.name, error=check.error, statistics=check.statistics)
 
 
 def center_field():

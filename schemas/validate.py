@@ -77,11 +77,10 @@ def validate_center(center_id: str, frames: dict[str, pd.DataFrame],
     failures = _with_lineage(failures, frames)
 
     held_keys = _held_patient_keys(failures)
-    failed_rows = set(zip(failures["table_name"], failures["_row_id"]))
     clean, held = {}, []
     for table, frame in frames.items():
-        row_failed = pd.Series([(table, r) in failed_rows for r in frame["_row_id"]],
-                               index=frame.index, dtype=bool)
+        row_failed = frame["_row_id"].isin(
+            failures.loc[failures["table_name"] == table, "_row_id"]).astype(bool)
         is_held = frame["patient_key"].isin(held_keys) & ~row_failed
         held.append(_held_records(table, frame[is_held], failures))
         clean[table] = frame[~row_failed & ~is_held].reset_index(drop=True)

@@ -160,3 +160,26 @@ def test_reasons_name_the_exports_own_column(inbox_copy, settings_for):
     assert record.reason.startswith("Column 'Age' (age_years) value '99' must be at least 18.")  # shape
     private = batch.private_quarantine.query("check_name != 'held_with_patient'").iloc[0]
     assert private.reason.startswith("Column 'Age' (age_years) value '15' must be at least 18.")
+
+
+def test_a_malformed_pseudonym_or_center_id_breaks_the_contract_and_names_the_pattern(
+        inbox_copy, settings_for):
+    """The engine always writes well-formed keys; the contract still checks every row (it is
+    matched once per distinct value, so a bad row among 100 good copies is still caught)."""
+    from harmonise.schemas.fields import CENTER_PATTERN, PSEUDONYM_PATTERN
+    from harmonise.schemas.reasons import rendered
+    from harmonise.schemas.validate import validate_center
+    settings = settings_for(inbox_copy)
+    frames = {t: f.copy() for t, f in _batch(settings).clean.items()}
+    frames["patient"].loc[3, "patient_key"] = "HN0004"                 # an MRN, not a pseudonym
+    frames["adverse_event"]["center_id"] = frames["adverse_event"]["center_id"].astype(object)
+    frames["adverse_event"].loc[1, "center_id"] = "Site A"
+    quarantine = validate_center("site_a", frames, pd.Timestamp(settings.cutoff)).quarantine
+    wrong = rendered(quarantine[quarantine["rule"] == "wrong_form"])
+    assert sorted(zip(wrong["table_name"], wrong["column_name"], wrong["failed_value"])) == [
+        ("adverse_event", "center_id", "Site A"), ("patient", "patient_key", "HN0004")]
+    assert sorted(wrong["reason"].str.contains(p, regex=False).any()
+                  for p in (CENTER_PATTERN, PSEUDONYM_PATTERN)) == [True, True]
+    events = frames["adverse_event"]
+    assert not quarantine[(quarantine["table_name"] == "adverse_event") & (quarantine["rule"] == "wrong_form")
+                          ]["_row_id"].isin(events.loc[events.index != 1, "_row_id"]).any()

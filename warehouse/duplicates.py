@@ -13,6 +13,7 @@ import hashlib
 import hmac
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 DEFAULT_FIELDS = "patient.sex, patient.age_years, patient.histology, treatment.start_date"
@@ -33,7 +34,7 @@ def fingerprints(clean: dict[str, pd.DataFrame], key: bytes, fields: str) -> pd.
         values = frame[["patient_key", column]].dropna()
         if pd.api.types.is_datetime64_any_dtype(values[column]):
             values = values.sort_values(column).drop_duplicates("patient_key")
-            text = values[column].dt.strftime("%Y-%m")          # the month, not the day
+            text = _each_distinct(values[column], lambda d: d.strftime("%Y-%m"))  # the month
         else:
             values = values.drop_duplicates("patient_key")
             text = values[column].astype(str)
@@ -41,11 +42,24 @@ def fingerprints(clean: dict[str, pd.DataFrame], key: bytes, fields: str) -> pd.
                                      name=f"{table}.{column}"))
     if not per_patient:
         return pd.DataFrame(columns=["patient_key", "fingerprint"])
-    joined = pd.concat(per_patient, axis=1, join="inner")
-    secret = hmac.new(key, b"harmonise duplicate fingerprint", hashlib.sha256).digest()
-    prints = [hmac.new(secret, "\x1f".join(row).encode(), hashlib.sha256).hexdigest()[:20]
-              for row in joined.astype(str).itertuples(index=False)]
-    return pd.DataFrame({"patient_key": joined.index, "fingerprint": prints})
+    joined = pd.concat(per_patient, axis=1, join="inner").astype(str)
+    mac = hmac.new(hmac.new(key, b"harmonise duplicate fingerprint", hashlib.sha256).digest(),
+                   digestmod=hashlib.sha256)
+
+    def made(row: tuple) -> str:
+        one = mac.copy()
+        one.update("\x1f".join(row).encode())
+        return one.hexdigest()[:20]
+    rows = pd.Series(list(joined.itertuples(index=False, name=None)), index=joined.index,
+                     dtype=object)
+    return pd.DataFrame({"patient_key": joined.index,
+                         "fingerprint": _each_distinct(rows, made).to_numpy()})
+
+
+def _each_distinct(values: pd.Series, fn) -> pd.Series:
+    """``values.map(fn)``, calling ``fn`` once per distinct value (many patients share one)."""
+    codes, uniques = pd.factorize(values)
+    return pd.Series(np.array([fn(u) for u in uniques], dtype=object)[codes], index=values.index)
 
 
 def replace(con: duckdb.DuckDBPyConnection, center_id: str, frame: pd.DataFrame | None,

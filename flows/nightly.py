@@ -8,6 +8,7 @@ The flow runs without a Prefect server (Prefect starts a temporary local one).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import duckdb
@@ -127,9 +128,10 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             todo = steps.centers_to_run(settings, centers)
             logger.info(f"run {run_id}: {len(todo)} center(s) into {settings.warehouse}; log {log_path}")
             display.start(todo)
-            build = steps.begin_build(settings)
-            prepare(build, run_id)
-            results = _ingest_all(todo, build, run_id, force, display, accept_drop)
+            with _builders(todo) as pool:   # their processes start while the copy is made
+                build = steps.begin_build(settings)
+                prepare(build, run_id)
+                results = _ingest_all(todo, build, run_id, force, display, accept_drop, pool)
             display.step("publishing the warehouse")
             refresh_views(build)
             freeze(build, run_id, results)
@@ -153,26 +155,33 @@ def nightly(centers: list[str] | None = None, cutoff: str | None = None, demo: b
             return Completed(message=f"{len(results)} centers loaded or unchanged", data=results)
 
 
-def _ingest_all(todo: list[str], build: Settings, run_id: str, force: bool, display,
-                accept_drop: bool = False) -> list[steps.CenterResult]:
-    """One ``ingest`` task per center, results in the order of ``todo``: one after another on
-    one core; on more, side by side (``steps.CenterWorkers``: builds in worker processes,
-    loads one at a time)."""
+def _builders(todo: list[str]):
+    """The worker processes that build centers side by side (``steps.CenterWorkers``), or
+    none (``None``) on one core or for a single center."""
     workers = steps.default_workers()
     if workers <= 1 or len(todo) < 2:
+        return contextlib.nullcontext(None)
+    return steps.CenterWorkers(workers)
+
+
+def _ingest_all(todo: list[str], build: Settings, run_id: str, force: bool, display,
+                accept_drop: bool = False, pool: steps.CenterWorkers | None = None
+                ) -> list[steps.CenterResult]:
+    """One ``ingest`` task per center, results in the order of ``todo``: one after another
+    without ``pool``; with it, side by side (builds in its processes, loads one at a time)."""
+    if pool is None:
         return [_finished(center, build, run_id, display, dt.datetime.now(),
                           ingest(center, build, run_id, force, accept_drop, return_state=True))
                 for center in todo]
-    with steps.CenterWorkers(workers) as pool:
-        started = dt.datetime.now()
-        futures = [(center, ingest.submit(center, build, run_id, force, accept_drop, pool))
-                   for center in todo]
-        results = []
-        for center, future in futures:
-            display.center_started(center)
-            future.wait()
-            results.append(_finished(center, build, run_id, display, started, future.state))
-        return results
+    started = dt.datetime.now()
+    futures = [(center, ingest.submit(center, build, run_id, force, accept_drop, pool))
+               for center in todo]
+    results = []
+    for center, future in futures:
+        display.center_started(center)
+        future.wait()
+        results.append(_finished(center, build, run_id, display, started, future.state))
+    return results
 
 
 def _finished(center: str, build: Settings, run_id: str, display, started: dt.datetime,

@@ -209,7 +209,7 @@ def store_batch(settings, batch: LoadBatch, run_id: str, started: dt.datetime) -
     rows_read = sum(batch.rows_read.values())
     quarantined = batch.quarantine.dropna(subset=["source_row"]).drop_duplicates(
         ["source_file", "source_row"]).shape[0]
-    stored = sum(loader.stored_rows_per_file(batch.clean).values())
+    stored = sum(batch.rows_stored.values())
     return CenterResult(batch.center_id, "loaded", rows_read=rows_read, rows_loaded=stored,
                         rows_quarantined=quarantined, patients_loaded=loaded["patient"],
                         seconds=_since(started))

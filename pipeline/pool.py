@@ -65,10 +65,12 @@ def _alive(pid: int) -> bool:
 class CenterWorkers:
     """Worker processes for building centers, and the lock of the single writer.
 
-    Use as a context manager (the processes stop at its end). ``ingest`` may be called
-    from several threads at once; with ``workers == 1`` the batch is built in the calling
-    thread (no process is started). The writer holds the warehouse open from the first
-    center to the end (``warehouse.backend.held``: one checkpoint for all the loads).
+    Use as a context manager: the processes start when it is entered (their imports take
+    about a second, so enter it before copying and preparing the warehouse) and stop at its
+    end. ``ingest`` may be called from several threads at once; with ``workers == 1`` the
+    batch is built in the calling thread (no process is started). The writer holds the
+    warehouse open from the first center to the end (``warehouse.backend.held``: one
+    checkpoint for all the loads), with one DuckDB thread while the processes build.
     """
 
     def __init__(self, workers: int | None = None):
@@ -79,6 +81,9 @@ class CenterWorkers:
         self._held = contextlib.ExitStack()
 
     def __enter__(self) -> CenterWorkers:
+        if self.workers > 1:
+            for _ in range(self.workers):    # one process started per task submitted
+                self._processes().submit(_ready)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -94,7 +99,7 @@ class CenterWorkers:
         with self._started:                 # started on first use, once
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["harmonise.pipeline.center"])
+                context.set_forkserver_preload(PRELOAD)
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                                  initializer=end_with, initargs=(os.getpid(),))
             return self._pool
@@ -103,7 +108,8 @@ class CenterWorkers:
                accept_drop: bool = False) -> CenterResult:
         """``pipeline.center.ingest_center`` of one center, its build in a worker process."""
         with self.writer:
-            self._held.enter_context(held(settings.backend))   # once per warehouse
+            self._held.enter_context(held(settings.backend,    # once per warehouse
+                                          threads=1 if self.workers > 1 else None))
             planned = begin_center(center, settings, run_id, key, force)
         if isinstance(planned, CenterResult):
             return planned
@@ -118,14 +124,32 @@ class CenterWorkers:
             return finish_center(settings, batch, run_id, planned.started, accept_drop)
 
 
+    def ingest_all(self, centers: list[str], settings, run_id: str, key: bytes,
+                   force: bool = False, accept_drop: bool = False) -> list[CenterResult]:
+        """:meth:`ingest` of every center, up to ``workers`` built at once; results in the
+        order asked."""
+        with ThreadPoolExecutor(self.workers + 1) as threads:
+            futures = [threads.submit(self.ingest, center, settings, run_id, key, force,
+                                      accept_drop) for center in centers]
+            return [f.result() for f in futures]
+
+
 def ingest_centers(centers: list[str], settings, run_id: str, key: bytes, force: bool = False,
                    workers: int | None = None, accept_drop: bool = False) -> list[CenterResult]:
     """Ingest ``centers`` (as ``pipeline.center.ingest_center`` would, one by one), mapping and
     validating up to ``workers`` (default: the cores) at once; results in the order asked."""
-    with CenterWorkers(workers) as pool, ThreadPoolExecutor(pool.workers + 1) as threads:
-        futures = [threads.submit(pool.ingest, center, settings, run_id, key, force, accept_drop)
-                   for center in centers]
-        return [f.result() for f in futures]
+    with CenterWorkers(workers) as pool:
+        return pool.ingest_all(centers, settings, run_id, key, force, accept_drop)
+
+
+#: What the builder processes import once, in the process they are forked from: the
+#: pipeline, and pandera's pandas checks (registered on a first validation; they import
+#: hypothesis, about 0.15 s per process otherwise).
+PRELOAD = ["harmonise.pipeline.center", "pandera.backends.pandas.builtin_checks"]
+
+
+def _ready() -> None:
+    """A builder process's first task: nothing (submitting it starts the process)."""
 
 
 def _build(planned: Planned, settings, key: bytes):

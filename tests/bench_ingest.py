@@ -81,11 +81,11 @@ def phase_raw(work: Path) -> None:
 
 
 def phase_ingest(work: Path) -> None:
-    from harmonise.pipeline.pool import ingest_centers
     settings = _settings(work)
-    steps.prepare_warehouse(settings)
-    results = ingest_centers(steps.centers_to_run(settings), settings, steps.new_run_id(),
-                             steps.pseudonym_key(settings))
+    with steps.CenterWorkers() as pool:     # as the nightly flow: builders start first
+        steps.prepare_warehouse(settings)
+        results = pool.ingest_all(steps.centers_to_run(settings), settings, steps.new_run_id(),
+                                  steps.pseudonym_key(settings))
     assert all(r.status == "loaded" for r in results), [r.message for r in results]
     steps.refresh_views(settings)
     report = settings.report_dir / "report.html"   # the no-op path needs a written report

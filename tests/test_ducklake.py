@@ -111,8 +111,8 @@ CHILD = textwrap.dedent("""
     settings = Settings(demo_key=True, inbox=sys.argv[3])
     meet = Path(sys.argv[4]) if len(sys.argv) > 4 else None
     real_insert, real_conflict = loader._insert, lake.is_conflict
-    def slow_insert(con, table, frame):
-        real_insert(con, table, frame)
+    def slow_insert(con, table, frame, *rest):
+        real_insert(con, table, frame, *rest)
         if table != "treatment":
             return
         print("MID-LOAD", flush=True)      # rows deleted, half inserted, nothing committed

@@ -44,10 +44,10 @@ def test_exception_at_any_step_of_a_load_leaves_the_center_as_it_was(
     _drop_last_line(inbox_copy / "site_c" / "site_c_patients.csv")   # a real change to load
     real_insert = loader._insert
 
-    def failing_insert(con, table, frame):
+    def failing_insert(con, table, frame, *rest):
         if table == failing_table:
             raise RuntimeError("disk full (injected)")
-        real_insert(con, table, frame)
+        real_insert(con, table, frame, *rest)
 
     monkeypatch.setattr(loader, "_insert", failing_insert)
     with pytest.raises(RuntimeError, match="injected"):
@@ -69,8 +69,8 @@ RUNNER = textwrap.dedent("""
 
     settings = Settings(home=Path(sys.argv[1]), inbox=Path(sys.argv[2]), demo_key=True)
     real_insert = loader._insert
-    def slow_insert(con, table, frame):
-        real_insert(con, table, frame)
+    def slow_insert(con, table, frame, *rest):
+        real_insert(con, table, frame, *rest)
         if table == "treatment":            # rows deleted and half inserted: the worst moment
             print("MID-LOAD", flush=True)
             time.sleep(60)

@@ -153,7 +153,7 @@ def own_instance(warehouse: Warehouse) -> bool:
 
 
 @contextlib.contextmanager
-def held(warehouse: Warehouse):
+def held(warehouse: Warehouse, threads: int | None = None):
     """Hold an embedded file open for a run's loads: one checkpoint at the end, not one per step.
 
     DuckDB checkpoints a file whenever its last connection closes, and each step of a load
@@ -162,8 +162,10 @@ def held(warehouse: Warehouse):
     cursors of the one held connection (reads included: they see every committed load), each
     ``write`` is still its own transaction (a failing center rolls back alone), and the file
     is checkpointed once, when the hold ends (or when its log passes
-    ``HELD_CHECKPOINT_THRESHOLD``). The caller keeps one writer at a time. Nothing
-    to hold on a DuckLake (each commit is its own snapshot).
+    ``HELD_CHECKPOINT_THRESHOLD``). The caller keeps one writer at a time. ``threads``
+    limits DuckDB's threads while held (the loads of a pool whose builder processes use the
+    other cores: DuckDB's own threads would only compete with them). Nothing to hold on a
+    DuckLake (each commit is its own snapshot).
     """
     path = str(getattr(warehouse, "path", ""))
     if not isinstance(warehouse, EmbeddedFile) or path in _HELD:
@@ -172,11 +174,17 @@ def held(warehouse: Warehouse):
     from harmonise.warehouse.connection import connect
     _HELD[path] = con = connect(path)
     con.execute(f"SET checkpoint_threshold = '{HELD_CHECKPOINT_THRESHOLD}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
     try:
         yield
     finally:
         del _HELD[path]
-        con.close()
+        try:
+            if threads:
+                con.execute("RESET threads")      # the checkpoint at close uses every core
+        finally:
+            con.close()
 
 
 def open_warehouse(storage: str, *, path: Path, lake_catalog: str | None = None,

@@ -40,10 +40,15 @@ class LoadBatch:
     private_quarantine: pd.DataFrame | None = None
     #: ``patient_key, fingerprint``: keyed hashes of the quasi-identifiers (duplicates.py).
     fingerprints: pd.DataFrame | None = None
+    #: Distinct source rows stored, per file (:func:`stored_rows_per_file`): counted where
+    #: the batch is built (a worker process), not by the single writer.
+    rows_stored: dict[str, int] | None = None
 
     def __post_init__(self):
         if not self.load_id:
             self.load_id = content_load_id(self)
+        if self.rows_stored is None:
+            self.rows_stored = stored_rows_per_file(self.clean)
 
 
 def content_load_id(batch: LoadBatch) -> str:
@@ -80,12 +85,18 @@ def load_center(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = 
 def replace_center_rows(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str = ""
                         ) -> dict[str, int]:
     """The body of a center's load, inside the caller's transaction: delete, then insert."""
-    frames = {t: _stored_frame(t, batch) for t in DATA_TABLES}
-    quarantine = _stored_quarantine(batch)
     for table in (*reversed(DATA_TABLES), "quarantine", "center_load"):
         con.execute(f"DELETE FROM {table} WHERE center_id = ?", [batch.center_id])
-    for table, frame in (*frames.items(), ("quarantine", quarantine)):
-        _insert(con, table, frame)
+    frames = {table: _incoming(table, batch) for table in DATA_TABLES}
+    load = {"mapping_version": batch.mapping_version, "load_id": batch.load_id}
+    con.register("incoming_files", pd.DataFrame({"name": list(batch.file_hashes),
+                                                 "sha256": list(batch.file_hashes.values())}))
+    try:
+        for table, frame in frames.items():
+            _insert(con, table, frame, _with_lineage(table), load)
+    finally:
+        con.unregister("incoming_files")
+    _insert(con, "quarantine", _stored_quarantine(batch))
     con.execute("INSERT INTO center_load VALUES (?, ?, ?, ?)",
                 [batch.center_id, batch.load_id, run_id, dt.datetime.now()])
     return {table: len(frame) for table, frame in frames.items()}
@@ -101,12 +112,14 @@ def delete_center_rows(con: duckdb.DuckDBPyConnection, center_id: str) -> dict[s
     return removed
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Append ``frame`` to ``table``, matching columns by name."""
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
+            select: str = "SELECT * FROM incoming", parameters: dict | None = None) -> None:
+    """Append ``select`` over ``frame`` (as ``incoming``) to ``table``, matching columns by
+    name."""
     if len(frame):
         con.register("incoming", frame)
         try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+            con.execute(f"INSERT INTO {table} BY NAME {select}", parameters)
         finally:
             con.unregister("incoming")
 
@@ -117,20 +130,28 @@ def current_load_id(con: duckdb.DuckDBPyConnection, center_id: str) -> str | Non
     return row[0][0] if row else None
 
 
-def _stored_frame(table: str, batch: LoadBatch) -> pd.DataFrame:
-    """Canonical columns + lineage, in a stable row order (so re-runs are identical)."""
+def _incoming(table: str, batch: LoadBatch) -> pd.DataFrame:
+    """The batch's rows of ``table`` as validation left them (contract + engine lineage)."""
     frame = batch.clean.get(table)
-    columns = columns_of(table)
-    if frame is None or frame.empty:
-        return pd.DataFrame(columns=columns)
-    # A stable row order (so re-runs are identical): the engine numbers rows deterministically.
-    frame = frame.sort_values(["_source_file", "_source_row", "_row_id"])
-    lineage = {"source_file": frame["_source_file"].astype(str),
-               "source_sha256": frame["_source_file"].map(batch.file_hashes),
-               "source_row": frame["_source_row"].astype("int64"),
-               "mapping_version": batch.mapping_version, "load_id": batch.load_id}
-    # dates stay datetime64: DuckDB casts them to DATE on insert
-    return frame[columns].assign(**{c.name: lineage[c.name] for c in LINEAGE}).reset_index(drop=True)
+    return frame if frame is not None else pd.DataFrame()
+
+
+def _with_lineage(table: str) -> str:
+    """The canonical columns and the lineage each stored row carries (``schemas.lineage``),
+    added by DuckDB (the constant ones are never built row by row), in a stable row order
+    (so re-runs are identical): the engine numbers rows deterministically. Dates stay
+    datetime64 in ``incoming``: DuckDB casts them to DATE on insert."""
+    columns = [f'i."{c}"' for c in columns_of(table)]
+    columns += [f"{_LINEAGE_SQL[c.name]} AS {c.name}" for c in LINEAGE]
+    return (f"SELECT {', '.join(columns)} FROM incoming AS i "
+            "LEFT JOIN incoming_files AS f ON f.name = i._source_file "
+            "ORDER BY i._source_file, i._source_row, i._row_id")
+
+
+#: Where each lineage column comes from: the engine's lineage, the file's hash, the load.
+_LINEAGE_SQL = {"source_file": "i._source_file", "source_sha256": "f.sha256",
+                "source_row": "i._source_row", "mapping_version": "$mapping_version",
+                "load_id": "$load_id"}
 
 
 def _stored_quarantine(batch: LoadBatch) -> pd.DataFrame:
@@ -156,7 +177,7 @@ def log_attempt(con: duckdb.DuckDBPyConnection, *, run_id: str, center_id: str, 
     rows = []
     if batch is not None:
         quarantined = _quarantined_rows_per_file(batch.quarantine)
-        stored = stored_rows_per_file(batch.clean)
+        stored = batch.rows_stored
         for name, sha in batch.file_hashes.items():
             read = batch.rows_read.get(name, 0)
             bad = quarantined.get(name, 0)

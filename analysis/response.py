@@ -15,7 +15,6 @@ Conventions
 from __future__ import annotations
 
 import pandas as pd
-from scipy.special import betaincinv
 
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 OBJECTIVE = ("CR", "PR")
@@ -32,6 +31,7 @@ def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, f
     """
     if n <= 0:
         return float("nan"), float("nan"), float("nan")
+    from scipy.special import betaincinv   # here: the warehouse's view SQL reads this module
     k, n = int(successes), int(n)
     lower = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha / 2))
     upper = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))

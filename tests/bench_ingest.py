@@ -12,8 +12,9 @@ included where a user would pay them), with that process's peak memory:
 - no-op: the run when every center is unchanged (``harmonise run``'s path: hashes, log);
 - demo no-op: ``harmonise run --demo`` itself, on the demo, with its report written.
 
-Ingest vs raw compares the work itself (``work_s``: imports excluded, as DuckDB's are);
-the no-op figures are wall time from process start, as a user sees them.
+Ingest vs raw compares the work itself (``work_s``: imports excluded, as DuckDB's are),
+the median of ``--repeat`` runs of each (default 3), alternated so that a minute of a slower
+machine slows both; the no-op figures are wall time from process start, as a user sees them.
 
 Not part of ``make test``: speed targets live here, not in timed unit tests.
 """
@@ -122,6 +123,23 @@ def timed(phase: str, work: Path, env: dict | None = None) -> dict:
     return {"seconds": seconds, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
+def alternated(work: Path, repeat: int) -> tuple[dict, dict]:
+    """DuckDB's raw load and the ingest, ``repeat`` times each, one after the other (so a
+    machine that slows down for a minute slows both): the median run of each, with the
+    spread of its ``work_s`` (``low``, ``high``)."""
+    runs = {"raw": [], "ingest": []}
+    for _ in range(max(1, repeat)):
+        shutil.rmtree(work / "home", ignore_errors=True)
+        (work / "raw.duckdb").unlink(missing_ok=True)
+        for phase in runs:
+            runs[phase].append(timed(phase, work))
+    out = []
+    for phase, done in runs.items():
+        done = sorted(done, key=lambda r: r["work_s"])
+        out.append({**done[len(done) // 2], "low": done[0]["work_s"], "high": done[-1]["work_s"]})
+    return out[0], out[1]
+
+
 def prepare_demo(work: Path) -> dict:
     """A home holding the demo's warehouse and report, as after a first ``harmonise run --demo``."""
     home = work / "demo_home"
@@ -140,6 +158,8 @@ def main() -> None:
     parser.add_argument("--centers", type=int, default=20)
     parser.add_argument("--patients", type=int, default=10000, help="patients per center")
     parser.add_argument("--million", action="store_true", help="100 centers x 10,000 patients")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of raw DuckDB and of the ingest, alternated (medians shown)")
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,14 +180,16 @@ def main() -> None:
     rows = sum(sum(1 for _ in p.open()) - 1 for p in (work / "inbox").glob("*/*.csv"))
     print(f"wrote {args.centers} centers x {args.patients:,} patients ({rows:,} CSV rows) "
           f"in {time.perf_counter() - started:.1f} s; {os.cpu_count()} cores")
-    raw = timed("raw", work)
-    ingest = timed("ingest", work)
+    raw, ingest = alternated(work, args.repeat)
     noop = timed("noop", work)
     demo = timed("demo-noop", work, prepare_demo(work))
     size = f"{args.centers} x {args.patients:,}"
     print(f"{'work':<42}{'harmonise':>11}{'raw DuckDB':>12}{'ratio':>8}{'peak MB':>16}")
     print(f"{'ingest ' + size + ' (site_a shape)':<42}{ingest['work_s']:>10.1f}s{raw['work_s']:>11.1f}s"
           f"{ingest['work_s'] / raw['work_s']:>7.1f}x{ingest['peak_mb']:>8.0f} / {raw['peak_mb']:.0f}")
+    spread = [f"{r['low']:.1f}-{r['high']:.1f}s" for r in (ingest, raw)]
+    print(f"{'  all runs, fastest-slowest':<42}{spread[0]:>11}{spread[1]:>12}"
+          f"   (medians above: {args.repeat} runs each, alternated)")
     print(f"{'  the same, from process start':<42}{ingest['seconds']:>10.1f}s{raw['seconds']:>11.1f}s"
           f"{ingest['seconds'] / raw['seconds']:>7.1f}x")
     print(f"{'no-op run, ' + size + ' (all unchanged)':<42}{noop['seconds']:>10.1f}s{'':>12}{'':>8}"

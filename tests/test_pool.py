@@ -25,3 +25,12 @@ def test_centers_built_on_two_cores_give_the_same_warehouse_and_a_bad_one_fails_
             duckdb.connect(str(demo_warehouse), read_only=True) as one_by_one:
         assert {t: table_checksum(built, t) for t in tables} == \
             {t: table_checksum(one_by_one, t) for t in tables}
+
+
+def test_builder_processes_yield_the_cpu_to_the_run_that_loads():
+    import os
+
+    from harmonise.pipeline.pool import BUILDER_NICENESS, CenterWorkers
+    with CenterWorkers(2) as pool:
+        niceness = {pool._processes().submit(os.nice, 0).result() for _ in range(4)}
+    assert niceness == {min(19, os.nice(0) + BUILDER_NICENESS)}

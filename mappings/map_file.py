@@ -6,6 +6,7 @@ validation decides what happens to the row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -104,11 +105,12 @@ def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, pseudony
 
     frames, ids = {}, {}
     for table in tables:
-        ids[table] = pd.Series([next(row_ids) for _ in range(len(raw))], index=raw.index)
-        frame = base.assign(_row_id=ids[table])
-        for column in mapped_columns(table):
-            frame[column] = values.get((table, column), pd.Series(None, index=raw.index, dtype=object))
-        frames[table] = frame
+        ids[table] = pd.Series(np.fromiter(islice(row_ids, len(raw)), dtype=np.int64,
+                                           count=len(raw)), index=raw.index)
+        mapped = {column: values.get((table, column), pd.Series(None, index=raw.index, dtype=object))
+                  for column in mapped_columns(table)}
+        frames[table] = pd.concat([base.assign(_row_id=ids[table]),
+                                   pd.DataFrame(mapped, index=raw.index)], axis=1)
 
     records, record_rows = [], []
     for col, table, column, problem, text in problems:

@@ -34,15 +34,27 @@ Int = pd.Int64Dtype  # nullable integer: missing stays missing instead of becomi
 @dtypes.immutable
 class Text(pandas_engine.NpString):
     """pandera's ``str`` (the same coercion, the same failures, named ``str``), checked per
-    column: a column holding only Python strings and missing values passes in one C pass;
-    any other is checked cell by cell as pandera does (a Python call per cell, about half
-    of a center's validation time before)."""
+    column: a column holding only Python strings and missing values passes in one C pass
+    (and is not coerced again); any other is checked and coerced cell by cell as pandera
+    does (a Python call per cell, about half of a center's validation time before)."""
 
     def check(self, pandera_dtype, data_container=None):
-        if data_container is not None and pd.api.types.infer_dtype(
-                np.asarray(data_container, dtype=object), skipna=True) in ("string", "empty"):
+        if data_container is not None and _only_text(data_container):
             return True
         return super().check(pandera_dtype, data_container)
+
+    def coerce(self, data_container):
+        """pandera's coercion (``astype(str)``, missing kept), skipped for a column holding
+        only strings and missing values already: it would give the same values."""
+        if getattr(data_container, "dtype", None) == object and _only_text(data_container):
+            return data_container
+        return super().coerce(data_container)
+
+
+def _only_text(data_container) -> bool:
+    """Every value a Python string or missing (one C pass)."""
+    return pd.api.types.infer_dtype(np.asarray(data_container, dtype=object),
+                                    skipna=True) in ("string", "empty")
 
 
 @pandas_engine.Engine.register_dtype

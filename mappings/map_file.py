@@ -18,6 +18,7 @@ from harmonise.mappings.pseudonym import Pseudonyms
 from harmonise.mappings.readers import SOURCE_ROW
 from harmonise.mappings.wide import melt_wide
 from harmonise.schemas.canonical import TABLES, agent_class_columns, mapped_columns
+from harmonise.schemas.distinct import by_value
 from harmonise.schemas.quarantine import QuarantineRecord, Rule, quarantine_frame, shown_value
 
 
@@ -54,7 +55,7 @@ def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, pseudony
         if col.action in ("drop", "identifier", "pseudonymise") or col.source not in raw:
             continue
         # Each transform is a function of the cell alone: run it once per distinct cell.
-        distinct, spread = _by_value(raw[col.source])
+        distinct, spread = by_value(raw[col.source])
         text = cleaned = transforms.clean_text(distinct)
         raw_text = spread(cleaned)
         if col.action == "split_regimen":
@@ -132,18 +133,6 @@ def map_file(mapping: CenterMapping, spec: FileSpec, raw: pd.DataFrame, pseudony
         for source in spec.wide_adverse_events:
             sources.setdefault(("adverse_event", "grade"), source)
     return MappedFile(frames, quarantine_frame(records, record_rows), sources, deferred)
-
-
-def _by_value(cells: pd.Series):
-    """The distinct cells of a column (and one missing), and a function spreading a result
-    computed over them back onto the column's rows."""
-    codes, uniques = pd.factorize(cells)
-    distinct = pd.Series([*uniques, None], dtype=object)
-    where = np.where(codes < 0, len(uniques), codes)
-
-    def spread(result: pd.Series) -> pd.Series:
-        return result.iloc[where].set_axis(cells.index)
-    return distinct, spread
 
 
 def _spread(problem: transforms.Problem, spread) -> transforms.Problem:

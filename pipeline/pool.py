@@ -33,6 +33,12 @@ def default_workers() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
 
 
+#: What the builder processes import once, in the process they are forked from: the
+#: pipeline, and pandera's pandas checks (registered on a first validation; they import
+#: hypothesis, about 0.15 s per process otherwise).
+PRELOAD = ["harmonise.pipeline.center", "pandera.backends.pandas.builtin_checks"]
+
+
 #: How much lower the builder processes' CPU priority is than the run's (``nice``): the
 #: single writer is the run's critical path, so a built center waits for its load as little
 #: as possible (with 2 cores: about 4% off the 20 x 10,000 benchmark, and steadier).
@@ -136,7 +142,6 @@ class CenterWorkers:
                 return failed(center, planned.started, settings, run_id, problem, file)
             return finish_center(settings, batch, run_id, planned.started, accept_drop)
 
-
     def ingest_all(self, centers: list[str], settings, run_id: str, key: bytes,
                    force: bool = False, accept_drop: bool = False) -> list[CenterResult]:
         """:meth:`ingest` of every center, up to ``workers`` built at once; results in the
@@ -153,12 +158,6 @@ def ingest_centers(centers: list[str], settings, run_id: str, key: bytes, force:
     validating up to ``workers`` (default: the cores) at once; results in the order asked."""
     with CenterWorkers(workers) as pool:
         return pool.ingest_all(centers, settings, run_id, key, force, accept_drop)
-
-
-#: What the builder processes import once, in the process they are forked from: the
-#: pipeline, and pandera's pandas checks (registered on a first validation; they import
-#: hypothesis, about 0.15 s per process otherwise).
-PRELOAD = ["harmonise.pipeline.center", "pandera.backends.pandas.builtin_checks"]
 
 
 def _ready() -> None:

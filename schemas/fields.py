@@ -17,6 +17,7 @@ from pandera import dtypes
 from pandera.engines import pandas_engine
 
 from harmonise.schemas.codes import CodeBook, builtin, codes
+from harmonise.schemas.distinct import by_value
 from harmonise.schemas.units import DAYS_PER_MONTH, DAYS_PER_YEAR  # noqa: F401 (said there)
 
 #: Dates before this are treated as placeholders (1900-01-01, 1970-01-01), not real dates.
@@ -94,10 +95,9 @@ def once_per_distinct_value(check: pa.Check) -> pa.Check:
     pattern = re.compile(check.statistics["pattern"])
 
     def matches(series: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(series)          # missing -> -1, last: never a match
-        ok = np.array([isinstance(v, str) and pattern.match(v) is not None for v in uniques]
-                      + [False], dtype=bool)
-        return pd.Series(ok[codes], index=series.index)
+        distinct, spread = by_value(series)            # missing: never a match, as pandera's
+        return spread(distinct.map(lambda v: isinstance(v, str) and pattern.match(v) is not None)
+                      ).astype(bool)
     return pa.Check(matches, name=check.name, error=check.error, statistics=check.statistics)
 
 

@@ -34,3 +34,26 @@ def test_builder_processes_yield_the_cpu_to_the_run_that_loads():
     with CenterWorkers(2) as pool:
         niceness = {pool._processes().submit(os.nice, 0).result() for _ in range(4)}
     assert niceness == {min(19, os.nice(0) + BUILDER_NICENESS)}
+
+
+def test_builder_processes_start_when_the_pool_is_entered_before_any_center():
+    from harmonise.pipeline.pool import CenterWorkers
+    with CenterWorkers(2) as pool:
+        assert pool._pool is not None and len(pool._pool._processes) == 2   # nothing submitted yet
+
+
+def test_the_writer_holds_the_file_with_one_duckdb_thread_and_gives_them_back_for_the_checkpoint(
+        tmp_path):
+    from harmonise.warehouse.backend import EmbeddedFile, held
+    warehouse = EmbeddedFile(tmp_path / "w.duckdb")
+    setting = "SELECT current_setting('threads')"
+    with warehouse.connect() as con:
+        default = con.execute(setting).fetchone()[0]
+    with held(warehouse, threads=1):
+        with warehouse.connect() as con:                 # a cursor of the held connection
+            assert con.execute(setting).fetchone()[0] == 1
+        same_instance = duckdb.connect(str(warehouse.path))   # DuckDB's cached instance of the file
+    try:                                                 # the hold ended: its threads are back
+        assert same_instance.execute(setting).fetchone()[0] == default
+    finally:
+        same_instance.close()

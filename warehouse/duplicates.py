@@ -13,8 +13,9 @@ import hashlib
 import hmac
 
 import duckdb
-import numpy as np
 import pandas as pd
+
+from harmonise.schemas.distinct import by_value
 
 DEFAULT_FIELDS = "patient.sex, patient.age_years, patient.histology, treatment.start_date"
 
@@ -57,9 +58,9 @@ def fingerprints(clean: dict[str, pd.DataFrame], key: bytes, fields: str) -> pd.
 
 
 def _each_distinct(values: pd.Series, fn) -> pd.Series:
-    """``values.map(fn)``, calling ``fn`` once per distinct value (many patients share one)."""
-    codes, uniques = pd.factorize(values)
-    return pd.Series(np.array([fn(u) for u in uniques], dtype=object)[codes], index=values.index)
+    """``values.map(fn)`` (no missing value), calling ``fn`` once per distinct value."""
+    distinct, spread = by_value(values)
+    return spread(distinct.map(fn, na_action="ignore"))
 
 
 def replace(con: duckdb.DuckDBPyConnection, center_id: str, frame: pd.DataFrame | None,

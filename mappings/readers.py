@@ -53,8 +53,21 @@ def read_export(center: str, path: Path, spec: FileSpec) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     first = spec.header_row + 1
     frame[SOURCE_ROW] = range(first, len(frame) + first)
-    blank = frame.drop(columns=[SOURCE_ROW]).isna().all(axis=1)
-    return skip_rows(frame[~blank], spec)
+    return skip_rows(_without_blank_rows(frame), spec)
+
+
+def _without_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with at least one cell (a blank row has none: only its first cell is looked
+    at for the rest)."""
+    cells = frame.columns.drop(SOURCE_ROW)
+    if cells.empty:
+        return frame
+    maybe = frame[cells[0]].isna().to_numpy()
+    if not maybe.any():
+        return frame
+    blank = maybe.copy()
+    blank[maybe] = frame.loc[maybe, cells].isna().all(axis=1).to_numpy()
+    return frame[~blank]
 
 
 def skip_rows(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:

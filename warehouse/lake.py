@@ -48,8 +48,8 @@ def extension_dir() -> Path:
 def _base() -> duckdb.DuckDBPyConnection:
     """This process's DuckDB instance with the three extensions loaded (offline)."""
     global _instance
-    if _instance is None:
-        con = duckdb.connect()
+    if _instance is None:     # pandas text read as VARCHAR: see loader.text_as_varchar
+        con = duckdb.connect(config={"pandas_analyze_sample": 0})
         folder = extension_dir()
         for name in EXTENSIONS:
             binary = folder / f"{name}.duckdb_extension"

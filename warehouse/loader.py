@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -92,11 +93,12 @@ def replace_center_rows(con: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id
     con.register("incoming_files", pd.DataFrame({"name": list(batch.file_hashes),
                                                  "sha256": list(batch.file_hashes.values())}))
     try:
-        for table, frame in frames.items():
-            _insert(con, table, frame, _with_lineage(table), load)
+        with text_as_varchar(con):
+            for table, frame in frames.items():
+                _insert(con, table, frame, _with_lineage(table), load)
+            _insert(con, "quarantine", _stored_quarantine(batch))
     finally:
         con.unregister("incoming_files")
-    _insert(con, "quarantine", _stored_quarantine(batch))
     con.execute("INSERT INTO center_load VALUES (?, ?, ?, ?)",
                 [batch.center_id, batch.load_id, run_id, dt.datetime.now()])
     return {table: len(frame) for table, frame in frames.items()}
@@ -110,6 +112,21 @@ def delete_center_rows(con: duckdb.DuckDBPyConnection, center_id: str) -> dict[s
                                      [center_id]).fetchone()[0]
         con.execute(f"DELETE FROM {table} WHERE center_id = ?", [center_id])
     return removed
+
+
+@contextmanager
+def text_as_varchar(con: duckdb.DuckDBPyConnection):
+    """DuckDB reads pandas' object columns as VARCHAR inside the block, without sampling each
+    column's values first to guess a type (a fifth of a load's time): the contract lets only
+    text, or nothing, into a text column. The DuckLake's instance is made so (``lake.py``)."""
+    if con.execute("SELECT current_setting('pandas_analyze_sample')").fetchone()[0] == 0:
+        yield
+        return
+    con.execute("SET pandas_analyze_sample = 0")
+    try:
+        yield
+    finally:
+        con.execute("RESET pandas_analyze_sample")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,

@@ -22,3 +22,4 @@ def test_a_file_without_blank_lines_is_read_whole(tmp_path):
     path.write_text("ID;SEX\n" + "".join(f"A{i};male\n" for i in range(50)), encoding="utf-8")
     frame = read_export("site_x", path, _spec())
     assert len(frame) == 50 and list(frame["_source_row"])[:2] == [2, 3]
+

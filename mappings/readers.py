@@ -57,8 +57,8 @@ def read_export(center: str, path: Path, spec: FileSpec) -> pd.DataFrame:
 
 
 def _without_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows with at least one cell (a blank row has none: only its first cell is looked
-    at for the rest)."""
+    """The rows holding at least one cell. Only a row whose first cell is empty can be
+    blank, so only those rows are looked at whole."""
     cells = frame.columns.drop(SOURCE_ROW)
     if cells.empty:
         return frame

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -68,7 +69,6 @@ def study_workspace(tmp_path: Path, center: str) -> Settings:
 
 def pytest_configure(config):
     """Keep Prefect's state and the default home out of the repository and the user's home."""
-    import os
     import tempfile
     home = Path(tempfile.mkdtemp(prefix="harmonise-test-"))
     os.environ.setdefault("HARMONISE_HOME", str(home))
@@ -207,6 +207,24 @@ def pg_cluster():
     cluster = PostgresCluster().start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_lake(pg_cluster, tmp_path_factory) -> Settings:
+    """The three demo centers loaded into one DuckLake (once per session)."""
+    root = tmp_path_factory.mktemp("demo_lake")
+    settings = Settings(home=root / "home", inbox=DEMO_INBOX, demo_key=True, storage="ducklake",
+                        lake_catalog=pg_cluster.new_database(), lake_data_path=root / "lake")
+    results = ingest_all(settings)
+    assert {r.status for r in results.values()} == {"loaded"}, results
+    return settings
+
+
+def lake_env(settings: Settings) -> dict[str, str]:
+    """The environment a child process (a worker, a CLI call) needs to reach the same lake."""
+    return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HARMONISE_HOME": str(settings.home),
+            "HARMONISE_STORAGE": "ducklake", "HARMONISE_LAKE_CATALOG": settings.lake_catalog,
+            "HARMONISE_LAKE_DATA": str(settings.lake_data_path)}
 
 
 @pytest.fixture

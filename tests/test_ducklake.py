@@ -3,7 +3,6 @@ concurrent center loads from several processes, a killed worker, readers during 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,18 +13,11 @@ from typer.testing import CliRunner
 
 from harmonise.flows import steps
 from harmonise.flows.cli import app
-from harmonise.flows.settings import DEMO_INBOX, PROJECT_ROOT, Settings
+from harmonise.flows.settings import DEMO_INBOX, Settings
 from harmonise.warehouse import store
-from tests.conftest import ingest_all
+from tests.conftest import ingest_all, lake_env
 
 COMPARED = (*store.DATA_TABLES, "quarantine", *store.VIEWS)
-
-
-def lake_env(settings: Settings) -> dict[str, str]:
-    """The environment a child process (a worker, a CLI call) needs to reach the same lake."""
-    return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HARMONISE_HOME": str(settings.home),
-            "HARMONISE_STORAGE": "ducklake", "HARMONISE_LAKE_CATALOG": settings.lake_catalog,
-            "HARMONISE_LAKE_DATA": str(settings.lake_data_path)}
 
 
 def counts(settings: Settings) -> dict[str, int]:
@@ -36,17 +28,6 @@ def counts(settings: Settings) -> dict[str, int]:
 def _drop_last_line(path) -> None:
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(b"".join(lines[:-1]))
-
-
-@pytest.fixture(scope="module")
-def demo_lake(pg_cluster, tmp_path_factory) -> Settings:
-    """The three demo centers loaded into one DuckLake (once per module)."""
-    root = tmp_path_factory.mktemp("demo_lake")
-    settings = Settings(home=root / "home", inbox=DEMO_INBOX, demo_key=True, storage="ducklake",
-                        lake_catalog=pg_cluster.new_database(), lake_data_path=root / "lake")
-    results = ingest_all(settings)
-    assert {r.status for r in results.values()} == {"loaded"}, results
-    return settings
 
 
 def test_ducklake_holds_exactly_the_rows_and_views_of_the_embedded_file(demo_lake, demo_con):

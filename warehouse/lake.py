@@ -12,7 +12,8 @@ Readers see one snapshot per connection (a read-only connection opens a transact
 ``as_of`` attaches the catalog at an earlier snapshot, read-only, views included.
 
 Loading the extensions costs seconds per DuckDB instance, so each process keeps ONE in-memory
-instance with them loaded and the catalog attached, and hands out cursors of it.
+instance with them loaded and the catalog attached, and hands out cursors of it. The analyst's
+door (:meth:`DuckLake.open_locked`, ``harmonise sql``) opens an instance of its own, locked.
 """
 from __future__ import annotations
 
@@ -49,13 +50,18 @@ def _base() -> duckdb.DuckDBPyConnection:
     """This process's DuckDB instance with the three extensions loaded (offline)."""
     global _instance
     if _instance is None:     # pandas text read as VARCHAR: see loader.text_as_varchar
-        con = duckdb.connect(config={"pandas_analyze_sample": 0})
-        folder = extension_dir()
-        for name in EXTENSIONS:
-            binary = folder / f"{name}.duckdb_extension"
-            con.execute(f"LOAD '{binary}'" if binary.is_file() else f"LOAD {name}")
-        _instance = con
+        _instance = _new_instance({"pandas_analyze_sample": 0})
     return _instance
+
+
+def _new_instance(config: dict) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB instance with the three extensions loaded (offline)."""
+    con = duckdb.connect(config=config)
+    folder = extension_dir()
+    for name in EXTENSIONS:
+        binary = folder / f"{name}.duckdb_extension"
+        con.execute(f"LOAD '{binary}'" if binary.is_file() else f"LOAD {name}")
+    return con
 
 
 def _quote(text: str) -> str:
@@ -91,16 +97,41 @@ class DuckLake:
         with _lock:
             if alias in _attached:
                 return
-            base = _base()
-            Path(self.data_path).mkdir(parents=True, exist_ok=True)
-            try:
-                base.execute(f"ATTACH {_quote('ducklake:postgres:' + self.catalog)} AS {alias} "
-                             f"(DATA_PATH {_quote(str(self.data_path) + '/')}{options})")
-            except duckdb.Error as err:
-                raise StorageError(f"Cannot open the DuckLake catalog {self._safe_catalog()}: "
-                                   f"{err}. Check that PostgreSQL is running and the database "
-                                   "exists (docs/operations.md, 'Scaling out').") from err
+            self._attach_to(_base(), alias, options)
             _attached.add(alias)
+
+    def _attach_to(self, con: duckdb.DuckDBPyConnection, alias: str, options: str) -> None:
+        Path(self.data_path).mkdir(parents=True, exist_ok=True)
+        try:
+            con.execute(f"ATTACH {_quote('ducklake:postgres:' + self.catalog)} AS {alias} "
+                        f"(DATA_PATH {_quote(str(self.data_path) + '/')}{options})")
+        except duckdb.Error as err:
+            raise StorageError(f"Cannot open the DuckLake catalog {self._safe_catalog()}: "
+                               f"{err}. Check that PostgreSQL is running and the database "
+                               "exists (docs/operations.md, 'Scaling out').") from err
+
+
+    def open_locked(self, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
+        """The analyst's connection (``warehouse.readonly``): a DuckDB instance of its own
+        (the process's shared one is left as it is), the catalog attached read-only, files
+        readable under the data path alone (and ``writable``, the ``--parquet`` output),
+        nothing else outside, and the settings locked."""
+        con = _new_instance({"autoinstall_known_extensions": False,
+                             "autoload_known_extensions": False})
+        try:
+            self._attach_to(con, "lake", ", READ_ONLY")
+            con.execute("USE lake")
+            folders = {str(self.data_path) + "/", str(Path(self.data_path).resolve()) + "/"}
+            con.execute("SET allowed_directories = ?", [sorted(folders)])
+            if writable is not None:
+                con.execute("SET allowed_paths = ?", [[str(Path(writable).resolve())]])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            con.execute("BEGIN TRANSACTION")          # the whole command: one snapshot
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     def exists(self) -> bool:
         """True once a run has created the tables (a catalog that cannot be reached raises

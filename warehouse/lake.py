@@ -110,7 +110,6 @@ class DuckLake:
                                f"{err}. Check that PostgreSQL is running and the database "
                                "exists (docs/operations.md, 'Scaling out').") from err
 
-
     def open_locked(self, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
         """The analyst's connection (``warehouse.readonly``): a DuckDB instance of its own
         (the process's shared one is left as it is), the catalog attached read-only, files

@@ -79,7 +79,7 @@ def _refuse_server_functions(con: duckdb.DuckDBPyConnection, statement) -> None:
     if called is None:
         raise QueryRefused("harmonise sql could not check which functions this query calls on "
                            "a DuckLake; write it as a plain SELECT.")
-    refused = sorted(f for f in called if f.startswith("postgres_") or f in _RUNS_SQL_TEXT)
+    refused = sorted(f for f in called if f.startswith("postgres_") or f in _REFUSED_FUNCTIONS)
     if refused:
         raise QueryRefused(f"harmonise sql does not run {', '.join(refused)}: on a DuckLake "
                            "it would reach the catalog's PostgreSQL server, run unchecked SQL "
@@ -87,11 +87,12 @@ def _refuse_server_functions(con: duckdb.DuckDBPyConnection, statement) -> None:
                            "instead (lake maintenance is for its operators, not this door).")
 
 
-#: Table functions that run SQL given as text, or that change a DuckLake's files or catalog
-#: (DuckLake's maintenance; a read-only attach stops some of them, not all), besides
-#: ``postgres_*``. DuckLake's readers (``ducklake_snapshots``, ``ducklake_table_info``, ...)
+#: Table functions refused besides ``postgres_*``: those that run SQL given as text
+#: (``query``, ``query_table``), the postgres extension's cache reset, and DuckLake's
+#: maintenance, which changes the lake's files or catalog (a read-only attach stops some of
+#: them, not all). DuckLake's readers (``ducklake_snapshots``, ``ducklake_table_info``, ...)
 #: stay allowed.
-_RUNS_SQL_TEXT = {"query", "query_table", "pg_clear_cache", *(
+_REFUSED_FUNCTIONS = {"query", "query_table", "pg_clear_cache", *(
     prefix + name for prefix in ("", "ducklake_") for name in (
         "add_data_files", "cleanup_old_files", "delete_orphaned_files", "expire_snapshots",
         "flush_inlined_data", "merge_adjacent_files", "rewrite_data_files",
